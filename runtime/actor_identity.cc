@@ -1,0 +1,48 @@
+#include "runtime/actor_identity.h"
+
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "runtime/uuid.h"
+
+namespace tether {
+
+constexpr size_t kMaxActorNameLength = 100;
+
+absl::Status ValidateActorName(absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("actor name is empty");
+  if (name.size() > kMaxActorNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "actor name is longer than ", kMaxActorNameLength, " characters"));
+  }
+  for (const char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("actor name '", name,
+                       "' may only contain letters, digits, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ActorIdentity> ActorIdentity::Create(absl::string_view name) {
+  absl::Status valid = ValidateActorName(name);
+  if (!valid.ok()) return valid;
+  ActorIdentity identity;
+  identity.name = std::string(name);
+  identity.uuid = NewUuid();
+  identity.pid = ::getpid();
+  identity.started_at = absl::Now();
+  return identity;
+}
+
+v1::ActorId ActorIdentity::ToProto() const {
+  v1::ActorId id;
+  id.set_name(name);
+  id.set_uuid(uuid);
+  return id;
+}
+
+}  // namespace tether

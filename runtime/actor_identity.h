@@ -1,0 +1,43 @@
+// File: runtime/actor_identity.h
+//
+// Who this actor process is: a human-chosen name (not unique), a UUID chosen
+// at start (unique), its pid and its start time.
+//
+//   TETHER_ASSIGN_OR_RETURN(ActorIdentity me, ActorIdentity::Create("worker"));
+//   v1::ActorId wire = me.ToProto();
+//
+// A value type; thread-compatible.
+
+#ifndef TETHER_RUNTIME_ACTOR_IDENTITY_H_
+#define TETHER_RUNTIME_ACTOR_IDENTITY_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tether/v1/identity.pb.h"
+
+namespace tether {
+
+// Names are 1..100 characters of [A-Za-z0-9._-]: safe in log lines, registry
+// keys, file names and command lines. InvalidArgument otherwise.
+absl::Status ValidateActorName(absl::string_view name);
+
+struct ActorIdentity {
+  // An identity for the calling process: a fresh UUID, getpid(), now.
+  static absl::StatusOr<ActorIdentity> Create(absl::string_view name);
+
+  v1::ActorId ToProto() const;
+
+  std::string name;
+  std::string uuid;
+  int64_t pid = 0;
+  absl::Time started_at;
+};
+
+}  // namespace tether
+
+#endif  // TETHER_RUNTIME_ACTOR_IDENTITY_H_

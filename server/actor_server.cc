@@ -1,0 +1,70 @@
+#include "server/actor_server.h"
+
+#include <utility>
+
+#include "absl/base/call_once.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "runtime/status_macros.h"
+#include "server/listen_check.h"
+
+namespace tether {
+namespace {
+
+// Both are process-wide switches that must be set before the first
+// ServerBuilder is created.
+void EnableHealthAndReflection() {
+  static absl::once_flag once;
+  absl::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
+    const ActorIdentity& identity, const Address& listen,
+    ActorService::CancelHandler on_cancel) {
+  TETHER_RETURN_IF_ERROR(CheckCanListen(listen));
+  EnableHealthAndReflection();
+
+  auto service = std::make_unique<ActorService>(identity, std::move(on_cancel));
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which lets a second server share a
+  // port silently; an actor's address must be its own.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int bound_port = 0;
+  builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
+                           listen.is_tcp() ? &bound_port : nullptr);
+  builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || (listen.is_tcp() && bound_port == 0)) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen.ToString(),
+        ": the gRPC server failed to bind (run with --log_level=debug for "
+        "gRPC's own report)"));
+  }
+  Address bound = listen.is_tcp() ? listen.WithPort(bound_port) : listen;
+  service->SetAddresses({bound.ToString()});
+  std::unique_ptr<ActorServer> actor_server(
+      new ActorServer(std::move(bound), std::move(service)));
+  actor_server->server_ = std::move(server);
+  return actor_server;
+}
+
+ActorServer::~ActorServer() { Shutdown(absl::ZeroDuration()); }
+
+void ActorServer::Shutdown(absl::Duration grace) {
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService()) {
+    health->Shutdown();
+  }
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+}  // namespace tether

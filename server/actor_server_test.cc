@@ -1,0 +1,136 @@
+#include "server/actor_server.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "absl/synchronization/notification.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "runtime/status_conversion.h"
+#include "runtime/uuid.h"
+#include "tether/v1/actor.grpc.pb.h"
+
+namespace tether {
+namespace {
+
+constexpr absl::Duration kCallDeadline = absl::Seconds(10);
+
+ActorIdentity Identity(const std::string& name) {
+  absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create(name);
+  EXPECT_TRUE(identity.ok()) << identity.status();
+  return *identity;
+}
+
+std::unique_ptr<v1::Actor::Stub> Dial(const Address& address) {
+  return v1::Actor::NewStub(grpc::CreateChannel(
+      address.ToString(), grpc::InsecureChannelCredentials()));
+}
+
+absl::StatusOr<v1::ActorInfo> Info(v1::Actor::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  v1::ActorInfo info;
+  const grpc::Status status = stub.Info(&context, v1::InfoRequest(), &info);
+  if (!status.ok()) return ToAbslStatus(status);
+  return info;
+}
+
+void IgnoreCancel(const v1::ActorId&) {}
+
+TEST(ActorServerTest, InfoDescribesTheActorOverTcp) {
+  const ActorIdentity identity = Identity("info-tcp");
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      identity, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const Address bound = (*server)->address();
+  EXPECT_NE(bound.port(), 0);
+
+  absl::StatusOr<v1::ActorInfo> info = Info(*Dial(bound));
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id().name(), "info-tcp");
+  EXPECT_EQ(info->id().uuid(), identity.uuid);
+  EXPECT_TRUE(IsUuid(info->id().uuid()));
+  EXPECT_EQ(info->pid(), getpid());
+  ASSERT_EQ(info->addresses_size(), 1);
+  EXPECT_EQ(info->addresses(0), bound.ToString());
+  EXPECT_GT(info->started_at().seconds(), 0);
+  EXPECT_GE(info->uptime().seconds(), 0);
+}
+
+TEST(ActorServerTest, ServesOnUnixSocket) {
+  char pattern[] = "/tmp/actor_server_test.XXXXXX";
+  const std::string dir = mkdtemp(pattern);
+  const Address listen = *Address::Parse("unix:" + dir + "/a.sock");
+  {
+    absl::StatusOr<std::unique_ptr<ActorServer>> server =
+        ActorServer::Start(Identity("info-unix"), listen, IgnoreCancel);
+    ASSERT_TRUE(server.ok()) << server.status();
+    EXPECT_EQ((*server)->address(), listen);
+    absl::StatusOr<v1::ActorInfo> info = Info(*Dial(listen));
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->addresses(0), listen.ToString());
+  }
+  unlink(listen.path().c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
+  absl::Notification cancelled;
+  v1::ActorId requester_seen;
+  const ActorIdentity identity = Identity("cancel-me");
+  absl::StatusOr<std::unique_ptr<ActorServer>> server =
+      ActorServer::Start(identity, *Address::Parse("127.0.0.1:0"),
+                         [&](const v1::ActorId& requester) {
+                           requester_seen = requester;
+                           cancelled.Notify();
+                         });
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  v1::CancelActorRequest request;
+  request.mutable_requester()->set_name("boss");
+  request.mutable_requester()->set_uuid(NewUuid());
+  v1::CancelActorResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  const grpc::Status status =
+      Dial((*server)->address())->Cancel(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.actor().uuid(), identity.uuid);
+  ASSERT_TRUE(cancelled.WaitForNotificationWithTimeout(kCallDeadline));
+  EXPECT_EQ(requester_seen.uuid(), request.requester().uuid());
+  EXPECT_EQ(requester_seen.name(), "boss");
+}
+
+TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
+  absl::StatusOr<std::unique_ptr<ActorServer>> first = ActorServer::Start(
+      Identity("first"), *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<ActorServer>> second =
+      ActorServer::Start(Identity("second"), (*first)->address(), IgnoreCancel);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find((*first)->address().ToString()),
+            absl::string_view::npos)
+      << second.status();
+  EXPECT_NE(second.status().message().find("already in use"),
+            absl::string_view::npos)
+      << second.status();
+}
+
+TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      Identity("stopper"), *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = Dial((*server)->address());
+  ASSERT_TRUE(Info(*stub).ok());
+  (*server)->Shutdown(absl::Milliseconds(100));
+  (*server)->Shutdown(absl::Milliseconds(100));
+
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  v1::ActorInfo info;
+  EXPECT_FALSE(stub->Info(&context, v1::InfoRequest(), &info).ok());
+}
+
+}  // namespace
+}  // namespace tether
