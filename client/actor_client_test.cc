@@ -1,0 +1,50 @@
+#include "client/actor_client.h"
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "server/actor_server.h"
+
+namespace tether {
+namespace {
+
+constexpr absl::Duration kTimeout = absl::Seconds(10);
+
+TEST(ActorClientTest, InfoAndCancelRoundTrip) {
+  absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("target");
+  ASSERT_TRUE(identity.ok());
+  absl::Notification cancelled;
+  absl::StatusOr<std::unique_ptr<ActorServer>> server =
+      ActorServer::Start(*identity, *Address::Parse("127.0.0.1:0"),
+                         [&](const v1::ActorId&) { cancelled.Notify(); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const ActorClient client = ActorClient::Dial((*server)->address());
+
+  absl::StatusOr<v1::ActorInfo> info = client.Info(kTimeout);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id().uuid(), identity->uuid);
+
+  v1::ActorId me;
+  me.set_name("test");
+  absl::StatusOr<v1::ActorId> accepted = client.CancelActor(me, kTimeout);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->uuid(), identity->uuid);
+  EXPECT_TRUE(cancelled.WaitForNotificationWithTimeout(kTimeout));
+}
+
+TEST(ActorClientTest, NobodyListeningIsUnavailable) {
+  absl::StatusOr<std::unique_ptr<ActorServer>> server =
+      ActorServer::Start(*ActorIdentity::Create("gone"),
+                         *Address::Parse("127.0.0.1:0"), [](auto&) {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const Address address = (*server)->address();
+  server->reset();  // Frees the port; nothing listens there now.
+
+  absl::StatusOr<v1::ActorInfo> info =
+      ActorClient::Dial(address).Info(kTimeout);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable)
+      << info.status();
+}
+
+}  // namespace
+}  // namespace tether
