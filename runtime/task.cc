@@ -1,0 +1,247 @@
+#include "runtime/task.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace tether {
+namespace task_internal {
+
+// Per-thread state. Shared so that a scope's canceller can wake the thread
+// even while the thread is exiting.
+class TaskState {
+ public:
+  explicit TaskState(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const { return name_; }
+
+  // Wakes the task if it is parked, or makes its next Park return at once.
+  void Unpark() {
+    absl::MutexLock lock(&mu_);
+    permit_ = true;
+  }
+
+  // Blocks until Unpark() or `deadline`; consumes the wake-up.
+  void ParkUntil(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithDeadline(absl::Condition(&permit_), deadline);
+    permit_ = false;
+  }
+
+  // The scope stack; only the owning thread touches it.
+  std::vector<std::shared_ptr<ScopeState>>& scopes() { return scopes_; }
+
+ private:
+  const std::string name_;
+  absl::Mutex mu_;
+  bool permit_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::shared_ptr<ScopeState>> scopes_;
+};
+
+// One cancel scope. Cancellation flows down the tree of scopes: nested
+// scopes of the same task and the root scopes of tasks started inside it.
+class ScopeState {
+ public:
+  // `task` is woken when this scope is cancelled; null for a group scope,
+  // which no thread waits on directly.
+  explicit ScopeState(const std::shared_ptr<TaskState>& task) : task_(task) {}
+
+  // Links `child` below this scope; cancels it at once if this scope is
+  // already cancelled.
+  void AddChild(const std::shared_ptr<ScopeState>& child) {
+    absl::Status reason;
+    {
+      absl::MutexLock lock(&mu_);
+      if (reason_.ok()) {
+        // Prune children that are gone so long-lived scopes stay small.
+        children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                       [](const std::weak_ptr<ScopeState>& c) {
+                                         return c.expired();
+                                       }),
+                        children_.end());
+        children_.push_back(child);
+        return;
+      }
+      reason = reason_;
+    }
+    child->Cancel(reason);
+  }
+
+  void Cancel(absl::Status reason) {
+    if (reason.ok()) reason = absl::CancelledError("cancelled");
+    std::vector<std::weak_ptr<ScopeState>> children;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!reason_.ok()) return;
+      reason_ = reason;
+      cancelled_.store(true, std::memory_order_release);
+      children.swap(children_);
+    }
+    if (std::shared_ptr<TaskState> task = task_.lock()) task->Unpark();
+    for (const std::weak_ptr<ScopeState>& weak : children) {
+      if (std::shared_ptr<ScopeState> child = weak.lock()) {
+        child->Cancel(reason);
+      }
+    }
+  }
+
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+  absl::Status reason() const {
+    absl::MutexLock lock(&mu_);
+    return reason_;
+  }
+
+ private:
+  // Weak: the task owns its scopes, not the other way round.
+  const std::weak_ptr<TaskState> task_;
+  std::atomic<bool> cancelled_{false};
+  mutable absl::Mutex mu_;
+  absl::Status reason_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::weak_ptr<ScopeState>> children_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
+
+thread_local std::shared_ptr<TaskState> tls_task;
+
+// The calling thread's task, created with a root scope on first use.
+const std::shared_ptr<TaskState>& CurrentTask() {
+  if (tls_task == nullptr) {
+    tls_task = std::make_shared<TaskState>("");
+    tls_task->scopes().push_back(std::make_shared<ScopeState>(tls_task));
+  }
+  return tls_task;
+}
+
+const std::shared_ptr<ScopeState>& InnermostScope() {
+  return CurrentTask()->scopes().back();
+}
+
+}  // namespace
+}  // namespace task_internal
+
+using task_internal::CurrentTask;
+using task_internal::InnermostScope;
+using task_internal::ScopeState;
+using task_internal::TaskState;
+
+void CancelHandle::Cancel(absl::Status reason) const {
+  if (state_ != nullptr) state_->Cancel(std::move(reason));
+}
+
+bool CancelHandle::cancel_called() const {
+  return state_ != nullptr && state_->cancelled();
+}
+
+absl::Status CancelHandle::reason() const {
+  return state_ == nullptr ? absl::OkStatus() : state_->reason();
+}
+
+CancelScope::CancelScope() : task_(CurrentTask()) {
+  auto state = std::make_shared<ScopeState>(task_);
+  task_->scopes().back()->AddChild(state);
+  task_->scopes().push_back(state);
+  handle_ = CancelHandle(std::move(state));
+}
+
+CancelScope::~CancelScope() {
+  // Strict nesting is the caller's contract; a violation would corrupt
+  // every later cancellation check of this thread.
+  if (task_->scopes().back() != handle_.state_) std::abort();
+  task_->scopes().pop_back();
+}
+
+absl::Status CheckCancelled() {
+  const std::shared_ptr<ScopeState>& scope = InnermostScope();
+  return scope->cancelled() ? scope->reason() : absl::OkStatus();
+}
+
+CancelHandle CurrentScope() { return CancelHandle(InnermostScope()); }
+
+absl::Status SleepUntil(absl::Time deadline) {
+  absl::Mutex mu;
+  WaitSet never_notified;
+  absl::MutexLock lock(&mu);
+  const absl::Status status = AwaitLocked(
+      mu, never_notified, [] { return false; }, deadline);
+  return absl::IsDeadlineExceeded(status) ? absl::OkStatus() : status;
+}
+
+absl::Status Sleep(absl::Duration duration) {
+  return SleepUntil(absl::Now() + duration);
+}
+
+void WaitSet::NotifyAll() {
+  for (TaskState* task : waiters_) task->Unpark();
+}
+
+absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
+                         absl::FunctionRef<bool()> ready, absl::Time deadline) {
+  TaskState* task = CurrentTask().get();
+  while (true) {
+    absl::Status cancelled = CheckCancelled();
+    if (!cancelled.ok()) return cancelled;
+    if (ready()) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError("deadline passed while waiting");
+    }
+    waiters.waiters_.push_back(task);
+    mu.Unlock();
+    task->ParkUntil(deadline);
+    mu.Lock();
+    waiters.waiters_.erase(
+        std::find(waiters.waiters_.begin(), waiters.waiters_.end(), task));
+  }
+}
+
+TaskGroup::TaskGroup(bool cancel_on_error)
+    : cancel_on_error_(cancel_on_error),
+      scope_(std::make_shared<ScopeState>(nullptr)) {
+  InnermostScope()->AddChild(scope_);
+}
+
+TaskGroup::~TaskGroup() { Wait().IgnoreError(); }
+
+void TaskGroup::Spawn(std::string name, std::function<absl::Status()> body) {
+  auto task = std::make_shared<TaskState>(std::move(name));
+  auto root = std::make_shared<ScopeState>(task);
+  task->scopes().push_back(root);
+  scope_->AddChild(root);
+  std::thread thread([this, task = std::move(task), body = std::move(body)] {
+    task_internal::tls_task = task;
+    Finished(body());
+    task_internal::tls_task.reset();
+  });
+  absl::MutexLock lock(&mu_);
+  threads_.push_back(std::move(thread));
+}
+
+void TaskGroup::CancelAll(absl::Status reason) { scope_->Cancel(reason); }
+
+absl::Status TaskGroup::Wait() {
+  while (true) {
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock lock(&mu_);
+      if (threads_.empty()) return first_error_;
+      threads.swap(threads_);
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+}
+
+void TaskGroup::Finished(absl::Status status) {
+  if (status.ok()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!first_error_.ok()) return;
+    first_error_ = status;
+  }
+  if (cancel_on_error_) scope_->Cancel(status);
+}
+
+const std::string& CurrentTaskName() { return CurrentTask()->name(); }
+
+}  // namespace tether

@@ -1,0 +1,174 @@
+// File: runtime/task.h
+//
+// Tasks, cancel scopes and cancellation points: the structured-concurrency
+// core that user code runs in.
+//
+// A *task* is a thread that runs user code (a context function, an opener's
+// block, a spawned helper). It owns a stack of *cancel scopes*; cancelling a
+// scope, from any thread, cancels every scope nested in it and every task
+// started inside it, and wakes the task if it is blocked. Every blocking
+// runtime call is a *cancellation point*: it returns the scope's reason (an
+// absl::Status) instead of blocking once the task's innermost scope is
+// cancelled. Cancellation is cooperative: code that never reaches a
+// cancellation point is not interrupted.
+//
+//   TaskGroup group;                       // joins its tasks before it ends
+//   group.Spawn("ticker", []() -> absl::Status {
+//     while (true) TETHER_RETURN_IF_ERROR(Sleep(absl::Milliseconds(10)));
+//   });
+//   group.CancelAll(absl::CancelledError("done"));
+//   absl::Status first_error = group.Wait();   // the CancelledError
+//
+//   CancelScope scope;                     // cancellable region of a task
+//   CancelHandle handle = scope.handle();  // give to another thread
+//   absl::Status s = Sleep(absl::Seconds(5));  // returns early when
+//                                                 // handle.Cancel(...) runs
+//
+// Any thread may use these calls: a thread the runtime did not start gets a
+// task of its own on first use, with a root scope that nobody cancels unless
+// it hands out a handle.
+
+#ifndef TETHER_RUNTIME_TASK_H_
+#define TETHER_RUNTIME_TASK_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace tether {
+
+namespace task_internal {
+class ScopeState;
+class TaskState;
+}  // namespace task_internal
+
+// Cancels a scope from any thread; cheap to copy; may outlive the scope
+// (cancelling a closed scope does nothing useful and is harmless).
+class CancelHandle {
+ public:
+  CancelHandle() = default;
+
+  // The first reason wins; later calls do nothing. `reason` must not be OK.
+  void Cancel(absl::Status reason) const;
+  bool cancel_called() const;
+  // OK until cancelled.
+  absl::Status reason() const;
+
+ private:
+  friend class CancelScope;
+  friend CancelHandle CurrentScope();
+  explicit CancelHandle(std::shared_ptr<task_internal::ScopeState> state)
+      : state_(std::move(state)) {}
+
+  std::shared_ptr<task_internal::ScopeState> state_;
+};
+
+// A cancellable region of the calling task, nested in the scope that is
+// innermost when it is created. Only the creating thread may construct and
+// destroy it, in strict nesting order; handle() and Cancel() are
+// thread-safe.
+class CancelScope {
+ public:
+  CancelScope();
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+  ~CancelScope();
+
+  void Cancel(absl::Status reason) { handle_.Cancel(std::move(reason)); }
+  bool cancel_called() const { return handle_.cancel_called(); }
+  absl::Status reason() const { return handle_.reason(); }
+  CancelHandle handle() const { return handle_; }
+
+ private:
+  std::shared_ptr<task_internal::TaskState> task_;
+  CancelHandle handle_;
+};
+
+// The cancellation point that does not block: the cancel reason when the
+// calling task's innermost scope is cancelled, OK otherwise.
+absl::Status CheckCancelled();
+
+// A handle on the calling task's innermost scope.
+CancelHandle CurrentScope();
+
+// Blocks until `deadline` or cancellation. OK once the time has passed,
+// the cancel reason otherwise.
+absl::Status SleepUntil(absl::Time deadline);
+absl::Status Sleep(absl::Duration duration);
+
+// The tasks blocked on one object. External synchronization: every call
+// happens with the object's mutex held (the one passed to AwaitLocked).
+class WaitSet {
+ public:
+  // Wakes every task waiting in AwaitLocked on this set; they re-check.
+  void NotifyAll();
+  bool empty() const { return waiters_.empty(); }
+
+ private:
+  friend absl::Status AwaitLocked(absl::Mutex&, WaitSet&,
+                                  absl::FunctionRef<bool()>, absl::Time);
+  std::vector<task_internal::TaskState*> waiters_;
+};
+
+// The blocking cancellation point. Called with `mu` held; waits, releasing
+// `mu` while blocked, until `ready()` (evaluated with `mu` held) is true, the
+// deadline passes (DeadlineExceeded) or the task is cancelled (the reason).
+// Cancellation is checked first, so a cancelled task never takes a value.
+// Whoever makes `ready()` true must call `waiters.NotifyAll()` with `mu`
+// held. Returns with `mu` held.
+absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
+                         absl::FunctionRef<bool()> ready, absl::Time deadline)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
+// Starts tasks and joins every one of them before it is destroyed. Tasks
+// run nested in the scope that is innermost where the group was created:
+// cancelling that scope cancels them. Thread-safe, except that the
+// destructor must run on the creating thread.
+class TaskGroup {
+ public:
+  // With `cancel_on_error`, the first task that fails cancels the others
+  // with its error (one-cancels-all).
+  explicit TaskGroup(bool cancel_on_error = false);
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+  // Joins every task (without cancelling them).
+  ~TaskGroup();
+
+  // Runs `body` on a new thread as a task named `name`.
+  void Spawn(std::string name, std::function<absl::Status()> body);
+
+  // Cancels every task started so far and every later one.
+  void CancelAll(absl::Status reason);
+
+  // Joins every task started so far; returns the first failure in the
+  // order tasks finished, OK if none failed. Not a cancellation point: the
+  // group's tasks are cancelled with the enclosing scope anyway.
+  absl::Status Wait();
+
+ private:
+  void Finished(absl::Status status);
+
+  const bool cancel_on_error_;
+  // Parent of every task's root scope; a child of the creator's innermost
+  // scope, but not on the creator's scope stack (CancelAll must not cancel
+  // the creator).
+  const std::shared_ptr<task_internal::ScopeState> scope_;
+  absl::Mutex mu_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+};
+
+// The name of the calling task ("" for threads the runtime did not start).
+const std::string& CurrentTaskName();
+
+}  // namespace tether
+
+#endif  // TETHER_RUNTIME_TASK_H_

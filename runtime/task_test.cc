@@ -1,0 +1,176 @@
+#include "runtime/task.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace tether {
+namespace {
+
+// Long enough that reaching it means a wake-up was lost.
+constexpr absl::Duration kHang = absl::Seconds(30);
+
+TEST(TaskTest, UncancelledSleepReturnsOkAfterItsTime) {
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(Sleep(absl::Milliseconds(20)).ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
+}
+
+TEST(TaskTest, CancelWakesABlockedSleepWithTheReason) {
+  CancelScope scope;
+  CancelHandle handle = scope.handle();
+  std::thread canceller(
+      [handle] { handle.Cancel(absl::AbortedError("stop now")); });
+  const absl::Status status = Sleep(kHang);
+  canceller.join();
+  EXPECT_EQ(status, absl::AbortedError("stop now"));
+  EXPECT_TRUE(scope.cancel_called());
+}
+
+TEST(TaskTest, OnlyTheFirstReasonCounts) {
+  CancelScope scope;
+  scope.Cancel(absl::AbortedError("first"));
+  scope.Cancel(absl::InternalError("second"));
+  EXPECT_EQ(scope.reason(), absl::AbortedError("first"));
+  EXPECT_EQ(CheckCancelled(), absl::AbortedError("first"));
+}
+
+TEST(TaskTest, CancellingAnOuterScopeCancelsInnerOnes) {
+  CancelScope outer;
+  CancelScope inner;
+  outer.Cancel(absl::CancelledError("outer"));
+  EXPECT_TRUE(inner.cancel_called());
+  EXPECT_EQ(CheckCancelled(), absl::CancelledError("outer"));
+}
+
+TEST(TaskTest, ExitingACancelledInnerScopeLeavesTheOuterRunning) {
+  CancelScope outer;
+  {
+    CancelScope inner;
+    inner.Cancel(absl::CancelledError("inner only"));
+    EXPECT_FALSE(CheckCancelled().ok());
+  }
+  EXPECT_TRUE(CheckCancelled().ok());
+  EXPECT_FALSE(outer.cancel_called());
+}
+
+TEST(TaskTest, ScopeOpenedInsideACancelledScopeStartsCancelled) {
+  CancelScope outer;
+  outer.Cancel(absl::CancelledError("already"));
+  CancelScope inner;
+  EXPECT_TRUE(inner.cancel_called());
+}
+
+TEST(TaskTest, AwaitLockedSeesNotifiedCondition) {
+  absl::Mutex mu;
+  WaitSet waiters;
+  bool ready = false;
+  std::thread producer([&] {
+    absl::MutexLock lock(&mu);
+    ready = true;
+    waiters.NotifyAll();
+  });
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(AwaitLocked(
+                    mu, waiters, [&] { return ready; }, absl::Now() + kHang)
+                    .ok());
+    EXPECT_TRUE(waiters.empty());
+  }
+  producer.join();
+}
+
+TEST(TaskTest, AwaitLockedTimesOut) {
+  absl::Mutex mu;
+  WaitSet waiters;
+  absl::MutexLock lock(&mu);
+  const absl::Status status = AwaitLocked(
+      mu, waiters, [] { return false; }, absl::Now() + absl::Milliseconds(10));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+}
+
+TEST(TaskTest, CancelledTaskDoesNotTakeAReadyValue) {
+  absl::Mutex mu;
+  WaitSet waiters;
+  CancelScope scope;
+  scope.Cancel(absl::CancelledError("gone"));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(AwaitLocked(
+                mu, waiters, [] { return true; }, absl::InfiniteFuture()),
+            absl::CancelledError("gone"));
+}
+
+TEST(TaskGroupTest, WaitJoinsEveryTaskAndReportsTheFirstFailure) {
+  std::atomic<int> ran{0};
+  TaskGroup group;
+  group.Spawn("ok", [&] {
+    ++ran;
+    return absl::OkStatus();
+  });
+  group.Spawn("fails", [&] {
+    ++ran;
+    return absl::InternalError("boom");
+  });
+  EXPECT_EQ(group.Wait(), absl::InternalError("boom"));
+  EXPECT_EQ(ran.load(), 2);
+}
+
+TEST(TaskGroupTest, TasksKnowTheirNames) {
+  std::string seen;
+  TaskGroup group;
+  group.Spawn("named-task", [&] {
+    seen = CurrentTaskName();
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(group.Wait().ok());
+  EXPECT_EQ(seen, "named-task");
+}
+
+TEST(TaskGroupTest, CancelAllStopsBlockedTasksButNotTheCreator) {
+  TaskGroup group;
+  absl::Notification started;
+  group.Spawn("sleeper", [&] {
+    started.Notify();
+    return Sleep(kHang);
+  });
+  started.WaitForNotification();
+  group.CancelAll(absl::CancelledError("shutdown"));
+  EXPECT_EQ(group.Wait(), absl::CancelledError("shutdown"));
+  EXPECT_TRUE(CheckCancelled().ok());
+}
+
+TEST(TaskGroupTest, FailureCancelsSiblingsWhenAsked) {
+  TaskGroup group(/*cancel_on_error=*/true);
+  absl::Status sibling_saw;
+  group.Spawn("sibling", [&] {
+    sibling_saw = Sleep(kHang);
+    return absl::OkStatus();
+  });
+  group.Spawn("failer", [] { return absl::DataLossError("bad"); });
+  EXPECT_EQ(group.Wait(), absl::DataLossError("bad"));
+  EXPECT_EQ(sibling_saw, absl::DataLossError("bad"));
+}
+
+TEST(TaskGroupTest, CancellingTheEnclosingScopeCancelsTheTasks) {
+  CancelScope scope;
+  TaskGroup group;
+  absl::Notification started;
+  group.Spawn("child", [&] {
+    started.Notify();
+    return Sleep(kHang);
+  });
+  started.WaitForNotification();
+  scope.Cancel(absl::CancelledError("parent cancelled"));
+  EXPECT_EQ(group.Wait(), absl::CancelledError("parent cancelled"));
+}
+
+TEST(TaskGroupTest, TaskSpawnedAfterCancelAllStartsCancelled) {
+  TaskGroup group;
+  group.CancelAll(absl::CancelledError("closed"));
+  group.Spawn("late", [] { return CheckCancelled(); });
+  EXPECT_EQ(group.Wait(), absl::CancelledError("closed"));
+}
+
+}  // namespace
+}  // namespace tether
