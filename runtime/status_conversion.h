@@ -4,8 +4,19 @@
 // ToGrpcStatus(); clients turn what they receive into absl::Status with
 // ToAbslStatus(). Status codes share numeric values in both libraries.
 //
+// A Tether error (an absl::Status carrying tether.v1.ErrorInfo, see
+// runtime/errors.h) also travels in gRPC's rich error details: a serialized
+// google.rpc.Status {code, message, details: [Any(ErrorInfo)]}, which grpc++
+// sends as the grpc-status-details-bin trailer, so any gRPC client can read
+// the boxed type, source and relay path.
+//
 //   grpc::Status wire = ToGrpcStatus(absl::NotFoundError("no such actor"));
 //   absl::Status back = ToAbslStatus(wire);   // NotFound, same message
+//
+//   grpc::Status rich = ToGrpcStatus(ProtocolError(self, "two Started"));
+//   GetErrorInfo(ToAbslStatus(rich))->type();  // "tether.ProtocolError"
+//
+// Functions only; thread-safe.
 
 #ifndef TETHER_RUNTIME_STATUS_CONVERSION_H_
 #define TETHER_RUNTIME_STATUS_CONVERSION_H_
@@ -15,7 +26,12 @@
 
 namespace tether {
 
+// Same code and message. When `status` carries an ErrorInfo, error_details is
+// set as described above; other status payloads are not carried.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Same code and message. An ErrorInfo found in error_details is attached
+// again; error_details that do not parse, or hold no ErrorInfo, are ignored.
 absl::Status ToAbslStatus(const grpc::Status& status);
 
 }  // namespace tether
