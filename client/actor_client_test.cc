@@ -13,8 +13,9 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("target");
   ASSERT_TRUE(identity.ok());
   absl::Notification cancelled;
+  ActorRuntime runtime(*identity);
   absl::StatusOr<std::unique_ptr<ActorServer>> server =
-      ActorServer::Start(*identity, *Address::Parse("127.0.0.1:0"),
+      ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
                          [&](const v1::ActorId&) { cancelled.Notify(); });
   ASSERT_TRUE(server.ok()) << server.status();
   const ActorClient client = ActorClient::Dial((*server)->address());
@@ -32,9 +33,9 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
 }
 
 TEST(ActorClientTest, NobodyListeningIsUnavailable) {
-  absl::StatusOr<std::unique_ptr<ActorServer>> server =
-      ActorServer::Start(*ActorIdentity::Create("gone"),
-                         *Address::Parse("127.0.0.1:0"), [](auto&) {});
+  ActorRuntime runtime(*ActorIdentity::Create("gone"));
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *Address::Parse("127.0.0.1:0"), [](auto&) {});
   ASSERT_TRUE(server.ok()) << server.status();
   const Address address = (*server)->address();
   server->reset();  // Frees the port; nothing listens there now.

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "client/actor_client.h"
 #include "runtime/actor_identity.h"
+#include "runtime/actor_runtime.h"
 #include "runtime/address.h"
 #include "runtime/status_macros.h"
 #include "server/actor_server.h"
@@ -35,11 +36,13 @@ absl::Status Run() {
   TETHER_ASSIGN_OR_RETURN(tether::Address listen,
                           tether::Address::Parse("127.0.0.1:0"));
 
+  tether::ActorRuntime runtime(actor);
   tether::ShutdownSignal* stop_signal = stop.get();
   TETHER_ASSIGN_OR_RETURN(
       std::unique_ptr<tether::ActorServer> server,
       tether::ActorServer::Start(
-          actor, listen, [stop_signal](const tether::v1::ActorId& requester) {
+          &runtime, listen,
+          [stop_signal](const tether::v1::ActorId& requester) {
             stop_signal->Request(absl::StrCat("cancelled by ", requester.name(),
                                               "[", requester.uuid(), "]"));
           }));

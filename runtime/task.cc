@@ -205,41 +205,66 @@ TaskGroup::TaskGroup(bool cancel_on_error)
 TaskGroup::~TaskGroup() { Wait().IgnoreError(); }
 
 void TaskGroup::Spawn(std::string name, std::function<absl::Status()> body) {
+  ReapFinished();
   auto task = std::make_shared<TaskState>(std::move(name));
   auto root = std::make_shared<ScopeState>(task);
   task->scopes().push_back(root);
   scope_->AddChild(root);
-  std::thread thread([this, task = std::move(task), body = std::move(body)] {
-    task_internal::tls_task = task;
-    Finished(body());
-    task_internal::tls_task.reset();
-  });
   absl::MutexLock lock(&mu_);
-  threads_.push_back(std::move(thread));
+  const uint64_t id = next_task_++;
+  // The thread cannot start running Finished() before it is in threads_:
+  // Finished() takes mu_, which is held until the emplace.
+  threads_.emplace(id, std::thread([this, id, task = std::move(task),
+                                    body = std::move(body)] {
+                     task_internal::tls_task = task;
+                     absl::Status status = body();
+                     task->scopes().clear();
+                     task_internal::tls_task.reset();
+                     Finished(id, std::move(status));
+                   }));
 }
 
 void TaskGroup::CancelAll(absl::Status reason) { scope_->Cancel(reason); }
 
 absl::Status TaskGroup::Wait() {
   while (true) {
-    std::vector<std::thread> threads;
+    std::map<uint64_t, std::thread> threads;
     {
       absl::MutexLock lock(&mu_);
       if (threads_.empty()) return first_error_;
       threads.swap(threads_);
+      finished_.clear();
     }
-    for (std::thread& thread : threads) thread.join();
+    for (auto& entry : threads) entry.second.join();
   }
 }
 
-void TaskGroup::Finished(absl::Status status) {
-  if (status.ok()) return;
+void TaskGroup::Finished(uint64_t task, absl::Status status) {
+  bool cancel = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!first_error_.ok()) return;
-    first_error_ = status;
+    finished_.push_back(task);
+    if (!status.ok() && first_error_.ok()) {
+      first_error_ = status;
+      cancel = cancel_on_error_;
+    }
   }
-  if (cancel_on_error_) scope_->Cancel(status);
+  if (cancel) scope_->Cancel(status);
+}
+
+void TaskGroup::ReapFinished() {
+  std::vector<std::thread> done;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const uint64_t task : finished_) {
+      auto it = threads_.find(task);
+      if (it == threads_.end()) continue;  // Taken by Wait().
+      done.push_back(std::move(it->second));
+      threads_.erase(it);
+    }
+    finished_.clear();
+  }
+  for (std::thread& thread : done) thread.join();
 }
 
 const std::string& CurrentTaskName() { return CurrentTask()->name(); }

@@ -31,7 +31,9 @@
 #ifndef TETHER_RUNTIME_TASK_H_
 #define TETHER_RUNTIME_TASK_H_
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -130,8 +132,9 @@ absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
 
 // Starts tasks and joins every one of them before it is destroyed. Tasks
 // run nested in the scope that is innermost where the group was created:
-// cancelling that scope cancels them. Thread-safe, except that the
-// destructor must run on the creating thread.
+// cancelling that scope cancels them. Threads of finished tasks are joined
+// as the group goes, so a long-lived group (an actor's serving tasks) does
+// not accumulate them. Thread-safe.
 class TaskGroup {
  public:
   // With `cancel_on_error`, the first task that fails cancels the others
@@ -154,7 +157,9 @@ class TaskGroup {
   absl::Status Wait();
 
  private:
-  void Finished(absl::Status status);
+  void Finished(uint64_t task, absl::Status status);
+  // Joins the threads of tasks that have finished.
+  void ReapFinished();
 
   const bool cancel_on_error_;
   // Parent of every task's root scope; a child of the creator's innermost
@@ -162,7 +167,9 @@ class TaskGroup {
   // the creator).
   const std::shared_ptr<task_internal::ScopeState> scope_;
   absl::Mutex mu_;
-  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_task_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> finished_ ABSL_GUARDED_BY(mu_);
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/actor_identity.h"
+#include "runtime/actor_runtime.h"
 #include "runtime/address.h"
 #include "runtime/log.h"
 #include "server/actor_server.h"
@@ -74,9 +75,10 @@ int Run(const std::vector<char*>& positional) {
   if (!stop.ok()) return Fail(stop.status());
   RouteGrpcLogsToTetherLog();
 
+  ActorRuntime runtime(*identity);
   ShutdownSignal* stop_signal = stop->get();
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      *identity, *listen, [stop_signal](const v1::ActorId& requester) {
+      &runtime, *listen, [stop_signal](const v1::ActorId& requester) {
         stop_signal->Request(absl::StrCat("cancelled by ", requester.name(),
                                           "[", requester.uuid(), "]"));
       });
@@ -88,6 +90,10 @@ int Run(const std::vector<char*>& positional) {
 
   const std::string reason = (*stop)->Wait();
   TETHER_LOG(kInfo) << "shutting down: " << reason;
+  // Serving tasks end first, so their final frames reach the openers; the
+  // server then lets the streams finish within the grace period.
+  runtime.CancelServing(runtime.id());
+  runtime.AwaitServingDone(kShutdownGrace);
   (*server)->Shutdown(kShutdownGrace);
   return 0;
 }

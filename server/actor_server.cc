@@ -9,6 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "runtime/status_macros.h"
+#include "server/context_reactor.h"
 #include "server/listen_check.h"
 
 namespace tether {
@@ -27,16 +28,19 @@ void EnableHealthAndReflection() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
-    const ActorIdentity& identity, const Address& listen,
+    ActorRuntime* runtime, const Address& listen,
     ActorService::CancelHandler on_cancel) {
   TETHER_RETURN_IF_ERROR(CheckCanListen(listen));
   EnableHealthAndReflection();
 
-  auto service = std::make_unique<ActorService>(identity, std::move(on_cancel));
+  auto service = std::make_unique<ActorService>(runtime, std::move(on_cancel));
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which lets a second server share a
   // port silently; an actor's address must be its own.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Frames past kMaxFrameBytes must reach the context reactor, which
+  // answers them with a protocol error; gRPC's own limit sits above it.
+  builder.SetMaxReceiveMessageSize(4 * kMaxFrameBytes);
   int bound_port = 0;
   builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
                            listen.is_tcp() ? &bound_port : nullptr);
@@ -49,7 +53,7 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
         "gRPC's own report)"));
   }
   Address bound = listen.is_tcp() ? listen.WithPort(bound_port) : listen;
-  service->SetAddresses({bound.ToString()});
+  runtime->SetAddresses({bound.ToString()});
   std::unique_ptr<ActorServer> actor_server(
       new ActorServer(std::move(bound), std::move(service)));
   actor_server->server_ = std::move(server);

@@ -3,7 +3,8 @@
 // One actor's gRPC server: binds an address and serves tether.v1.Actor,
 // grpc.health.v1.Health (SERVING while up) and server reflection.
 //
-//   auto server = ActorServer::Start(identity, *Address::Parse("127.0.0.1:0"),
+//   ActorRuntime runtime(*ActorIdentity::Create("worker"));
+//   auto server = ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
 //                                    [](const v1::ActorId&) { ... });
 //   if (!server.ok()) { /* one-line reason, e.g. address already in use */ }
 //   std::cout << (*server)->address().ToString();   // the real port
@@ -20,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
-#include "runtime/actor_identity.h"
+#include "runtime/actor_runtime.h"
 #include "runtime/address.h"
 #include "server/actor_service.h"
 
@@ -28,10 +29,11 @@ namespace tether {
 
 class ActorServer {
  public:
-  // Checks and binds `listen` (port 0 picks a free port), then serves. Fails
-  // with a message naming the address and the cause.
+  // Checks and binds `listen` (port 0 picks a free port), records the bound
+  // address in `runtime`, then serves it. Fails with a message naming the
+  // address and the cause. `runtime` must outlive the server.
   static absl::StatusOr<std::unique_ptr<ActorServer>> Start(
-      const ActorIdentity& identity, const Address& listen,
+      ActorRuntime* runtime, const Address& listen,
       ActorService::CancelHandler on_cancel);
 
   ActorServer(const ActorServer&) = delete;

@@ -40,8 +40,9 @@ void IgnoreCancel(const v1::ActorId&) {}
 
 TEST(ActorServerTest, InfoDescribesTheActorOverTcp) {
   const ActorIdentity identity = Identity("info-tcp");
+  ActorRuntime runtime(identity);
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      identity, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
   ASSERT_TRUE(server.ok()) << server.status();
   const Address bound = (*server)->address();
   EXPECT_NE(bound.port(), 0);
@@ -63,8 +64,9 @@ TEST(ActorServerTest, ServesOnUnixSocket) {
   const std::string dir = mkdtemp(pattern);
   const Address listen = *Address::Parse("unix:" + dir + "/a.sock");
   {
+    ActorRuntime runtime(Identity("info-unix"));
     absl::StatusOr<std::unique_ptr<ActorServer>> server =
-        ActorServer::Start(Identity("info-unix"), listen, IgnoreCancel);
+        ActorServer::Start(&runtime, listen, IgnoreCancel);
     ASSERT_TRUE(server.ok()) << server.status();
     EXPECT_EQ((*server)->address(), listen);
     absl::StatusOr<v1::ActorInfo> info = Info(*Dial(listen));
@@ -79,8 +81,9 @@ TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
   absl::Notification cancelled;
   v1::ActorId requester_seen;
   const ActorIdentity identity = Identity("cancel-me");
+  ActorRuntime runtime(identity);
   absl::StatusOr<std::unique_ptr<ActorServer>> server =
-      ActorServer::Start(identity, *Address::Parse("127.0.0.1:0"),
+      ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
                          [&](const v1::ActorId& requester) {
                            requester_seen = requester;
                            cancelled.Notify();
@@ -103,11 +106,13 @@ TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
 }
 
 TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
+  ActorRuntime first_runtime(Identity("first"));
+  ActorRuntime second_runtime(Identity("second"));
   absl::StatusOr<std::unique_ptr<ActorServer>> first = ActorServer::Start(
-      Identity("first"), *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &first_runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
   ASSERT_TRUE(first.ok()) << first.status();
   absl::StatusOr<std::unique_ptr<ActorServer>> second =
-      ActorServer::Start(Identity("second"), (*first)->address(), IgnoreCancel);
+      ActorServer::Start(&second_runtime, (*first)->address(), IgnoreCancel);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find((*first)->address().ToString()),
             absl::string_view::npos)
@@ -118,8 +123,9 @@ TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
 }
 
 TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
+  ActorRuntime runtime(Identity("stopper"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      Identity("stopper"), *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Dial((*server)->address());
   ASSERT_TRUE(Info(*stub).ok());

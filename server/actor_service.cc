@@ -5,50 +5,76 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "runtime/log.h"
+#include "server/context_reactor.h"
 
 namespace tether {
 
 using google::protobuf::util::TimeUtil;
 
-ActorService::ActorService(ActorIdentity identity, CancelHandler on_cancel)
-    : identity_(std::move(identity)), on_cancel_(std::move(on_cancel)) {}
+ActorService::ActorService(ActorRuntime* runtime, CancelHandler on_cancel)
+    : runtime_(runtime), on_cancel_(std::move(on_cancel)) {}
 
-void ActorService::SetAddresses(std::vector<std::string> addresses) {
-  absl::MutexLock lock(&mu_);
-  addresses_ = std::move(addresses);
-}
-
-grpc::ServerUnaryReactor* ActorService::Info(
-    grpc::CallbackServerContext* context, const v1::InfoRequest* request,
-    v1::ActorInfo* response) {
-  *response->mutable_id() = identity_.ToProto();
-  response->set_pid(identity_.pid);
-  {
-    absl::MutexLock lock(&mu_);
-    for (const std::string& address : addresses_) {
-      response->add_addresses(address);
-    }
-  }
-  *response->mutable_started_at() =
-      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(identity_.started_at));
-  *response->mutable_uptime() = TimeUtil::NanosecondsToDuration(
-      absl::ToInt64Nanoseconds(absl::Now() - identity_.started_at));
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
+ActorService::Context(grpc::CallbackServerContext* context) {
+  return new ContextReactor(runtime_, &signaller_);
 }
 
 grpc::ServerUnaryReactor* ActorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelActorRequest* request,
     v1::CancelActorResponse* response) {
-  TETHER_LOG(kInfo) << "cancel requested by " << request->requester().name()
-                    << "[" << request->requester().uuid() << "]"
+  const v1::ActorId& requester = request->requester();
+  TETHER_LOG(kInfo) << "cancel requested by " << requester.name() << "["
+                    << requester.uuid() << "]"
                     << (request->reason().empty() ? "" : ": ")
                     << request->reason();
-  *response->mutable_actor() = identity_.ToProto();
+  runtime_->CancelServing(requester);
+  *response->mutable_actor() = runtime_->id();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
-  on_cancel_(request->requester());
+  on_cancel_(requester);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ActorService::Info(
+    grpc::CallbackServerContext* context, const v1::InfoRequest* request,
+    v1::ActorInfo* response) {
+  const ActorIdentity& identity = runtime_->identity();
+  const v1::ActorRef ref = runtime_->ref();
+  *response->mutable_id() = ref.id();
+  response->set_pid(identity.pid);
+  *response->mutable_addresses() = ref.addresses();
+  *response->mutable_started_at() =
+      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(identity.started_at));
+  *response->mutable_uptime() = TimeUtil::NanosecondsToDuration(
+      absl::ToInt64Nanoseconds(absl::Now() - identity.started_at));
+  for (v1::ContextInfo& info : runtime_->DescribeContexts()) {
+    *response->add_contexts() = std::move(info);
+  }
+  for (const std::string& name : runtime_->functions().Names()) {
+    response->add_functions(name);
+  }
+  response->set_contexts_opened(runtime_->contexts_opened());
+  response->set_contexts_served(runtime_->contexts_served());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ActorService::Signal(
+    grpc::CallbackServerContext* context, const v1::SignalRequest* request,
+    v1::SignalResponse* response) {
+  // A signal may concern a context this actor serves or one it opened.
+  bool applied = false;
+  for (const tether::Context::Side side :
+       {tether::Context::Side::kCallee, tether::Context::Side::kOpener}) {
+    if (std::shared_ptr<tether::Context> target =
+            runtime_->FindContext(request->context_id(), side)) {
+      applied = applied || target->OnSignal(*request);
+    }
+  }
+  response->set_applied(applied);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

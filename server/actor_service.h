@@ -1,14 +1,16 @@
 // File: server/actor_service.h
 //
-// tether.v1.Actor bound to this process's identity: Info describes the
-// actor; Cancel answers, then hands the requester to the owner's callback,
-// which shuts the actor down. Context and Signal are not served by this
-// class yet and answer UNIMPLEMENTED (gRPC's default for callback services).
+// tether.v1.Actor bound to an ActorRuntime:
+//   Context  one ContextReactor per stream (callee side of a context);
+//   Cancel   cancels every serving task with the requester as canceller,
+//            answers, then hands the requester to the owner's callback,
+//            which shuts the actor down;
+//   Info     the runtime's identity, addresses, contexts and counters;
+//   Signal   out-of-band Cancel/Error for an open context.
 //
-//   ActorService service(identity, [&](const v1::ActorId& requester) {
+//   ActorService service(&runtime, [&](const v1::ActorId& requester) {
 //     shutdown->Request("cancelled by " + requester.name());
 //   });
-//   service.SetAddresses({"127.0.0.1:41234"});
 //   builder.RegisterService(&service);
 //
 // Thread-safe: gRPC calls the handlers from its own threads; they never
@@ -18,39 +20,46 @@
 #define TETHER_SERVER_ACTOR_SERVICE_H_
 
 #include <functional>
-#include <string>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "runtime/actor_identity.h"
+#include "runtime/actor_runtime.h"
+#include "server/peer_signaller.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
 
-class ActorService final : public v1::Actor::CallbackService {
+// Context is registered raw (ByteBuffer frames) so the reactor can answer
+// garbage with a protocol error; the other methods are typed.
+using ActorServiceBase = v1::Actor::WithRawCallbackMethod_Context<
+    v1::Actor::WithCallbackMethod_Cancel<v1::Actor::WithCallbackMethod_Info<
+        v1::Actor::WithCallbackMethod_Signal<v1::Actor::Service>>>>;
+
+class ActorService final : public ActorServiceBase {
  public:
   // Called once per accepted Actor/Cancel, after the response is queued.
   using CancelHandler = std::function<void(const v1::ActorId& requester)>;
 
-  ActorService(ActorIdentity identity, CancelHandler on_cancel);
+  // `runtime` must outlive the service.
+  ActorService(ActorRuntime* runtime, CancelHandler on_cancel);
 
-  // The addresses Info reports; set once the server is bound.
-  void SetAddresses(std::vector<std::string> addresses);
-
-  grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* context,
-                                 const v1::InfoRequest* request,
-                                 v1::ActorInfo* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Context(
+      grpc::CallbackServerContext* context) override;
 
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
                                    const v1::CancelActorRequest* request,
                                    v1::CancelActorResponse* response) override;
 
+  grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* context,
+                                 const v1::InfoRequest* request,
+                                 v1::ActorInfo* response) override;
+
+  grpc::ServerUnaryReactor* Signal(grpc::CallbackServerContext* context,
+                                   const v1::SignalRequest* request,
+                                   v1::SignalResponse* response) override;
+
  private:
-  const ActorIdentity identity_;
+  ActorRuntime* const runtime_;
   const CancelHandler on_cancel_;
-  absl::Mutex mu_;
-  std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  PeerSignaller signaller_;
 };
 
 }  // namespace tether

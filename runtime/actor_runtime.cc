@@ -1,0 +1,146 @@
+#include "runtime/actor_runtime.h"
+
+#include <exception>
+
+#include "runtime/errors.h"
+#include "runtime/log.h"
+
+namespace tether {
+namespace {
+
+// Runs a registered function, turning a thrown exception into a boxed
+// error so it reaches the opener like any other failure.
+absl::StatusOr<Value> Invoke(const RegisteredFunction& function,
+                             Context& context, const Value& args,
+                             const v1::ActorId& self) {
+  try {
+    if (function.kind == v1::FUNCTION_KIND_PLAIN) return function.plain(args);
+    return function.context(context, args);
+  } catch (const std::exception& e) {
+    return MakeError(BoxException(e, self));
+  } catch (...) {
+    return MakeError(BoxUnknownException(self));
+  }
+}
+
+}  // namespace
+
+ActorRuntime::ActorRuntime(ActorIdentity identity, FunctionRegistry* functions)
+    : identity_(std::move(identity)), functions_(functions) {}
+
+ActorRuntime::~ActorRuntime() {
+  CancelServing(id());
+  serving_tasks_.Wait().IgnoreError();
+}
+
+v1::ActorRef ActorRuntime::ref() const {
+  v1::ActorRef ref;
+  *ref.mutable_id() = id();
+  absl::MutexLock lock(&mu_);
+  for (const std::string& address : addresses_) ref.add_addresses(address);
+  return ref;
+}
+
+void ActorRuntime::SetAddresses(std::vector<std::string> addresses) {
+  absl::MutexLock lock(&mu_);
+  addresses_ = std::move(addresses);
+}
+
+void ActorRuntime::AddContext(const std::shared_ptr<Context>& context) {
+  absl::MutexLock lock(&mu_);
+  contexts_[{context->id(), context->side()}] = context;
+  if (context->side() == Context::Side::kOpener) {
+    ++contexts_opened_;
+  } else {
+    ++contexts_served_;
+  }
+}
+
+void ActorRuntime::RemoveContext(const Context& context) {
+  absl::MutexLock lock(&mu_);
+  auto it = contexts_.find({context.id(), context.side()});
+  // Only if the entry is this context (ids are chosen by openers).
+  if (it != contexts_.end()) {
+    std::shared_ptr<Context> entry = it->second.lock();
+    if (entry == nullptr || entry.get() == &context) contexts_.erase(it);
+  }
+}
+
+std::shared_ptr<Context> ActorRuntime::FindContext(const std::string& id,
+                                                   Context::Side side) const {
+  absl::MutexLock lock(&mu_);
+  auto it = contexts_.find({id, side});
+  return it == contexts_.end() ? nullptr : it->second.lock();
+}
+
+std::vector<v1::ContextInfo> ActorRuntime::DescribeContexts() const {
+  std::vector<std::shared_ptr<Context>> open;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& entry : contexts_) {
+      if (std::shared_ptr<Context> context = entry.second.lock()) {
+        open.push_back(std::move(context));
+      }
+    }
+  }
+  std::vector<v1::ContextInfo> infos;
+  infos.reserve(open.size());
+  for (const std::shared_ptr<Context>& context : open) {
+    infos.push_back(context->Describe());
+  }
+  return infos;
+}
+
+uint64_t ActorRuntime::contexts_opened() const {
+  absl::MutexLock lock(&mu_);
+  return contexts_opened_;
+}
+
+uint64_t ActorRuntime::contexts_served() const {
+  absl::MutexLock lock(&mu_);
+  return contexts_served_;
+}
+
+void ActorRuntime::Serve(std::shared_ptr<Context> context,
+                         RegisteredFunction function, Value args) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++serving_;
+  }
+  const std::string name = function.name;
+  serving_tasks_.Spawn(
+      name, [this, context = std::move(context), function = std::move(function),
+             args = std::move(args)]() {
+        context->BindScope(CurrentScope());
+        context->FinishCallee(Invoke(function, *context, args, id()));
+        absl::MutexLock lock(&mu_);
+        --serving_;
+        return absl::OkStatus();
+      });
+}
+
+void ActorRuntime::CancelServing(const v1::ActorId& requester) {
+  std::vector<std::shared_ptr<Context>> served;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& entry : contexts_) {
+      if (entry.first.second != Context::Side::kCallee) continue;
+      if (std::shared_ptr<Context> context = entry.second.lock()) {
+        served.push_back(std::move(context));
+      }
+    }
+  }
+  for (const std::shared_ptr<Context>& context : served) {
+    context->CancelByRequest(requester);
+  }
+}
+
+bool ActorRuntime::AwaitServingDone(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](int* serving) { return *serving == 0; }, &serving_),
+      timeout);
+}
+
+}  // namespace tether

@@ -1,0 +1,93 @@
+// File: runtime/actor_runtime.h
+//
+// The state of one actor process that every layer shares: who it is, where
+// it listens, which functions it serves, which contexts are open, and the
+// tasks that serve its peers.
+//
+//   ActorRuntime runtime(*ActorIdentity::Create("worker"));
+//   runtime.SetAddresses({"127.0.0.1:41234"});       // once the server binds
+//   runtime.Serve(ctx, function, args);              // a peer opened ctx
+//   runtime.CancelServing(requester);                // Actor/Cancel
+//
+// Thread-safe.
+
+#ifndef TETHER_RUNTIME_ACTOR_RUNTIME_H_
+#define TETHER_RUNTIME_ACTOR_RUNTIME_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "runtime/actor_identity.h"
+#include "runtime/context.h"
+#include "runtime/function_registry.h"
+#include "runtime/task.h"
+#include "tether/v1/actor.pb.h"
+
+namespace tether {
+
+class ActorRuntime {
+ public:
+  explicit ActorRuntime(
+      ActorIdentity identity,
+      FunctionRegistry* functions = &FunctionRegistry::Global());
+  ActorRuntime(const ActorRuntime&) = delete;
+  ActorRuntime& operator=(const ActorRuntime&) = delete;
+  // Cancels every serving task (canceller: this actor) and joins them.
+  ~ActorRuntime();
+
+  const ActorIdentity& identity() const { return identity_; }
+  v1::ActorId id() const { return identity_.ToProto(); }
+  // The identity plus the addresses set so far.
+  v1::ActorRef ref() const;
+  void SetAddresses(std::vector<std::string> addresses);
+  FunctionRegistry& functions() const { return *functions_; }
+
+  // Open contexts, both sides, for Actor/Signal and Actor/Info.
+  void AddContext(const std::shared_ptr<Context>& context);
+  void RemoveContext(const Context& context);
+  // The context `id` on `side`, or null.
+  std::shared_ptr<Context> FindContext(const std::string& id,
+                                       Context::Side side) const;
+  std::vector<v1::ContextInfo> DescribeContexts() const;
+  uint64_t contexts_opened() const;
+  uint64_t contexts_served() const;
+
+  // Runs `function` for the callee context `context` as a serving task: the
+  // task's root scope is the context's, a thrown exception is boxed, and
+  // the result becomes the context's final frame.
+  void Serve(std::shared_ptr<Context> context, RegisteredFunction function,
+             Value args);
+
+  // Cancels every serving task; each open context ends with
+  // ContextCancelled naming `requester`. Non-blocking.
+  void CancelServing(const v1::ActorId& requester);
+
+  // Waits up to `timeout` for every serving task to end; false on timeout.
+  bool AwaitServingDone(absl::Duration timeout);
+
+ private:
+  using ContextKey = std::pair<std::string, Context::Side>;
+
+  const ActorIdentity identity_;
+  FunctionRegistry* const functions_;
+
+  mutable absl::Mutex mu_;
+  std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  std::map<ContextKey, std::weak_ptr<Context>> contexts_ ABSL_GUARDED_BY(mu_);
+  uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t contexts_served_ ABSL_GUARDED_BY(mu_) = 0;
+  int serving_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Declared last: destroyed (joined) first, while the rest is intact.
+  TaskGroup serving_tasks_;
+};
+
+}  // namespace tether
+
+#endif  // TETHER_RUNTIME_ACTOR_RUNTIME_H_

@@ -1,0 +1,817 @@
+#include "runtime/context.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/errors.h"
+#include "runtime/log.h"
+#include "runtime/status_macros.h"
+
+namespace tether {
+namespace {
+
+// How long a failing block waits for the callee to confirm its
+// cancellation before the stream itself is cancelled.
+constexpr absl::Duration kCancelAckTimeout = absl::Milliseconds(500);
+
+Inbox::Options ReceiveOptions(Context::Side side,
+                              const ContextOptions& options) {
+  Inbox::Options receive;
+  receive.buffer_size = options.buffer_size == 0 ? 64 : options.buffer_size;
+  const bool allow = side == Context::Side::kOpener
+                         ? options.allow_overruns
+                         : options.callee_allow_overruns;
+  receive.mode = options.backpressure ? Inbox::Mode::kBackpressure
+                 : allow              ? Inbox::Mode::kAllowOverruns
+                                      : Inbox::Mode::kOverrun;
+  return receive;
+}
+
+Outbox::Options SendOptions(const ContextOptions& options) {
+  Outbox::Options send;
+  // Under backpressure a receiver must take a whole batch past its buffer;
+  // bounding batches by the buffer bounds what it holds.
+  if (options.backpressure && options.buffer_size > 0) {
+    send.max_batch_payloads = options.buffer_size;
+  }
+  return send;
+}
+
+bool SameActor(const v1::ActorId& a, const v1::ActorId& b) {
+  return !a.uuid().empty() && a.uuid() == b.uuid();
+}
+
+const char* FrameName(v1::Frame::KindCase kind) {
+  switch (kind) {
+    case v1::Frame::kStart:
+      return "Start";
+    case v1::Frame::kStartAck:
+      return "StartAck";
+    case v1::Frame::kStarted:
+      return "Started";
+    case v1::Frame::kYieldBatch:
+      return "Yield";
+    case v1::Frame::kStop:
+      return "Stop";
+    case v1::Frame::kReturned:
+      return "Return";
+    case v1::Frame::kError:
+      return "Error";
+    case v1::Frame::kCancel:
+      return "Cancel";
+    case v1::Frame::KIND_NOT_SET:
+      break;
+  }
+  return "an empty frame";
+}
+
+}  // namespace
+
+Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
+                 std::string function, std::string context_id,
+                 v1::FunctionKind kind, const ContextOptions& options)
+    : side_(side),
+      self_(std::move(self)),
+      function_(std::move(function)),
+      id_(std::move(context_id)),
+      kind_(kind),
+      options_(options),
+      outbox_(this, SendOptions(options)),
+      inbox_(ReceiveOptions(side, options),
+             [this] {
+               if (ContextTransport* t = transport()) t->ResumeReading();
+             }),
+      peer_(std::move(peer)) {}
+
+Context::~Context() = default;
+
+// --- The user's API ---
+
+absl::Status Context::Started(Value value) {
+  TETHER_RETURN_IF_ERROR(CheckCancelled());
+  {
+    absl::MutexLock lock(&mu_);
+    if (side_ == Side::kOpener) {
+      return absl::FailedPreconditionError(
+          "Started() is for the callee; the opener receives the value");
+    }
+    if (kind_ == v1::FUNCTION_KIND_PLAIN) {
+      return MisuseLocked("Started() called in a plain function");
+    }
+    if (started_) return MisuseLocked("Started() called twice");
+    started_ = true;
+  }
+  v1::Frame frame;
+  *frame.mutable_started()->mutable_value() = value.ToProto();
+  outbox_.SendControl(std::move(frame));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MsgStream> Context::OpenStream(StreamOptions options) {
+  if (side_ == Side::kCallee) TETHER_RETURN_IF_ERROR(CheckCancelled());
+  {
+    absl::MutexLock lock(&mu_);
+    if (kind_ == v1::FUNCTION_KIND_PLAIN) {
+      return MisuseLocked("OpenStream() called in a plain function");
+    }
+    if (side_ == Side::kCallee && !started_) {
+      return MisuseLocked("OpenStream() called before Started()");
+    }
+    if (stream_opened_) {
+      return absl::FailedPreconditionError(
+          "the context's stream is already open");
+    }
+    if (side_ == Side::kOpener && cancel_called_) {
+      return ContextCancelledError(self_.id(), self_.id(),
+                                   "this side cancelled the context");
+    }
+    if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
+    stream_opened_ = true;
+  }
+  if (options.allow_overruns) inbox_.AllowOverruns();
+  return MsgStream(this);
+}
+
+absl::StatusOr<Value> Context::Result(absl::Time deadline) {
+  if (side_ != Side::kOpener) {
+    return absl::FailedPreconditionError(
+        "Result() is for the opener; the callee returns its result");
+  }
+  // Like tractor's result(): the stream's unread data is not waited for.
+  const size_t dropped = inbox_.Discard();
+  if (dropped > 0) {
+    TETHER_LOG(kInfo) << "context " << id_ << " (" << function_
+                      << "): Result() discarded " << dropped
+                      << " unread payloads";
+  }
+  absl::MutexLock lock(&mu_);
+  TETHER_RETURN_IF_ERROR(AwaitLocked(
+      mu_, waiters_,
+      [this]()
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outcome_.has_value(); },
+      deadline));
+  return *outcome_;
+}
+
+void Context::Cancel() {
+  if (side_ == Side::kCallee) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (outcome_.has_value() || cancel_called_) return;
+      cancel_called_ = true;
+      canceller_ = self_.id();
+    }
+    CancelScopeWith(ContextCancelledError(self_.id(), self_.id(),
+                                          "the callee cancelled itself"));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value() || cancel_called_) return;
+    cancel_called_ = true;
+  }
+  v1::Frame frame;
+  *frame.mutable_cancel()->mutable_requester() = self_.id();
+  SendUrgent(std::move(frame));
+}
+
+v1::ActorId Context::self() const { return self_.id(); }
+
+v1::ActorId Context::peer() const {
+  absl::MutexLock lock(&mu_);
+  return peer_.id();
+}
+
+bool Context::cancel_called() const {
+  absl::MutexLock lock(&mu_);
+  return cancel_called_;
+}
+
+bool Context::cancel_acked() const {
+  absl::MutexLock lock(&mu_);
+  return cancel_acked_;
+}
+
+std::optional<v1::ActorId> Context::canceller() const {
+  absl::MutexLock lock(&mu_);
+  return canceller_;
+}
+
+std::optional<absl::StatusOr<Value>> Context::outcome() const {
+  absl::MutexLock lock(&mu_);
+  return outcome_;
+}
+
+// --- Runtime-internal API ---
+
+void Context::Attach(ContextTransport* transport) {
+  transport_.store(transport, std::memory_order_release);
+}
+
+void Context::SendControl(v1::Frame frame) {
+  outbox_.SendControl(std::move(frame));
+}
+
+void Context::BindScope(CancelHandle scope) {
+  absl::Status pending;
+  {
+    absl::MutexLock lock(&mu_);
+    scope_ = scope;
+    scope_bound_ = true;
+    pending = pending_cancel_;
+  }
+  if (!pending.ok()) scope.Cancel(pending);
+}
+
+void Context::OnFrame(const v1::Frame& frame) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++frames_received_;
+  }
+  if (side_ == Side::kOpener) {
+    OnOpenerFrame(frame);
+  } else {
+    OnCalleeFrame(frame);
+  }
+}
+
+void Context::OnWriteDone(bool ok) { outbox_.OnWriteDone(ok); }
+
+void Context::OnPeerHalfClose() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (remote_stopped_) return;
+    remote_stopped_ = true;
+  }
+  inbox_.SetEnd(inbox_.arrived());
+}
+
+void Context::OnBadFrame(absl::string_view problem) { Violation(problem); }
+
+void Context::OnTransportDone(const absl::Status& status) {
+  outbox_.Close(absl::UnavailableError("the context's stream has ended"));
+  bool known;
+  {
+    absl::MutexLock lock(&mu_);
+    transport_done_ = true;
+    known = outcome_.has_value();
+    waiters_.NotifyAll();
+  }
+  if (known) return;
+  if (side_ == Side::kOpener) {
+    absl::Status error = GetErrorInfo(status).has_value()
+                             ? status
+                             : TransportClosedError(absl::StrCat(
+                                   "the stream to ", peer().name(),
+                                   " ended before the context "
+                                   "did (",
+                                   absl::StatusCodeToString(status.code()),
+                                   ": ", status.message(), ")"));
+    ApplyRemoteError(std::move(error), /*from_signal=*/false);
+  } else {
+    const absl::Status error = TransportClosedError(
+        absl::StrCat("the opener ", peer().name(), " went away"));
+    inbox_.Fail(error);
+    CancelScopeWith(error);
+  }
+}
+
+bool Context::ShouldRead() { return inbox_.ShouldRead(); }
+
+bool Context::OnSignal(const v1::SignalRequest& request) {
+  if (!SameActor(request.sender(), peer())) return false;
+  switch (request.kind_case()) {
+    case v1::SignalRequest::kCancel:
+      if (side_ != Side::kCallee) return false;
+      ApplyCancelRequest(request.cancel().requester().uuid().empty()
+                             ? request.sender()
+                             : request.cancel().requester());
+      return true;
+    case v1::SignalRequest::kError:
+      if (side_ == Side::kOpener) {
+        ApplyRemoteError(MakeError(request.error().error()),
+                         /*from_signal=*/true);
+      } else {
+        ApplyOpenerError(MakeError(request.error().error()));
+      }
+      return true;
+    case v1::SignalRequest::KIND_NOT_SET:
+      break;
+  }
+  return false;
+}
+
+absl::StatusOr<Value> Context::WaitStarted() {
+  absl::MutexLock lock(&mu_);
+  TETHER_RETURN_IF_ERROR(AwaitLocked(
+      mu_, waiters_,
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return started_ || outcome_.has_value();
+      },
+      absl::InfiniteFuture()));
+  if (started_) return started_value_;
+  if (!outcome_->ok()) return outcome_->status();
+  return ProtocolError(peer_.id(), "the callee returned without Started");
+}
+
+absl::Status Context::ExitBlock(absl::Status block_status) {
+  const size_t leftover = inbox_.Discard();
+  if (leftover > 0) {
+    TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
+                         << "): discarded " << leftover
+                         << " unread payloads at exit";
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    scope_bound_ = false;
+    scope_ = CancelHandle();
+  }
+  if (!block_status.ok()) {
+    bool known;
+    {
+      absl::MutexLock lock(&mu_);
+      known = outcome_.has_value();
+    }
+    if (!known) {
+      CancelWithReason(block_status);
+      AwaitOutcomeShielded(kCancelAckTimeout);
+    }
+    absl::MutexLock lock(&mu_);
+    return AbsorbsLocked(block_status) ? absl::OkStatus() : block_status;
+  }
+  absl::Status waited;
+  {
+    absl::MutexLock lock(&mu_);
+    waited = AwaitLocked(
+        mu_, waiters_,
+        [this]()
+            ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outcome_.has_value(); },
+        absl::InfiniteFuture());
+  }
+  if (!waited.ok()) {
+    // The task around the block is being cancelled: take the callee down
+    // with it.
+    CancelWithReason(waited);
+    AwaitOutcomeShielded(kCancelAckTimeout);
+    return waited;
+  }
+  absl::MutexLock lock(&mu_);
+  if (outcome_->ok()) return absl::OkStatus();
+  return AbsorbsLocked(outcome_->status()) ? absl::OkStatus()
+                                           : outcome_->status();
+}
+
+void Context::FinishCallee(absl::StatusOr<Value> result) {
+  v1::Frame frame;
+  absl::Status final_status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    if (!misuse_.ok()) {
+      result = misuse_;
+    } else if (result.ok() && kind_ == v1::FUNCTION_KIND_CONTEXT && !started_) {
+      result = MisuseLocked("the context function returned before Started()");
+    }
+    if (result.ok()) {
+      *frame.mutable_returned()->mutable_value() = result->ToProto();
+    } else {
+      const v1::ErrorInfo info = BoxStatus(result.status(), self_.id());
+      *frame.mutable_error()->mutable_error() = info;
+      final_status = MakeError(info);
+      result = final_status;
+    }
+    outcome_ = std::move(result);
+    waiters_.NotifyAll();
+  }
+  if (frame.has_error()) {
+    SendUrgent(std::move(frame));
+  } else {
+    outbox_.SendControl(std::move(frame));
+  }
+  outbox_.WhenDrained([this, final_status] {
+    if (ContextTransport* t = transport()) t->Finish(final_status);
+  });
+}
+
+void Context::CancelByRequest(const v1::ActorId& requester) {
+  ApplyCancelRequest(requester);
+}
+
+v1::ContextInfo Context::Describe() const {
+  v1::ContextInfo info;
+  info.set_context_id(id_);
+  info.set_function(function_);
+  info.set_side(side_ == Side::kOpener ? v1::ContextInfo::SIDE_OPENER
+                                       : v1::ContextInfo::SIDE_CALLEE);
+  info.set_payloads_sent(outbox_.payloads_accepted());
+  info.set_payloads_received(inbox_.received());
+  absl::MutexLock lock(&mu_);
+  *info.mutable_peer() = peer_.id();
+  if (outcome_.has_value()) {
+    info.set_state(v1::ContextInfo::STATE_FINISHING);
+  } else if (cancel_called_ || canceller_.has_value()) {
+    info.set_state(v1::ContextInfo::STATE_CANCELLING);
+  } else if (started_) {
+    info.set_state(v1::ContextInfo::STATE_STARTED);
+  } else {
+    info.set_state(v1::ContextInfo::STATE_STARTING);
+  }
+  return info;
+}
+
+// --- Streams ---
+
+absl::Status Context::StreamSend(Value value, absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_sent_) {
+      return absl::FailedPreconditionError(
+          "this side closed the stream (Stop sent)");
+    }
+    if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
+    if (!remote_error_.ok()) return remote_error_;
+  }
+  return outbox_.SendData(std::move(value), deadline);
+}
+
+absl::StatusOr<Value> Context::StreamReceive(absl::Time deadline) {
+  return inbox_.Receive(deadline);
+}
+
+absl::StatusOr<std::optional<Value>> Context::StreamTryReceive() {
+  return inbox_.TryReceive();
+}
+
+absl::Status Context::StreamClose() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_sent_ || outcome_.has_value()) return absl::OkStatus();
+    stop_sent_ = true;
+  }
+  v1::Frame frame;
+  frame.mutable_stop();
+  outbox_.SendControl(std::move(frame));
+  return absl::OkStatus();
+}
+
+bool Context::StreamClosed() const {
+  absl::MutexLock lock(&mu_);
+  return stop_sent_ || outcome_.has_value();
+}
+
+// --- Frame handling ---
+
+void Context::OnOpenerFrame(const v1::Frame& frame) {
+  switch (frame.kind_case()) {
+    case v1::Frame::kStartAck: {
+      absl::MutexLock lock(&mu_);
+      if (!acked_) {
+        acked_ = true;
+        if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
+        waiters_.NotifyAll();
+        return;
+      }
+      break;
+    }
+    case v1::Frame::kStarted: {
+      absl::StatusOr<Value> value = Value::FromProto(frame.started().value());
+      if (!value.ok()) {
+        return Violation(
+            absl::StrCat("bad Started value: ", value.status().message()));
+      }
+      absl::MutexLock lock(&mu_);
+      if (acked_ && !started_ && kind_ != v1::FUNCTION_KIND_PLAIN) {
+        started_ = true;
+        started_value_ = *std::move(value);
+        waiters_.NotifyAll();
+        return;
+      }
+      break;
+    }
+    case v1::Frame::kYieldBatch: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_;
+      }
+      if (ok) return OnData(frame.yield_batch());
+      break;
+    }
+    case v1::Frame::kStop: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_ && !remote_stopped_;
+        remote_stopped_ = true;
+      }
+      if (!ok) break;
+      inbox_.SetEnd(frame.stop().data_count());
+      return;
+    }
+    case v1::Frame::kReturned: {
+      absl::StatusOr<Value> value = Value::FromProto(frame.returned().value());
+      if (!value.ok()) {
+        return Violation(
+            absl::StrCat("bad Return value: ", value.status().message()));
+      }
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = acked_ && !outcome_.has_value() &&
+             (started_ || kind_ == v1::FUNCTION_KIND_PLAIN);
+        if (ok) {
+          outcome_ = *std::move(value);
+          waiters_.NotifyAll();
+        }
+      }
+      if (!ok) break;
+      inbox_.SetEnd(frame.returned().data_count());
+      return;
+    }
+    case v1::Frame::kError:
+      return ApplyRemoteError(MakeError(frame.error().error()),
+                              /*from_signal=*/false);
+    default:
+      break;
+  }
+  Violation(absl::StrCat("the callee sent ", FrameName(frame.kind_case()),
+                         " out of order"));
+}
+
+void Context::OnCalleeFrame(const v1::Frame& frame) {
+  switch (frame.kind_case()) {
+    case v1::Frame::kYieldBatch: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_;
+      }
+      if (ok) return OnData(frame.yield_batch());
+      return Violation("the opener sent Yield before Started");
+    }
+    case v1::Frame::kStop: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_ && !remote_stopped_;
+        remote_stopped_ = true;
+      }
+      if (!ok) return Violation("the opener sent Stop twice or before Started");
+      inbox_.SetEnd(frame.stop().data_count());
+      return;
+    }
+    case v1::Frame::kCancel:
+      return ApplyCancelRequest(frame.cancel().requester().uuid().empty()
+                                    ? peer()
+                                    : frame.cancel().requester());
+    case v1::Frame::kError:
+      return ApplyOpenerError(MakeError(frame.error().error()));
+    default:
+      break;
+  }
+  Violation(absl::StrCat("the opener sent ", FrameName(frame.kind_case()),
+                         " out of order"));
+}
+
+void Context::OnData(const v1::Yield& batch) {
+  absl::StatusOr<std::vector<Value>> values = ValuesFromBatch(batch.values());
+  if (!values.ok()) {
+    return Violation(
+        absl::StrCat("bad Yield payload: ", values.status().message()));
+  }
+  const size_t overrun = inbox_.Push(*std::move(values));
+  if (overrun == 0) return;
+  const absl::Status error =
+      StreamOverrunError(peer(), self_.id(),
+                         options_.buffer_size == 0 ? 64 : options_.buffer_size);
+  if (side_ == Side::kCallee) return FailCallee(error);
+  {
+    absl::MutexLock lock(&mu_);
+    if (overrun_reported_ || outcome_.has_value()) return;
+    overrun_reported_ = true;
+  }
+  TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
+                       << "): the callee overran this side's buffer";
+  // Nothing more will be delivered; the callee fails with the overrun and
+  // its final Error reports it back here.
+  inbox_.Discard();
+  v1::Frame frame;
+  *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
+  SendUrgent(std::move(frame));
+}
+
+void Context::Violation(absl::string_view problem) {
+  const absl::Status error = ProtocolError(self_.id(), problem);
+  TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
+                       << "): protocol violation: " << problem;
+  if (side_ == Side::kCallee) return FailCallee(error);
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    outcome_ = error;
+    waiters_.NotifyAll();
+  }
+  v1::Frame frame;
+  *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
+  SendUrgent(std::move(frame));
+  inbox_.Fail(error);
+  CancelScopeWith(error);
+}
+
+void Context::ApplyRemoteError(absl::Status error, bool from_signal) {
+  bool absorbed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    error_signalled_ = error_signalled_ || from_signal;
+    remote_error_ = error;
+    outcome_ = error;
+    if (IsContextCancelled(error)) {
+      const std::optional<v1::ErrorInfo> info = GetErrorInfo(error);
+      if (info.has_value() && info->has_canceller()) {
+        canceller_ = info->canceller();
+        cancel_acked_ = cancel_called_ && SameActor(*canceller_, self_.id());
+      }
+    }
+    absorbed = AbsorbsLocked(error);
+    waiters_.NotifyAll();
+  }
+  const size_t dropped = inbox_.Fail(error);
+  if (dropped > 0) {
+    TETHER_LOG(kInfo) << "context " << id_ << " (" << function_ << "): dropped "
+                      << dropped
+                      << " queued payloads behind the callee's error";
+  }
+  if (!absorbed) CancelScopeWith(error);
+}
+
+void Context::ApplyOpenerError(absl::Status error) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value() || !remote_error_.ok()) return;
+    remote_error_ = error;
+  }
+  inbox_.Fail(error);
+  CancelScopeWith(error);
+}
+
+void Context::FailCallee(absl::Status error) {
+  v1::Frame frame;
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    *frame.mutable_error()->mutable_error() = BoxStatus(error, self_.id());
+    outcome_ = error;
+    waiters_.NotifyAll();
+  }
+  SendUrgent(std::move(frame));
+  inbox_.Fail(error);
+  CancelScopeWith(error);
+  outbox_.WhenDrained([this, error] {
+    if (ContextTransport* t = transport()) t->Finish(error);
+  });
+}
+
+void Context::ApplyCancelRequest(const v1::ActorId& requester) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value() || canceller_.has_value()) return;
+    canceller_ = requester;
+  }
+  CancelScopeWith(
+      ContextCancelledError(requester, self_.id(),
+                            absl::StrCat("cancelled by ", requester.name(), "[",
+                                         requester.uuid().substr(0, 8), "]")));
+}
+
+void Context::CancelWithReason(const absl::Status& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    cancel_called_ = true;
+  }
+  v1::Frame frame;
+  *frame.mutable_cancel()->mutable_requester() = self_.id();
+  if (!IsContextCancelled(reason)) {
+    *frame.mutable_cancel()->mutable_reason() = BoxStatus(reason, self_.id());
+  }
+  SendUrgent(std::move(frame));
+}
+
+void Context::SendUrgent(v1::Frame frame) {
+  const bool may_stall = options_.backpressure || options_.allow_overruns ||
+                         options_.callee_allow_overruns;
+  v1::SignalRequest signal;
+  if (may_stall) {
+    signal.set_context_id(id_);
+    *signal.mutable_sender() = self_.id();
+    if (frame.has_cancel()) *signal.mutable_cancel() = frame.cancel();
+    if (frame.has_error()) *signal.mutable_error() = frame.error();
+  }
+  outbox_.SendControl(std::move(frame));
+  if (may_stall && signal.kind_case() != v1::SignalRequest::KIND_NOT_SET) {
+    if (ContextTransport* t = transport()) t->Signal(signal);
+  }
+}
+
+void Context::CancelScopeWith(absl::Status reason) {
+  CancelHandle scope;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!scope_bound_) {
+      if (pending_cancel_.ok()) pending_cancel_ = reason;
+      return;
+    }
+    scope = scope_;
+  }
+  scope.Cancel(std::move(reason));
+}
+
+bool Context::AbsorbsLocked(const absl::Status& status) const {
+  if (!cancel_called_ || !IsContextCancelled(status)) return false;
+  const std::optional<v1::ErrorInfo> info = GetErrorInfo(status);
+  return info.has_value() && SameActor(info->canceller(), self_.id());
+}
+
+void Context::AwaitOutcomeShielded(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](Context* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->outcome_.has_value() || self->transport_done_;
+          },
+          this),
+      timeout);
+}
+
+absl::Status Context::MisuseLocked(absl::string_view problem) {
+  v1::ErrorInfo info;
+  info.set_kind(v1::ERROR_KIND_APPLICATION);
+  info.set_type("std::logic_error");
+  info.set_message(std::string(problem));
+  *info.mutable_source() = self_.id();
+  *info.add_relay_path() = self_.id();
+  info.set_function(function_);
+  info.set_context_id(id_);
+  const absl::Status error = MakeError(std::move(info));
+  if (misuse_.ok()) misuse_ = error;
+  return error;
+}
+
+ContextTransport* Context::transport() const {
+  return transport_.load(std::memory_order_acquire);
+}
+
+void Context::StartWrite(const v1::Frame* frame) {
+  if (ContextTransport* t = transport()) t->StartWrite(frame);
+}
+
+// --- MsgStream ---
+
+absl::Status MsgStream::Send(Value value, absl::Time deadline) {
+  return context_->StreamSend(std::move(value), deadline);
+}
+
+absl::StatusOr<Value> MsgStream::Receive(absl::Time deadline) {
+  return context_->StreamReceive(deadline);
+}
+
+absl::StatusOr<std::optional<Value>> MsgStream::TryReceive() {
+  return context_->StreamTryReceive();
+}
+
+absl::Status MsgStream::Close() { return context_->StreamClose(); }
+
+bool MsgStream::closed() const { return context_->StreamClosed(); }
+
+MsgStream::Iterator MsgStream::begin() {
+  Iterator it(this);
+  it.Fetch();
+  return it;
+}
+
+absl::Status MsgStream::status() const {
+  absl::MutexLock lock(&context_->mu_);
+  return context_->iteration_status_;
+}
+
+MsgStream::Iterator& MsgStream::Iterator::operator++() {
+  Fetch();
+  return *this;
+}
+
+void MsgStream::Iterator::Fetch() {
+  absl::StatusOr<Value> next = stream_->Receive();
+  if (next.ok()) {
+    value_ = *std::move(next);
+    return;
+  }
+  {
+    absl::MutexLock lock(&stream_->context_->mu_);
+    stream_->context_->iteration_status_ =
+        absl::IsOutOfRange(next.status()) ? absl::OkStatus() : next.status();
+  }
+  stream_ = nullptr;
+}
+
+}  // namespace tether

@@ -1,0 +1,234 @@
+#include "server/context_reactor.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "runtime/errors.h"
+#include "runtime/log.h"
+#include "runtime/status_conversion.h"
+#include "runtime/uuid.h"
+#include "runtime/value.h"
+
+namespace tether {
+namespace {
+
+ContextOptions OptionsFrom(const v1::ContextOptions& wire) {
+  ContextOptions options;
+  if (wire.buffer_size() > 0) options.buffer_size = wire.buffer_size();
+  options.callee_allow_overruns = wire.callee_allow_overruns();
+  options.backpressure = wire.flow_control() == v1::FLOW_CONTROL_BACKPRESSURE;
+  return options;
+}
+
+const char* KindName(v1::FunctionKind kind) {
+  return kind == v1::FUNCTION_KIND_PLAIN ? "a plain function"
+                                         : "a context function";
+}
+
+}  // namespace
+
+ContextReactor::ContextReactor(ActorRuntime* runtime, PeerSignaller* signaller)
+    : runtime_(runtime), signaller_(signaller) {
+  StartRead(&in_);
+}
+
+void ContextReactor::OnReadDone(bool ok) {
+  const std::shared_ptr<Context> ctx = context();
+  if (!ok) {
+    // The opener half-closed (or the call is ending; OnCancel/OnDone say
+    // which). A half-close counts as Stop.
+    {
+      absl::MutexLock lock(&mu_);
+      read_closed_ = true;
+    }
+    if (ctx != nullptr) {
+      ctx->OnPeerHalfClose();
+    } else {
+      Refuse(ProtocolError(runtime_->id(),
+                           "the stream ended before its Start frame"));
+    }
+    return;
+  }
+  v1::Frame frame;
+  std::string problem;
+  if (in_.Length() > kMaxFrameBytes) {
+    problem = absl::StrCat("a frame of ", in_.Length(),
+                           " bytes exceeds the limit of ", kMaxFrameBytes);
+  } else if (!grpc::SerializationTraits<v1::Frame>::Deserialize(&in_, &frame)
+                  .ok()) {
+    problem = "a frame could not be parsed as tether.v1.Frame";
+  }
+  in_.Clear();
+  if (ctx == nullptr) {
+    if (!problem.empty()) {
+      return Refuse(ProtocolError(runtime_->id(), problem));
+    }
+    if (!frame.has_start()) {
+      return Refuse(ProtocolError(
+          runtime_->id(), "the first frame of a context must be Start"));
+    }
+    OnStart(frame);
+  } else if (!problem.empty()) {
+    ctx->OnBadFrame(problem);
+  } else {
+    ctx->OnFrame(frame);
+  }
+  MaybeRead();
+}
+
+void ContextReactor::OnStart(const v1::Frame& frame) {
+  const v1::Start& start = frame.start();
+  const v1::ActorId self = runtime_->id();
+  absl::StatusOr<RegisteredFunction> function =
+      runtime_->functions().Find(start.function());
+  if (!function.ok()) {
+    return Refuse(NoSuchFunctionError(self, start.function()));
+  }
+  if (start.kind() != v1::FUNCTION_KIND_UNSPECIFIED &&
+      start.kind() != function->kind) {
+    return Refuse(BadArgumentError(
+        self, start.function(),
+        absl::StrCat("'", start.function(), "' is ", KindName(function->kind),
+                     ", not ", KindName(start.kind()))));
+  }
+  absl::StatusOr<Value> args = Value::FromProto(start.args());
+  if (args.ok() && function->check) {
+    absl::Status checked = function->check(*args);
+    if (!checked.ok()) args = checked;
+  }
+  if (!args.ok()) {
+    return Refuse(
+        BadArgumentError(self, start.function(), args.status().message()));
+  }
+  opener_ = start.opener();
+  const std::string id =
+      start.context_id().empty() ? NewUuid() : start.context_id();
+  auto context = std::make_shared<Context>(
+      Context::Side::kCallee, runtime_->ref(), start.opener(), start.function(),
+      id, function->kind, OptionsFrom(start.options()));
+  context->Attach(this);
+  runtime_->AddContext(context);
+  {
+    absl::MutexLock lock(&mu_);
+    context_ = context;
+  }
+
+  v1::Frame ack;
+  *ack.mutable_start_ack()->mutable_callee() = runtime_->ref();
+  ack.mutable_start_ack()->set_kind(function->kind);
+  ack.mutable_start_ack()->set_context_id(id);
+  ack.mutable_start_ack()->set_max_frame_bytes(kMaxFrameBytes);
+  context->SendControl(std::move(ack));
+  runtime_->Serve(std::move(context), *std::move(function), *std::move(args));
+}
+
+void ContextReactor::Refuse(const absl::Status& error) {
+  TETHER_LOG(kInfo) << "refused a context: " << error.message();
+  v1::Frame frame;
+  *frame.mutable_error()->mutable_error() = BoxStatus(error, runtime_->id());
+  absl::MutexLock lock(&mu_);
+  if (refusing_ || finished_) return;
+  refusing_ = true;
+  refusal_ = error;
+  read_closed_ = true;  // No further reads: the stream is ending.
+  bool own_buffer = false;
+  if (grpc::SerializationTraits<v1::Frame>::Serialize(frame, &out_, &own_buffer)
+          .ok()) {
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
+        &out_);
+  } else {
+    finished_ = true;
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
+        ToGrpcStatus(error));
+  }
+}
+
+void ContextReactor::MaybeRead() {
+  const std::shared_ptr<Context> ctx = context();
+  const bool read = ctx == nullptr || ctx->ShouldRead();
+  absl::MutexLock lock(&mu_);
+  if (read_closed_ || finished_) return;
+  if (read) {
+    StartRead(&in_);
+  } else {
+    reading_paused_ = true;
+  }
+}
+
+void ContextReactor::ResumeReading() {
+  absl::MutexLock lock(&mu_);
+  if (!reading_paused_ || read_closed_ || finished_) return;
+  reading_paused_ = false;
+  StartRead(&in_);
+}
+
+void ContextReactor::StartWrite(const v1::Frame* frame) {
+  bool ok;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) {
+      ok = false;
+    } else {
+      bool own_buffer = false;
+      ok = grpc::SerializationTraits<v1::Frame>::Serialize(*frame, &out_,
+                                                           &own_buffer)
+               .ok();
+      if (ok) {
+        grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
+            &out_);
+      }
+    }
+  }
+  // A write that cannot start completes at once as failed, so the outbox
+  // does not wait for it.
+  if (!ok) context()->OnWriteDone(false);
+}
+
+void ContextReactor::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (refusing_) {
+      if (!finished_) {
+        finished_ = true;
+        grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
+            ToGrpcStatus(refusal_));
+      }
+      return;
+    }
+  }
+  context()->OnWriteDone(ok);
+}
+
+void ContextReactor::Finish(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (finished_) return;
+  finished_ = true;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
+      ToGrpcStatus(status));
+}
+
+void ContextReactor::Signal(const v1::SignalRequest& request) {
+  signaller_->Send(opener_.addresses(), request);
+}
+
+void ContextReactor::OnCancel() {
+  if (std::shared_ptr<Context> context = this->context()) {
+    context->OnTransportDone(absl::CancelledError("the opener cancelled"));
+  }
+}
+
+void ContextReactor::OnDone() {
+  if (std::shared_ptr<Context> context = this->context()) {
+    context->OnTransportDone(absl::CancelledError("the stream ended"));
+    runtime_->RemoveContext(*context);
+  }
+  delete this;
+}
+
+std::shared_ptr<Context> ContextReactor::context() {
+  absl::MutexLock lock(&mu_);
+  return context_;
+}
+
+}  // namespace tether
