@@ -182,6 +182,11 @@ v1::ActorId Context::peer() const {
   return peer_.id();
 }
 
+v1::ActorRef Context::peer_ref() const {
+  absl::MutexLock lock(&mu_);
+  return peer_;
+}
+
 bool Context::cancel_called() const {
   absl::MutexLock lock(&mu_);
   return cancel_called_;

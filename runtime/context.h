@@ -136,6 +136,8 @@ class Context : private FrameWriter {
   const std::string& id() const { return id_; }
   v1::ActorId self() const;
   v1::ActorId peer() const;
+  // The peer with its addresses (the callee's arrive with StartAck).
+  v1::ActorRef peer_ref() const;
   // This side called Cancel().
   bool cancel_called() const;
   // Opener: the callee confirmed our Cancel with its ContextCancelled.

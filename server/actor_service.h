@@ -22,7 +22,7 @@
 #include <functional>
 
 #include "runtime/actor_runtime.h"
-#include "server/peer_signaller.h"
+#include "runtime/peer_signaller.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {

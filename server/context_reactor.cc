@@ -133,6 +133,7 @@ void ContextReactor::Refuse(const absl::Status& error) {
   refusal_ = error;
   read_closed_ = true;  // No further reads: the stream is ending.
   bool own_buffer = false;
+  out_.Clear();
   if (grpc::SerializationTraits<v1::Frame>::Serialize(frame, &out_, &own_buffer)
           .ok()) {
     grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
@@ -171,6 +172,7 @@ void ContextReactor::StartWrite(const v1::Frame* frame) {
       ok = false;
     } else {
       bool own_buffer = false;
+      out_.Clear();  // The previous write is done; Serialize wants it empty.
       ok = grpc::SerializationTraits<v1::Frame>::Serialize(*frame, &out_,
                                                            &own_buffer)
                .ok();

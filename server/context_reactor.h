@@ -24,7 +24,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/context.h"
-#include "server/peer_signaller.h"
+#include "runtime/peer_signaller.h"
 
 namespace tether {
 

@@ -1,4 +1,4 @@
-// File: server/peer_signaller.h
+// File: runtime/peer_signaller.h
 //
 // Sends Actor/Signal requests (urgent Cancel or Error, out of band) to a
 // peer actor by address, without blocking the caller. Channels are kept per
@@ -9,8 +9,8 @@
 //
 // Thread-safe.
 
-#ifndef TETHER_SERVER_PEER_SIGNALLER_H_
-#define TETHER_SERVER_PEER_SIGNALLER_H_
+#ifndef TETHER_RUNTIME_PEER_SIGNALLER_H_
+#define TETHER_RUNTIME_PEER_SIGNALLER_H_
 
 #include <map>
 #include <memory>
@@ -49,4 +49,4 @@ class PeerSignaller {
 
 }  // namespace tether
 
-#endif  // TETHER_SERVER_PEER_SIGNALLER_H_
+#endif  // TETHER_RUNTIME_PEER_SIGNALLER_H_

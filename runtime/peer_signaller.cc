@@ -1,4 +1,4 @@
-#include "server/peer_signaller.h"
+#include "runtime/peer_signaller.h"
 
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"

@@ -1,0 +1,68 @@
+#include "client/opener_stream.h"
+
+#include "runtime/status_conversion.h"
+
+namespace tether {
+
+OpenerStream::OpenerStream(std::shared_ptr<Context> context,
+                           v1::Actor::Stub* stub, PeerSignaller* signaller)
+    : context_(std::move(context)), signaller_(signaller) {
+  context_->Attach(this);
+  stub->async()->Context(&call_, this);
+}
+
+void OpenerStream::Start() {
+  grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
+  StartCall();
+}
+
+void OpenerStream::FinishAndWait(absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  if (mu_.AwaitWithTimeout(absl::Condition(&done_), grace)) return;
+  call_.TryCancel();
+  mu_.Await(absl::Condition(&done_));
+}
+
+void OpenerStream::OnReadDone(bool ok) {
+  if (!ok) {
+    absl::MutexLock lock(&mu_);
+    read_closed_ = true;
+    return;
+  }
+  context_->OnFrame(in_);
+  in_.Clear();
+  const bool read = context_->ShouldRead();
+  absl::MutexLock lock(&mu_);
+  if (read) {
+    grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
+  } else {
+    reading_paused_ = true;
+  }
+}
+
+void OpenerStream::OnWriteDone(bool ok) { context_->OnWriteDone(ok); }
+
+void OpenerStream::OnDone(const grpc::Status& status) {
+  context_->OnTransportDone(ToAbslStatus(status));
+  absl::MutexLock lock(&mu_);
+  done_ = true;
+}
+
+void OpenerStream::StartWrite(const v1::Frame* frame) {
+  grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartWrite(frame);
+}
+
+void OpenerStream::ResumeReading() {
+  absl::MutexLock lock(&mu_);
+  if (!reading_paused_ || read_closed_ || done_) return;
+  reading_paused_ = false;
+  grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
+}
+
+void OpenerStream::Finish(const absl::Status& status) { call_.TryCancel(); }
+
+void OpenerStream::Signal(const v1::SignalRequest& request) {
+  signaller_->Send(context_->peer_ref().addresses(), request);
+}
+
+}  // namespace tether

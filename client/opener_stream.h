@@ -1,0 +1,74 @@
+// File: client/opener_stream.h
+//
+// The opener side of tether.v1.Actor/Context: a gRPC client reactor that
+// moves frames between one stream and its Context. Used by Portal; not a
+// public API.
+//
+//   OpenerStream stream(context, stub, &signaller);  // binds the call
+//   context->SendControl(start_frame);
+//   stream.Start();
+//   ... the context runs ...
+//   stream.FinishAndWait(absl::Seconds(1));          // before destruction
+//
+// Thread-safe; reactions run on gRPC threads and never block.
+
+#ifndef TETHER_CLIENT_OPENER_STREAM_H_
+#define TETHER_CLIENT_OPENER_STREAM_H_
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/client_callback.h"
+#include "runtime/context.h"
+#include "runtime/peer_signaller.h"
+#include "tether/v1/actor.grpc.pb.h"
+
+namespace tether {
+
+class OpenerStream final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
+                           public ContextTransport {
+ public:
+  // Attaches to `context` and binds the call; `stub` and `signaller` must
+  // outlive the stream.
+  OpenerStream(std::shared_ptr<Context> context, v1::Actor::Stub* stub,
+               PeerSignaller* signaller);
+  // REQUIRES: FinishAndWait() returned.
+  ~OpenerStream() override = default;
+
+  // Starts the call and the first read. Frames queued before are sent.
+  void Start();
+
+  // Waits up to `grace` for the callee to end the call, then cancels it;
+  // returns once gRPC is done with the stream.
+  void FinishAndWait(absl::Duration grace);
+
+  // grpc::ClientBidiReactor
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+  // ContextTransport
+  void StartWrite(const v1::Frame* frame) override;
+  void ResumeReading() override;
+  void Finish(const absl::Status& status) override;
+  void Signal(const v1::SignalRequest& request) override;
+
+ private:
+  const std::shared_ptr<Context> context_;
+  PeerSignaller* const signaller_;
+  grpc::ClientContext call_;
+  // Only the single outstanding read touches it.
+  v1::Frame in_;
+
+  absl::Mutex mu_;
+  bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace tether
+
+#endif  // TETHER_CLIENT_OPENER_STREAM_H_

@@ -1,0 +1,126 @@
+#include "client/portal.h"
+
+#include <exception>
+#include <utility>
+
+#include "client/opener_stream.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "runtime/errors.h"
+#include "runtime/status_conversion.h"
+#include "runtime/uuid.h"
+
+namespace tether {
+namespace {
+
+// How long a finished context waits for the callee to end the stream
+// before cancelling it.
+constexpr absl::Duration kStreamGrace = absl::Seconds(1);
+
+// Matches the callee's gRPC receive limit (server/actor_server.cc), so an
+// oversized frame is refused by the protocol, not by gRPC.
+constexpr int kMaxMessageBytes = 16 << 20;
+
+v1::FlowControl FlowControlOf(const ContextOptions& options) {
+  return options.backpressure ? v1::FLOW_CONTROL_BACKPRESSURE
+                              : v1::FLOW_CONTROL_OVERRUN;
+}
+
+absl::Status RunBlock(const Portal::Block& block, Context& context,
+                      const Value& started, const v1::ActorId& self) {
+  try {
+    return block(context, started);
+  } catch (const std::exception& e) {
+    return MakeError(BoxException(e, self));
+  } catch (...) {
+    return MakeError(BoxUnknownException(self));
+  }
+}
+
+}  // namespace
+
+Portal::Portal(ActorRuntime* self, const Address& peer)
+    : self_(self), peer_(peer) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  channel_ = grpc::CreateCustomChannel(
+      peer.ToString(), grpc::InsecureChannelCredentials(), arguments);
+  stub_ = v1::Actor::NewStub(channel_);
+}
+
+template <typename Body>
+auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
+                        Value args, const ContextOptions& options, Body body) {
+  v1::ActorRef callee;
+  callee.add_addresses(peer_.ToString());
+  auto context = std::make_shared<Context>(
+      Context::Side::kOpener, self_->ref(), std::move(callee),
+      std::string(function), NewUuid(), kind, options);
+  OpenerStream stream(context, stub_.get(), &signaller_);
+  self_->AddContext(context);
+
+  v1::Frame frame;
+  v1::Start* start = frame.mutable_start();
+  start->set_function(std::string(function));
+  start->set_kind(kind);
+  *start->mutable_args() = args.ToProto();
+  *start->mutable_opener() = self_->ref();
+  start->set_context_id(context->id());
+  start->mutable_options()->set_flow_control(FlowControlOf(options));
+  start->mutable_options()->set_buffer_size(options.buffer_size);
+  start->mutable_options()->set_callee_allow_overruns(
+      options.callee_allow_overruns);
+  context->SendControl(std::move(frame));
+  stream.Start();
+
+  auto result = body(*context);
+  stream.FinishAndWait(kStreamGrace);
+  self_->RemoveContext(*context);
+  return result;
+}
+
+absl::StatusOr<Value> Portal::Run(absl::string_view function, Value args) {
+  return WithStream(function, v1::FUNCTION_KIND_PLAIN, std::move(args),
+                    ContextOptions(),
+                    [](Context& context) -> absl::StatusOr<Value> {
+                      absl::StatusOr<Value> result = context.Result();
+                      if (!result.ok() && !context.outcome().has_value()) {
+                        // Cancelled while waiting: cancel the call too.
+                        return context.ExitBlock(result.status());
+                      }
+                      return result;
+                    });
+}
+
+absl::Status Portal::OpenContext(absl::string_view function, Value args,
+                                 const Block& block,
+                                 const ContextOptions& options) {
+  const v1::ActorId self = self_->id();
+  return WithStream(function, v1::FUNCTION_KIND_CONTEXT, std::move(args),
+                    options, [&](Context& context) -> absl::Status {
+                      absl::StatusOr<Value> started = context.WaitStarted();
+                      if (!started.ok())
+                        return context.ExitBlock(started.status());
+                      absl::Status block_status;
+                      {
+                        CancelScope scope;
+                        context.BindScope(scope.handle());
+                        block_status = RunBlock(block, context, *started, self);
+                      }
+                      return context.ExitBlock(std::move(block_status));
+                    });
+}
+
+absl::StatusOr<v1::ActorId> Portal::CancelActor(absl::Duration timeout) {
+  grpc::ClientContext call;
+  call.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::CancelActorRequest request;
+  *request.mutable_requester() = self_->id();
+  v1::CancelActorResponse response;
+  const grpc::Status status = stub_->Cancel(&call, request, &response);
+  if (!status.ok()) return ToAbslStatus(status);
+  return response.actor();
+}
+
+}  // namespace tether

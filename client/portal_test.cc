@@ -1,0 +1,155 @@
+// In-process end-to-end checks of Portal against an ActorServer over real
+// loopback gRPC; the multi-process semantics suite lives in tests/.
+
+#include "client/portal.h"
+
+#include <stdexcept>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "runtime/errors.h"
+#include "runtime/status_macros.h"
+#include "server/actor_server.h"
+
+namespace tether {
+namespace {
+
+ActorIdentity Identity(const std::string& name) {
+  absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create(name);
+  EXPECT_TRUE(identity.ok());
+  return *identity;
+}
+
+class PortalTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(
+        functions_
+            .RegisterPlain(
+                "echo",
+                [](const Value& args) -> absl::StatusOr<Value> { return args; })
+            .ok());
+    ASSERT_TRUE(functions_
+                    .RegisterPlain("throws",
+                                   [](const Value&) -> absl::StatusOr<Value> {
+                                     throw std::runtime_error("kaboom");
+                                   })
+                    .ok());
+    ASSERT_TRUE(
+        functions_
+            .RegisterContext(
+                "counter",
+                [](Context& ctx, const Value& args) -> absl::StatusOr<Value> {
+                  TETHER_ASSIGN_OR_RETURN(int64_t n, args.AsInt());
+                  TETHER_RETURN_IF_ERROR(ctx.Started(Value::Int(0)));
+                  TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+                  for (int64_t i = 1; i <= n; ++i) {
+                    TETHER_RETURN_IF_ERROR(stream.Send(Value::Int(i)));
+                  }
+                  TETHER_RETURN_IF_ERROR(stream.Close());
+                  return Value::Int(n);
+                })
+            .ok());
+    ASSERT_TRUE(
+        functions_
+            .RegisterContext(
+                "sleep_forever",
+                [](Context& ctx, const Value&) -> absl::StatusOr<Value> {
+                  TETHER_RETURN_IF_ERROR(ctx.Started());
+                  TETHER_RETURN_IF_ERROR(Sleep(absl::Hours(1)));
+                  return Value::String("woke up");
+                })
+            .ok());
+    callee_ = std::make_unique<ActorRuntime>(Identity("callee"), &functions_);
+    absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+        callee_.get(), *Address::Parse("127.0.0.1:0"), [](const auto&) {});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    opener_ = std::make_unique<ActorRuntime>(Identity("opener"), &functions_);
+    portal_ = std::make_unique<Portal>(opener_.get(), server_->address());
+  }
+
+  void TearDown() override {
+    portal_.reset();
+    if (server_ != nullptr) server_->Shutdown(absl::Milliseconds(100));
+  }
+
+  FunctionRegistry functions_;
+  std::unique_ptr<ActorRuntime> callee_;
+  std::unique_ptr<ActorServer> server_;
+  std::unique_ptr<ActorRuntime> opener_;
+  std::unique_ptr<Portal> portal_;
+};
+
+TEST_F(PortalTest, RunReturnsThePlainResult) {
+  absl::StatusOr<Value> result = portal_->Run("echo", Value::String("hi"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*result, Value::String("hi"));
+}
+
+TEST_F(PortalTest, ThrownExceptionIsBoxedWithItsType) {
+  absl::StatusOr<Value> result = portal_->Run("throws");
+  ASSERT_FALSE(result.ok());
+  const std::optional<v1::ErrorInfo> info = GetErrorInfo(result.status());
+  ASSERT_TRUE(info.has_value()) << result.status();
+  EXPECT_EQ(info->type(), "std::runtime_error");
+  EXPECT_EQ(info->message(), "kaboom");
+  EXPECT_EQ(info->source().uuid(), callee_->id().uuid());
+}
+
+TEST_F(PortalTest, UnknownFunctionIsNamed) {
+  absl::StatusOr<Value> result = portal_->Run("nope");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(GetErrorInfo(result.status())->kind(),
+            v1::ERROR_KIND_NO_SUCH_FUNCTION);
+  EXPECT_NE(result.status().message().find("nope"), absl::string_view::npos);
+}
+
+TEST_F(PortalTest, ContextStreamsThenReturns) {
+  std::vector<int64_t> seen;
+  absl::StatusOr<Value> result;
+  const absl::Status status = portal_->OpenContext(
+      "counter", Value::Int(5),
+      [&](Context& ctx, const Value& started) -> absl::Status {
+        EXPECT_EQ(started, Value::Int(0));
+        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+        for (const Value& v : stream) seen.push_back(*v.AsInt());
+        TETHER_RETURN_IF_ERROR(stream.status());
+        result = ctx.Result();
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*result, Value::Int(5));
+}
+
+TEST_F(PortalTest, OpenerCancelIsAbsorbed) {
+  bool acked = false;
+  absl::Status result_status;
+  const absl::Status status =
+      portal_->OpenContext("sleep_forever", Value(),
+                           [&](Context& ctx, const Value&) -> absl::Status {
+                             ctx.Cancel();
+                             result_status = ctx.Result().status();
+                             acked = ctx.cancel_acked();
+                             return absl::OkStatus();
+                           });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(IsContextCancelled(result_status)) << result_status;
+  EXPECT_EQ(GetErrorInfo(result_status)->canceller().uuid(),
+            opener_->id().uuid());
+  EXPECT_TRUE(acked);
+}
+
+TEST_F(PortalTest, BlockErrorComesOutAndCancelsTheCallee) {
+  const absl::Status status = portal_->OpenContext(
+      "sleep_forever", Value(), [&](Context&, const Value&) -> absl::Status {
+        return absl::DataLossError("block failed");
+      });
+  EXPECT_EQ(status, absl::DataLossError("block failed"));
+  EXPECT_TRUE(callee_->AwaitServingDone(absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace tether
