@@ -23,7 +23,11 @@ absl::StatusOr<Value> Invoke(const RegisteredFunction& function,
   }
 }
 
+thread_local ActorRuntime* tls_current = nullptr;
+
 }  // namespace
+
+ActorRuntime* ActorRuntime::Current() { return tls_current; }
 
 ActorRuntime::ActorRuntime(ActorIdentity identity, FunctionRegistry* functions)
     : identity_(std::move(identity)), functions_(functions) {}
@@ -111,6 +115,7 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
   serving_tasks_.Spawn(
       name, [this, context = std::move(context), function = std::move(function),
              args = std::move(args)]() {
+        tls_current = this;
         context->BindScope(CurrentScope());
         context->FinishCallee(Invoke(function, *context, args, id()));
         absl::MutexLock lock(&mu_);

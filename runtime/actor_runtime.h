@@ -41,6 +41,10 @@ class ActorRuntime {
   // Cancels every serving task (canceller: this actor) and joins them.
   ~ActorRuntime();
 
+  // The actor whose serving task is calling, or null outside serving tasks:
+  // lets a function act as its actor (e.g. open contexts to peers).
+  static ActorRuntime* Current();
+
   const ActorIdentity& identity() const { return identity_; }
   v1::ActorId id() const { return identity_.ToProto(); }
   // The identity plus the addresses set so far.

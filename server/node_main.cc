@@ -1,10 +1,4 @@
-// actor_node: a standalone Tether actor.
-//
-//   actor_node --name=worker --listen=127.0.0.1:0
-//
-// Prints `tether: actor NAME listening on ADDR` on stdout once it serves;
-// SIGINT, SIGTERM or an Actor/Cancel request stop it (exit 0). Bad flags or
-// an address it cannot listen on give one line on stderr and exit 2.
+#include "server/node_main.h"
 
 #include <cstdio>
 #include <string>
@@ -99,13 +93,14 @@ int Run(const std::vector<char*>& positional) {
 }
 
 }  // namespace
-}  // namespace tether
 
-int main(int argc, char** argv) {
+int ActorNodeMain(int argc, char** argv) {
   absl::InitializeSymbolizer(argv[0]);
   absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   absl::SetProgramUsageMessage(
       "Runs one Tether actor.\n"
       "  actor_node --name=NAME --listen=HOST:PORT|unix:/PATH");
-  return tether::Run(absl::ParseCommandLine(argc, argv));
+  return Run(absl::ParseCommandLine(argc, argv));
 }
+
+}  // namespace tether
