@@ -45,6 +45,9 @@ _MODULES = {
     "actor": "tether.v1.actor_pb2",
     "actor_grpc": "tether.v1.actor_pb2_grpc",
     "identity": "tether.v1.identity_pb2",
+    "frame": "tether.v1.frame_pb2",
+    "payload": "tether.v1.payload_pb2",
+    "error": "tether.v1.error_pb2",
     "status": "google.rpc.status_pb2",
     "health": "grpc.health.v1.health_pb2",
     "health_grpc": "grpc.health.v1.health_pb2_grpc",
@@ -113,7 +116,8 @@ def load():
     """Generates and imports the stubs once per process; returns them.
 
     The result has one attribute per module: actor, actor_grpc, identity,
-    status, health, health_grpc, reflection, reflection_grpc.
+    frame, payload, error, status, health, health_grpc, reflection,
+    reflection_grpc.
     """
     global _loaded
     if _loaded is None:
