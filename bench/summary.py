@@ -38,6 +38,18 @@ FIGURES = [
            "raw_rtt_us"),
     Figure("bench/baseline_benchmark", "BM_RawGrpcStream", "msgs_per_s",
            "raw_stream_msgs_per_s"),
+    Figure("bench/context_benchmark", "BM_ContextPingPong", "rtt_us",
+           "ctx_rtt_us"),
+    Figure("bench/context_benchmark", "BM_ContextStream", "msgs_per_s",
+           "stream_msgs_per_s"),
+    Figure("bench/context_benchmark", "BM_CancelIdle", "cancel_idle_ms",
+           "cancel_idle_ms"),
+    Figure("bench/context_benchmark", "BM_CancelUnderBacklog",
+           "cancel_backlog_median_ms", "cancel_under_backlog_ms"),
+    Figure("bench/context_benchmark", "BM_CancelUnderBacklog",
+           "cancel_backlog_p99_ms", "cancel_under_backlog_p99_ms"),
+    Figure("bench/context_benchmark", "BM_IdleContextBytes",
+           "idle_context_bytes", "idle_context_bytes"),
 ]
 
 # key = numerator / denominator, emitted only when both were measured. For a

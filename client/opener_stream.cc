@@ -29,7 +29,7 @@ void OpenerStream::OnReadDone(bool ok) {
     read_closed_ = true;
     return;
   }
-  context_->OnFrame(in_);
+  context_->OnFrame(std::move(in_));
   in_.Clear();
   const bool read = context_->ShouldRead();
   absl::MutexLock lock(&mu_);

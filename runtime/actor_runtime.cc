@@ -30,7 +30,14 @@ thread_local ActorRuntime* tls_current = nullptr;
 ActorRuntime* ActorRuntime::Current() { return tls_current; }
 
 ActorRuntime::ActorRuntime(ActorIdentity identity, FunctionRegistry* functions)
-    : identity_(std::move(identity)), functions_(functions) {}
+    : identity_(std::move(identity)), functions_(functions) {
+#ifdef NDEBUG
+  // abseil checks lock order on every Mutex acquisition unless told not to;
+  // that bookkeeping costs more than the runtime's own work per message.
+  // Debug builds (every test) keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
+}
 
 ActorRuntime::~ActorRuntime() {
   CancelServing(id());

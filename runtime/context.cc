@@ -228,7 +228,7 @@ void Context::BindScope(CancelHandle scope) {
   if (!pending.ok()) scope.Cancel(pending);
 }
 
-void Context::OnFrame(const v1::Frame& frame) {
+void Context::OnFrame(v1::Frame&& frame) {
   {
     absl::MutexLock lock(&mu_);
     ++frames_received_;
@@ -380,7 +380,7 @@ void Context::FinishCallee(absl::StatusOr<Value> result) {
     if (result.ok()) {
       *frame.mutable_returned()->mutable_value() = result->ToProto();
     } else {
-      const v1::ErrorInfo info = BoxStatus(result.status(), self_.id());
+      const v1::ErrorInfo info = BoxForPeer(result.status());
       *frame.mutable_error()->mutable_error() = info;
       final_status = MakeError(info);
       result = final_status;
@@ -466,7 +466,7 @@ bool Context::StreamClosed() const {
 
 // --- Frame handling ---
 
-void Context::OnOpenerFrame(const v1::Frame& frame) {
+void Context::OnOpenerFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
     case v1::Frame::kStartAck: {
       absl::MutexLock lock(&mu_);
@@ -499,7 +499,7 @@ void Context::OnOpenerFrame(const v1::Frame& frame) {
         absl::MutexLock lock(&mu_);
         ok = started_;
       }
-      if (ok) return OnData(frame.yield_batch());
+      if (ok) return OnData(frame.mutable_yield_batch());
       break;
     }
     case v1::Frame::kStop: {
@@ -543,7 +543,7 @@ void Context::OnOpenerFrame(const v1::Frame& frame) {
                          " out of order"));
 }
 
-void Context::OnCalleeFrame(const v1::Frame& frame) {
+void Context::OnCalleeFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
     case v1::Frame::kYieldBatch: {
       bool ok;
@@ -551,7 +551,7 @@ void Context::OnCalleeFrame(const v1::Frame& frame) {
         absl::MutexLock lock(&mu_);
         ok = started_;
       }
-      if (ok) return OnData(frame.yield_batch());
+      if (ok) return OnData(frame.mutable_yield_batch());
       return Violation("the opener sent Yield before Started");
     }
     case v1::Frame::kStop: {
@@ -578,8 +578,9 @@ void Context::OnCalleeFrame(const v1::Frame& frame) {
                          " out of order"));
 }
 
-void Context::OnData(const v1::Yield& batch) {
-  absl::StatusOr<std::vector<Value>> values = ValuesFromBatch(batch.values());
+void Context::OnData(v1::Yield* batch) {
+  absl::StatusOr<std::vector<Value>> values =
+      ValuesFromBatch(std::move(*batch->mutable_values()));
   if (!values.ok()) {
     return Violation(
         absl::StrCat("bad Yield payload: ", values.status().message()));
@@ -665,7 +666,7 @@ void Context::FailCallee(absl::Status error) {
   {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value()) return;
-    *frame.mutable_error()->mutable_error() = BoxStatus(error, self_.id());
+    *frame.mutable_error()->mutable_error() = BoxForPeer(error);
     outcome_ = error;
     waiters_.NotifyAll();
   }
@@ -747,6 +748,23 @@ void Context::AwaitOutcomeShielded(absl::Duration timeout) {
           },
           this),
       timeout);
+}
+
+v1::ErrorInfo Context::BoxForPeer(const absl::Status& error) const {
+  v1::ErrorInfo info = BoxStatus(error, self_.id());
+  if (!info.has_source()) *info.mutable_source() = self_.id();
+  if (info.function().empty()) info.set_function(function_);
+  if (info.context_id().empty()) info.set_context_id(id_);
+  return info;
+}
+
+std::string Context::DescribePeer() const {
+  const v1::ActorRef peer = peer_ref();
+  if (!peer.id().name().empty()) {
+    return absl::StrCat(peer.id().name(), "[", peer.id().uuid().substr(0, 8),
+                        "]");
+  }
+  return peer.addresses().empty() ? std::string("the peer") : peer.addresses(0);
 }
 
 absl::Status Context::MisuseLocked(absl::string_view problem) {

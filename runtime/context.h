@@ -159,8 +159,9 @@ class Context : private FrameWriter {
   // the callee's task); errors and cancel requests cancel it. A cancel that
   // arrived earlier is applied at once.
   void BindScope(CancelHandle scope);
-  // Transport thread: one frame arrived. Never blocks.
-  void OnFrame(const v1::Frame& frame);
+  // Transport thread: one frame arrived; its contents are taken. Never
+  // blocks.
+  void OnFrame(v1::Frame&& frame);
   // Transport thread: the write handed to ContextTransport::StartWrite
   // finished; `ok` false means the stream broke.
   void OnWriteDone(bool ok);
@@ -205,9 +206,9 @@ class Context : private FrameWriter {
   void StartWrite(const v1::Frame* frame) override;
   ContextTransport* transport() const;
 
-  void OnOpenerFrame(const v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnCalleeFrame(const v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnData(const v1::Yield& batch);
+  void OnOpenerFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnCalleeFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnData(v1::Yield* batch);
   // The peer broke the protocol: report it and end the context.
   void Violation(absl::string_view problem);
   // Opener: records the callee's final error and applies it (absorbed or
@@ -231,6 +232,11 @@ class Context : private FrameWriter {
   // Waits, not interruptible by cancellation, up to `timeout` for the
   // outcome.
   void AwaitOutcomeShielded(absl::Duration timeout);
+  // `error` boxed for the peer: this actor appended to its relay path, and
+  // source, function and context id filled in where unset.
+  v1::ErrorInfo BoxForPeer(const absl::Status& error) const;
+  // "name[uuid8]" of the peer, or its address before StartAck named it.
+  std::string DescribePeer() const;
   // Callee misuse (Started twice, ...): a boxed std::logic_error that also
   // becomes the callee's final error.
   absl::Status MisuseLocked(absl::string_view problem)

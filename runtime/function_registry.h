@@ -151,6 +151,11 @@ struct StaticPlainRegistration {
     CheckStaticRegistration(
         FunctionRegistry::Global().RegisterPlain(name, std::move(body)));
   }
+  StaticPlainRegistration(const char* name, PlainFunction body,
+                          ArgumentCheck check) {
+    CheckStaticRegistration(FunctionRegistry::Global().RegisterPlain(
+        name, std::move(body), std::move(check)));
+  }
 };
 
 struct StaticContextRegistration {
@@ -158,6 +163,11 @@ struct StaticContextRegistration {
   StaticContextRegistration(const char* name, Body body) {
     CheckStaticRegistration(
         FunctionRegistry::Global().RegisterContext(name, std::move(body)));
+  }
+  StaticContextRegistration(const char* name, ContextFunction body,
+                            ArgumentCheck check) {
+    CheckStaticRegistration(FunctionRegistry::Global().RegisterContext(
+        name, std::move(body), std::move(check)));
   }
 };
 
@@ -174,6 +184,19 @@ struct StaticContextRegistration {
   static ::tether::function_registry_internal::StaticPlainRegistration     \
   TETHER_REGISTRATION_CONCAT_(tether_plain_registration_, __LINE__)(#name, \
                                                                     body)
+
+// As TETHER_REGISTER_PLAIN, with an ArgumentCheck run before the function
+// starts: arguments it refuses are answered with a BadArgument error.
+#define TETHER_REGISTER_PLAIN_CHECKED(name, body, check)               \
+  static ::tether::function_registry_internal::StaticPlainRegistration \
+  TETHER_REGISTRATION_CONCAT_(tether_plain_registration_, __LINE__)(   \
+      #name, body, check)
+
+// As TETHER_REGISTER_CONTEXT, with an ArgumentCheck.
+#define TETHER_REGISTER_CONTEXT_CHECKED(name, body, check)               \
+  static ::tether::function_registry_internal::StaticContextRegistration \
+  TETHER_REGISTRATION_CONCAT_(tether_context_registration_, __LINE__)(   \
+      #name, body, check)
 
 // Registers a context function; `body` is a ContextFunction or a
 // TypedContext<Args>.

@@ -128,7 +128,8 @@ const v1::Frame* Outbox::NextWriteLocked() {
       batch.push_back(std::move(data_.front()));
       data_.pop_front();
     }
-    AppendToBatch(batch, in_flight_.mutable_yield_batch()->mutable_values());
+    AppendToBatch(std::move(batch),
+                  in_flight_.mutable_yield_batch()->mutable_values());
     senders_.NotifyAll();
   } else {
     return nullptr;

@@ -299,9 +299,17 @@ v1::Payload Value::ToProto() const {
 
 absl::StatusOr<Value> Value::FromProto(const v1::Payload& payload,
                                        absl::string_view inherited_type_url) {
+  return FromProto(v1::Payload(payload), inherited_type_url);
+}
+
+absl::StatusOr<Value> Value::FromProto(v1::Payload&& payload,
+                                       absl::string_view inherited_type_url) {
   switch (payload.kind_case()) {
-    case v1::Payload::kJson:
-      return Json(payload.json());
+    case v1::Payload::kJson: {
+      Value value;
+      value.json_.Swap(payload.mutable_json());
+      return value;
+    }
     case v1::Payload::kMessage: {
       const absl::string_view type_url =
           payload.type_url().empty() ? inherited_type_url : payload.type_url();
@@ -315,7 +323,9 @@ absl::StatusOr<Value> Value::FromProto(const v1::Payload& payload,
             absl::StrCat("malformed type_url \"", type_url,
                          "\": no message name after the last '/'"));
       }
-      return Value(std::string(type_url), payload.message());
+      std::string bytes;
+      bytes.swap(*payload.mutable_message());
+      return Value(std::string(type_url), std::move(bytes));
     }
     case v1::Payload::KIND_NOT_SET:
       break;
@@ -342,17 +352,17 @@ bool operator==(const Value& a, const Value& b) {
   return JsonEquals(a.json_, b.json_);
 }
 
-void AppendToBatch(const std::vector<Value>& values,
+void AppendToBatch(std::vector<Value> values,
                    pb::RepeatedPtrField<v1::Payload>* out) {
   std::string previous(LastTypeUrl(*out));
   out->Reserve(out->size() + static_cast<int>(values.size()));
-  for (const Value& value : values) {
+  for (Value& value : values) {
     v1::Payload* payload = out->Add();
     if (value.is_json()) {
-      *payload->mutable_json() = value.json();
+      payload->mutable_json()->Swap(&value.json_);
       continue;
     }
-    payload->set_message(value.message_bytes());
+    payload->mutable_message()->swap(value.message_bytes_);
     if (value.type_url() != previous) {
       payload->set_type_url(value.type_url());
       previous = value.type_url();
@@ -362,19 +372,27 @@ void AppendToBatch(const std::vector<Value>& values,
 
 absl::StatusOr<std::vector<Value>> ValuesFromBatch(
     const pb::RepeatedPtrField<v1::Payload>& batch) {
+  return ValuesFromBatch(pb::RepeatedPtrField<v1::Payload>(batch));
+}
+
+absl::StatusOr<std::vector<Value>> ValuesFromBatch(
+    pb::RepeatedPtrField<v1::Payload>&& batch) {
   std::vector<Value> values;
   values.reserve(batch.size());
-  absl::string_view inherited;
+  // The type URL a typed payload without one inherits; copied because
+  // FromProto takes the payload's strings.
+  std::string inherited;
   for (int i = 0; i < batch.size(); ++i) {
-    const v1::Payload& payload = batch[i];
-    absl::StatusOr<Value> value = Value::FromProto(payload, inherited);
-    if (!value.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("payload ", i, " of batch: ", value.status().message()));
-    }
+    v1::Payload& payload = batch[i];
     if (payload.kind_case() == v1::Payload::kMessage &&
         !payload.type_url().empty()) {
       inherited = payload.type_url();
+    }
+    absl::StatusOr<Value> value =
+        Value::FromProto(std::move(payload), inherited);
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("payload ", i, " of batch: ", value.status().message()));
     }
     values.push_back(*std::move(value));
   }

@@ -131,6 +131,9 @@ class Value {
   // it is InvalidArgument.
   [[nodiscard]] static absl::StatusOr<Value> FromProto(
       const v1::Payload& payload, absl::string_view inherited_type_url = "");
+  // The same, taking the payload's contents instead of copying them.
+  [[nodiscard]] static absl::StatusOr<Value> FromProto(
+      v1::Payload&& payload, absl::string_view inherited_type_url = "");
 
   // Approximate encoded size as a standalone Payload, for batch limits.
   size_t ByteSizeLong() const;
@@ -138,6 +141,9 @@ class Value {
   // Deep equality: JSON by content (numbers compare as doubles, so NaN is
   // not equal to itself), typed messages by type URL and bytes.
   friend bool operator==(const Value& a, const Value& b);
+  friend void AppendToBatch(
+      std::vector<Value> values,
+      google::protobuf::RepeatedPtrField<v1::Payload>* out);
   friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }
 
  private:
@@ -152,11 +158,11 @@ class Value {
   std::string message_bytes_;     // Only when is_message_.
 };
 
-// Appends `values` to a Yield batch. A typed payload whose type URL equals
-// that of the nearest preceding typed payload in `out` (including payloads
-// appended earlier) is written without it, so a batch of N messages of one
-// type spells the URL once.
-void AppendToBatch(const std::vector<Value>& values,
+// Appends `values` to a Yield batch, moving their contents. A typed payload
+// whose type URL equals that of the nearest preceding typed payload in `out`
+// (including payloads appended earlier) is written without it, so a batch
+// of N messages of one type spells the URL once.
+void AppendToBatch(std::vector<Value> values,
                    google::protobuf::RepeatedPtrField<v1::Payload>* out);
 
 // Reads a Yield batch written by AppendToBatch (or any sender following the
@@ -164,6 +170,9 @@ void AppendToBatch(const std::vector<Value>& values,
 // malformed.
 [[nodiscard]] absl::StatusOr<std::vector<Value>> ValuesFromBatch(
     const google::protobuf::RepeatedPtrField<v1::Payload>& batch);
+// The same, taking the payloads' contents instead of copying them.
+[[nodiscard]] absl::StatusOr<std::vector<Value>> ValuesFromBatch(
+    google::protobuf::RepeatedPtrField<v1::Payload>&& batch);
 
 }  // namespace tether
 

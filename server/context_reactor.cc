@@ -72,7 +72,7 @@ void ContextReactor::OnReadDone(bool ok) {
   } else if (!problem.empty()) {
     ctx->OnBadFrame(problem);
   } else {
-    ctx->OnFrame(frame);
+    ctx->OnFrame(std::move(frame));
   }
   MaybeRead();
 }
@@ -92,7 +92,9 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
         absl::StrCat("'", start.function(), "' is ", KindName(function->kind),
                      ", not ", KindName(start.kind()))));
   }
-  absl::StatusOr<Value> args = Value::FromProto(start.args());
+  // Absent arguments mean JSON null, so minimal clients can omit them.
+  absl::StatusOr<Value> args =
+      start.has_args() ? Value::FromProto(start.args()) : Value();
   if (args.ok() && function->check) {
     absl::Status checked = function->check(*args);
     if (!checked.ok()) args = checked;

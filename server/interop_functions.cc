@@ -32,6 +32,24 @@ absl::StatusOr<std::string> StringField(const Value& args,
   return field.AsString();
 }
 
+absl::Status CheckCounterArgs(const Value& args) {
+  TETHER_ASSIGN_OR_RETURN(Value n_field, args.Field("n"));
+  TETHER_ASSIGN_OR_RETURN(int64_t n, n_field.AsInt());
+  if (n < 0) return absl::InvalidArgumentError("\"n\" must not be negative");
+  return absl::OkStatus();
+}
+
+absl::Status CheckFailArgs(const Value& args) {
+  TETHER_RETURN_IF_ERROR(StringField(args, "type").status());
+  return StringField(args, "message").status();
+}
+
+absl::Status CheckCallPeerArgs(const Value& args) {
+  TETHER_ASSIGN_OR_RETURN(std::string address, StringField(args, "address"));
+  TETHER_RETURN_IF_ERROR(Address::Parse(address).status());
+  return StringField(args, "function").status();
+}
+
 absl::StatusOr<Value> Echo(const Value& args) { return args; }
 
 absl::StatusOr<Value> Counter(Context& ctx, const Value& args) {
@@ -94,11 +112,11 @@ absl::StatusOr<Value> CallPeer(const Value& args) {
 }
 
 TETHER_REGISTER_PLAIN(echo, Echo);
-TETHER_REGISTER_CONTEXT(counter, Counter);
+TETHER_REGISTER_CONTEXT_CHECKED(counter, Counter, CheckCounterArgs);
 TETHER_REGISTER_CONTEXT(echo_stream, EchoStream);
 TETHER_REGISTER_CONTEXT(sleep_forever, SleepForever);
-TETHER_REGISTER_PLAIN(fail, Fail);
-TETHER_REGISTER_PLAIN(call_peer, CallPeer);
+TETHER_REGISTER_PLAIN_CHECKED(fail, Fail, CheckFailArgs);
+TETHER_REGISTER_PLAIN_CHECKED(call_peer, CallPeer, CheckCallPeerArgs);
 
 }  // namespace
 }  // namespace tether
