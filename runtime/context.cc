@@ -579,6 +579,8 @@ void Context::OnCalleeFrame(v1::Frame& frame) {
 }
 
 void Context::OnData(v1::Yield* batch) {
+  // A backlog being drained after an error or at exit is only counted.
+  if (inbox_.DropIfUnwanted(static_cast<size_t>(batch->values_size()))) return;
   absl::StatusOr<std::vector<Value>> values =
       ValuesFromBatch(std::move(*batch->mutable_values()));
   if (!values.ok()) {

@@ -38,6 +38,13 @@ size_t Inbox::Push(std::vector<Value> batch) {
   return overrun;
 }
 
+bool Inbox::DropIfUnwanted(size_t count) {
+  absl::MutexLock lock(&mu_);
+  if (error_.ok() && !discarding_) return false;
+  arrived_ += count;
+  return true;
+}
+
 bool Inbox::ShouldRead() {
   absl::MutexLock lock(&mu_);
   paused_ = !FitsLocked();

@@ -70,6 +70,11 @@ class Inbox {
   // fit (kOverrun only; always 0 in the other modes).
   size_t Push(std::vector<Value> batch);
 
+  // Transport side. Counts `count` payloads that arrived and returns true
+  // when nobody will receive them (after Fail or Discard), so the caller
+  // can skip decoding them; false means they must be Push()ed.
+  bool DropIfUnwanted(size_t count);
+
   // Transport side. Whether to read the next frame now. When it answers
   // false, the inbox calls `resume_reading` once it wants more.
   bool ShouldRead();
