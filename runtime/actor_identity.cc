@@ -27,6 +27,10 @@ absl::Status ValidateActorName(absl::string_view name) {
   return absl::OkStatus();
 }
 
+bool SameActor(const v1::ActorId& a, const v1::ActorId& b) {
+  return !a.uuid().empty() && a.uuid() == b.uuid();
+}
+
 absl::StatusOr<ActorIdentity> ActorIdentity::Create(absl::string_view name) {
   absl::Status valid = ValidateActorName(name);
   if (!valid.ok()) return valid;

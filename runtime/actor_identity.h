@@ -26,6 +26,9 @@ namespace tether {
 // keys, file names and command lines. InvalidArgument otherwise.
 absl::Status ValidateActorName(absl::string_view name);
 
+// Whether two ids name the same actor: equal, non-empty uuids.
+bool SameActor(const v1::ActorId& a, const v1::ActorId& b);
+
 struct ActorIdentity {
   // An identity for the calling process: a fresh UUID, getpid(), now.
   static absl::StatusOr<ActorIdentity> Create(absl::string_view name);

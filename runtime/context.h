@@ -49,6 +49,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "runtime/inbox.h"
+#include "runtime/msg_stream.h"
 #include "runtime/outbox.h"
 #include "runtime/task.h"
 #include "runtime/value.h"
@@ -56,8 +57,6 @@
 #include "tether/v1/frame.pb.h"
 
 namespace tether {
-
-class MsgStream;
 
 // The opener's choices for one context.
 struct ContextOptions {
@@ -283,55 +282,6 @@ class Context : private FrameWriter {
   absl::Status iteration_status_ ABSL_GUARDED_BY(mu_);
   uint64_t frames_received_ ABSL_GUARDED_BY(mu_) = 0;
   WaitSet waiters_ ABSL_GUARDED_BY(mu_);
-};
-
-// One side's view of a context's message stream; a cheap handle valid while
-// its Context is. Send and Receive are cancellation points.
-//
-//   for (const Value& v : stream) Use(v);
-//   if (!stream.status().ok()) return stream.status();  // not end-of-stream
-class MsgStream {
- public:
-  // Queues `value` for the peer; waits while the send queue is full.
-  absl::Status Send(Value value, absl::Time deadline = absl::InfiniteFuture());
-  // The next value; OutOfRange("end of stream") once the peer stopped and
-  // everything it sent was received; the context's error; the cancel
-  // reason; DeadlineExceeded.
-  absl::StatusOr<Value> Receive(absl::Time deadline = absl::InfiniteFuture());
-  // The next value if one is buffered, nullopt if none is yet.
-  absl::StatusOr<std::optional<Value>> TryReceive();
-  // Tells the peer this side sends no more (Stop). Idempotent.
-  absl::Status Close();
-  // This side closed its sending direction, or the context ended.
-  bool closed() const;
-
-  // Range-for over received values; ends at end of stream or at the first
-  // error, which status() then reports (OK at a clean end of stream).
-  class Iterator {
-   public:
-    const Value& operator*() const { return value_; }
-    const Value* operator->() const { return &value_; }
-    Iterator& operator++();
-    bool operator!=(const Iterator& other) const {
-      return stream_ != other.stream_;
-    }
-
-   private:
-    friend class MsgStream;
-    explicit Iterator(MsgStream* stream) : stream_(stream) {}
-    void Fetch();
-    MsgStream* stream_;
-    Value value_;
-  };
-  Iterator begin();
-  Iterator end() { return Iterator(nullptr); }
-  // How the last iteration ended.
-  absl::Status status() const;
-
- private:
-  friend class Context;
-  explicit MsgStream(Context* context) : context_(context) {}
-  Context* context_;
 };
 
 }  // namespace tether

@@ -1,0 +1,266 @@
+// Context: handling of arriving frames, per side, and the errors they bring.
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/actor_identity.h"
+#include "runtime/context.h"
+#include "runtime/errors.h"
+#include "runtime/log.h"
+
+namespace tether {
+namespace {
+
+const char* FrameName(v1::Frame::KindCase kind) {
+  switch (kind) {
+    case v1::Frame::kStart:
+      return "Start";
+    case v1::Frame::kStartAck:
+      return "StartAck";
+    case v1::Frame::kStarted:
+      return "Started";
+    case v1::Frame::kYieldBatch:
+      return "Yield";
+    case v1::Frame::kStop:
+      return "Stop";
+    case v1::Frame::kReturned:
+      return "Return";
+    case v1::Frame::kError:
+      return "Error";
+    case v1::Frame::kCancel:
+      return "Cancel";
+    case v1::Frame::KIND_NOT_SET:
+      break;
+  }
+  return "an empty frame";
+}
+
+}  // namespace
+
+void Context::OnOpenerFrame(v1::Frame& frame) {
+  switch (frame.kind_case()) {
+    case v1::Frame::kStartAck: {
+      absl::MutexLock lock(&mu_);
+      if (!acked_) {
+        acked_ = true;
+        if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
+        waiters_.NotifyAll();
+        return;
+      }
+      break;
+    }
+    case v1::Frame::kStarted: {
+      absl::StatusOr<Value> value = Value::FromProto(frame.started().value());
+      if (!value.ok()) {
+        return Violation(
+            absl::StrCat("bad Started value: ", value.status().message()));
+      }
+      absl::MutexLock lock(&mu_);
+      if (acked_ && !started_ && kind_ != v1::FUNCTION_KIND_PLAIN) {
+        started_ = true;
+        started_value_ = *std::move(value);
+        waiters_.NotifyAll();
+        return;
+      }
+      break;
+    }
+    case v1::Frame::kYieldBatch: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_;
+      }
+      if (ok) return OnData(frame.mutable_yield_batch());
+      break;
+    }
+    case v1::Frame::kStop: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_ && !remote_stopped_;
+        remote_stopped_ = true;
+      }
+      if (!ok) break;
+      inbox_.SetEnd(frame.stop().data_count());
+      return;
+    }
+    case v1::Frame::kReturned: {
+      absl::StatusOr<Value> value = Value::FromProto(frame.returned().value());
+      if (!value.ok()) {
+        return Violation(
+            absl::StrCat("bad Return value: ", value.status().message()));
+      }
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = acked_ && !outcome_.has_value() &&
+             (started_ || kind_ == v1::FUNCTION_KIND_PLAIN);
+        if (ok) {
+          outcome_ = *std::move(value);
+          waiters_.NotifyAll();
+        }
+      }
+      if (!ok) break;
+      inbox_.SetEnd(frame.returned().data_count());
+      return;
+    }
+    case v1::Frame::kError:
+      return ApplyRemoteError(MakeError(frame.error().error()),
+                              /*from_signal=*/false);
+    default:
+      break;
+  }
+  Violation(absl::StrCat("the callee sent ", FrameName(frame.kind_case()),
+                         " out of order"));
+}
+
+void Context::OnCalleeFrame(v1::Frame& frame) {
+  switch (frame.kind_case()) {
+    case v1::Frame::kYieldBatch: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_;
+      }
+      if (ok) return OnData(frame.mutable_yield_batch());
+      return Violation("the opener sent Yield before Started");
+    }
+    case v1::Frame::kStop: {
+      bool ok;
+      {
+        absl::MutexLock lock(&mu_);
+        ok = started_ && !remote_stopped_;
+        remote_stopped_ = true;
+      }
+      if (!ok) return Violation("the opener sent Stop twice or before Started");
+      inbox_.SetEnd(frame.stop().data_count());
+      return;
+    }
+    case v1::Frame::kCancel:
+      return ApplyCancelRequest(frame.cancel().requester().uuid().empty()
+                                    ? peer()
+                                    : frame.cancel().requester());
+    case v1::Frame::kError:
+      return ApplyOpenerError(MakeError(frame.error().error()));
+    default:
+      break;
+  }
+  Violation(absl::StrCat("the opener sent ", FrameName(frame.kind_case()),
+                         " out of order"));
+}
+
+void Context::OnData(v1::Yield* batch) {
+  // A backlog being drained after an error or at exit is only counted.
+  if (inbox_.DropIfUnwanted(static_cast<size_t>(batch->values_size()))) return;
+  absl::StatusOr<std::vector<Value>> values =
+      ValuesFromBatch(std::move(*batch->mutable_values()));
+  if (!values.ok()) {
+    return Violation(
+        absl::StrCat("bad Yield payload: ", values.status().message()));
+  }
+  const size_t overrun = inbox_.Push(*std::move(values));
+  if (overrun == 0) return;
+  const absl::Status error =
+      StreamOverrunError(peer(), self_.id(),
+                         options_.buffer_size == 0 ? 64 : options_.buffer_size);
+  if (side_ == Side::kCallee) return FailCallee(error);
+  {
+    absl::MutexLock lock(&mu_);
+    if (overrun_reported_ || outcome_.has_value()) return;
+    overrun_reported_ = true;
+  }
+  TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
+                       << "): the callee overran this side's buffer";
+  // Nothing more will be delivered; the callee fails with the overrun and
+  // its final Error reports it back here.
+  inbox_.Discard();
+  v1::Frame frame;
+  *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
+  SendUrgent(std::move(frame));
+}
+
+void Context::Violation(absl::string_view problem) {
+  const absl::Status error = ProtocolError(self_.id(), problem);
+  TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
+                       << "): protocol violation: " << problem;
+  if (side_ == Side::kCallee) return FailCallee(error);
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    outcome_ = error;
+    waiters_.NotifyAll();
+  }
+  v1::Frame frame;
+  *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
+  SendUrgent(std::move(frame));
+  inbox_.Fail(error);
+  CancelScopeWith(error);
+}
+
+void Context::ApplyRemoteError(absl::Status error, bool from_signal) {
+  bool absorbed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    error_signalled_ = error_signalled_ || from_signal;
+    remote_error_ = error;
+    outcome_ = error;
+    if (IsContextCancelled(error)) {
+      const std::optional<v1::ErrorInfo> info = GetErrorInfo(error);
+      if (info.has_value() && info->has_canceller()) {
+        canceller_ = info->canceller();
+        cancel_acked_ = cancel_called_ && SameActor(*canceller_, self_.id());
+      }
+    }
+    absorbed = AbsorbsLocked(error);
+    waiters_.NotifyAll();
+  }
+  const size_t dropped = inbox_.Fail(error);
+  if (dropped > 0) {
+    TETHER_LOG(kInfo) << "context " << id_ << " (" << function_ << "): dropped "
+                      << dropped
+                      << " queued payloads behind the callee's error";
+  }
+  if (!absorbed) CancelScopeWith(error);
+}
+
+void Context::ApplyOpenerError(absl::Status error) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value() || !remote_error_.ok()) return;
+    remote_error_ = error;
+  }
+  inbox_.Fail(error);
+  CancelScopeWith(error);
+}
+
+void Context::FailCallee(absl::Status error) {
+  v1::Frame frame;
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value()) return;
+    *frame.mutable_error()->mutable_error() = BoxForPeer(error);
+    outcome_ = error;
+    waiters_.NotifyAll();
+  }
+  SendUrgent(std::move(frame));
+  inbox_.Fail(error);
+  CancelScopeWith(error);
+  outbox_.WhenDrained([this, error] {
+    if (ContextTransport* t = transport()) t->Finish(error);
+  });
+}
+
+void Context::ApplyCancelRequest(const v1::ActorId& requester) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (outcome_.has_value() || canceller_.has_value()) return;
+    canceller_ = requester;
+  }
+  CancelScopeWith(
+      ContextCancelledError(requester, self_.id(),
+                            absl::StrCat("cancelled by ", requester.name(), "[",
+                                         requester.uuid().substr(0, 8), "]")));
+}
+
+}  // namespace tether

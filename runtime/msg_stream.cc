@@ -1,0 +1,93 @@
+#include "runtime/msg_stream.h"
+
+#include <utility>
+
+#include "runtime/context.h"
+
+namespace tether {
+
+absl::Status Context::StreamSend(Value value, absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_sent_) {
+      return absl::FailedPreconditionError(
+          "this side closed the stream (Stop sent)");
+    }
+    if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
+    if (!remote_error_.ok()) return remote_error_;
+  }
+  return outbox_.SendData(std::move(value), deadline);
+}
+
+absl::StatusOr<Value> Context::StreamReceive(absl::Time deadline) {
+  return inbox_.Receive(deadline);
+}
+
+absl::StatusOr<std::optional<Value>> Context::StreamTryReceive() {
+  return inbox_.TryReceive();
+}
+
+absl::Status Context::StreamClose() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_sent_ || outcome_.has_value()) return absl::OkStatus();
+    stop_sent_ = true;
+  }
+  v1::Frame frame;
+  frame.mutable_stop();
+  outbox_.SendControl(std::move(frame));
+  return absl::OkStatus();
+}
+
+bool Context::StreamClosed() const {
+  absl::MutexLock lock(&mu_);
+  return stop_sent_ || outcome_.has_value();
+}
+
+absl::Status MsgStream::Send(Value value, absl::Time deadline) {
+  return context_->StreamSend(std::move(value), deadline);
+}
+
+absl::StatusOr<Value> MsgStream::Receive(absl::Time deadline) {
+  return context_->StreamReceive(deadline);
+}
+
+absl::StatusOr<std::optional<Value>> MsgStream::TryReceive() {
+  return context_->StreamTryReceive();
+}
+
+absl::Status MsgStream::Close() { return context_->StreamClose(); }
+
+bool MsgStream::closed() const { return context_->StreamClosed(); }
+
+MsgStream::Iterator MsgStream::begin() {
+  Iterator it(this);
+  it.Fetch();
+  return it;
+}
+
+absl::Status MsgStream::status() const {
+  absl::MutexLock lock(&context_->mu_);
+  return context_->iteration_status_;
+}
+
+MsgStream::Iterator& MsgStream::Iterator::operator++() {
+  Fetch();
+  return *this;
+}
+
+void MsgStream::Iterator::Fetch() {
+  absl::StatusOr<Value> next = stream_->Receive();
+  if (next.ok()) {
+    value_ = *std::move(next);
+    return;
+  }
+  {
+    absl::MutexLock lock(&stream_->context_->mu_);
+    stream_->context_->iteration_status_ =
+        absl::IsOutOfRange(next.status()) ? absl::OkStatus() : next.status();
+  }
+  stream_ = nullptr;
+}
+
+}  // namespace tether
