@@ -1,0 +1,470 @@
+// Protocol violations from raw gRPC clients (the generated tether.v1.Actor
+// stub, and grpc::GenericStub for bytes that are not a Frame at all)
+// against a callee actor process. Each violation must be answered with an
+// Error frame of kind ERROR_KIND_PROTOCOL and an INVALID_ARGUMENT status
+// whose details carry the same ErrorInfo; the violating context must end
+// (its task cancelled); and the actor must go on serving: a context opened
+// before the abuse keeps working through it, and new calls succeed.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/actor_client.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/completion_queue.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+#include "gtest/gtest.h"
+#include "runtime/context.h"
+#include "runtime/errors.h"
+#include "runtime/status_conversion.h"
+#include "runtime/status_macros.h"
+#include "runtime/uuid.h"
+#include "runtime/value.h"
+#include "server/context_reactor.h"
+#include "tests/flow_test_fixture.h"
+#include "tether/v1/actor.grpc.pb.h"
+#include "tether/v1/frame.pb.h"
+
+namespace tether {
+namespace {
+
+// Bounds one raw call (its gRPC deadline) and the healthy context's block.
+constexpr absl::Duration kCallLimit = absl::Seconds(20);
+constexpr absl::Duration kBlockLimit = absl::Seconds(60);
+constexpr absl::Duration kPromptly = absl::Seconds(10);
+
+constexpr char kContextMethod[] = "/tether.v1.Actor/Context";
+
+// Field 1 with wire type 7, which does not exist: no protobuf parser
+// accepts it.
+const std::string& Garbage() {
+  static const std::string* garbage = new std::string("\x0f\xff\xff\xff", 4);
+  return *garbage;
+}
+
+// What a raw client saw: every frame the callee sent, then the status.
+struct RawOutcome {
+  std::vector<v1::Frame> frames;
+  grpc::Status status;
+};
+
+std::chrono::system_clock::time_point CallDeadline() {
+  return absl::ToChronoTime(absl::Now() + kCallLimit);
+}
+
+// Start for the context function `function`, with a board token.
+v1::Frame StartFrame(const std::string& function, const std::string& token) {
+  v1::Frame frame;
+  v1::Start* start = frame.mutable_start();
+  start->set_function(function);
+  start->set_kind(v1::FUNCTION_KIND_CONTEXT);
+  *start->mutable_args() =
+      Value::Object({{"token", Value::String(token)}}).ToProto();
+  start->mutable_opener()->mutable_id()->set_name("raw-client");
+  start->mutable_opener()->mutable_id()->set_uuid(NewUuid());
+  start->set_context_id(NewUuid());
+  return frame;
+}
+
+// A Yield of one string payload of `bytes` characters.
+v1::Frame YieldFrame(size_t bytes) {
+  v1::Frame frame;
+  *frame.mutable_yield_batch()->add_values() =
+      Value::String(std::string(bytes, 'x')).ToProto();
+  return frame;
+}
+
+// "StartAck, Started, Error" for failure messages.
+std::string FrameKinds(const RawOutcome& outcome) {
+  std::string kinds;
+  for (const v1::Frame& frame : outcome.frames) {
+    const google::protobuf::FieldDescriptor* field =
+        v1::Frame::descriptor()->FindFieldByNumber(
+            static_cast<int>(frame.kind_case()));
+    absl::StrAppend(&kinds, kinds.empty() ? "" : ", ",
+                    field == nullptr ? "(empty)" : field->name());
+  }
+  return kinds;
+}
+
+// A raw client on the generated stub. The call's deadline bounds every
+// operation.
+class TypedCall {
+ public:
+  explicit TypedCall(const std::shared_ptr<grpc::Channel>& channel)
+      : stub_(v1::Actor::NewStub(channel)) {
+    context_.set_deadline(CallDeadline());
+    stream_ = stub_->Context(&context_);
+  }
+
+  // False once the callee has ended the call.
+  bool Write(const v1::Frame& frame) { return stream_->Write(frame); }
+
+  // The next frame; false at the end of the stream.
+  bool Read(v1::Frame* frame) {
+    if (!stream_->Read(frame)) return false;
+    outcome_.frames.push_back(*frame);
+    return true;
+  }
+
+  // Reads until the callee ends the call; every frame read so far and the
+  // final status.
+  RawOutcome Finish() {
+    v1::Frame frame;
+    while (Read(&frame)) {
+    }
+    outcome_.status = stream_->Finish();
+    return outcome_;
+  }
+
+ private:
+  std::unique_ptr<v1::Actor::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::Frame, v1::Frame>> stream_;
+  RawOutcome outcome_;
+};
+
+// A raw client that writes bytes, on grpc::GenericStub with its own
+// completion queue; each operation is awaited before the next.
+class GenericCall {
+ public:
+  explicit GenericCall(const std::shared_ptr<grpc::Channel>& channel)
+      : stub_(channel) {
+    context_.set_deadline(CallDeadline());
+    call_ = stub_.PrepareCall(&context_, kContextMethod, &queue_);
+    call_->StartCall(this);
+    started_ = Await();
+  }
+
+  ~GenericCall() {
+    queue_.Shutdown();
+    void* tag;
+    bool ok;
+    while (queue_.Next(&tag, &ok)) {
+    }
+  }
+
+  bool started() const { return started_; }
+
+  bool Write(const std::string& bytes) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call_->Write(buffer, this);
+    return Await();
+  }
+
+  // The next frame; false at the end of the stream (or if the callee sent
+  // something that is not a Frame, which fails the test).
+  bool Read(v1::Frame* frame) {
+    grpc::ByteBuffer buffer;
+    call_->Read(&buffer, this);
+    if (!Await()) return false;
+    std::vector<grpc::Slice> slices;
+    EXPECT_TRUE(buffer.Dump(&slices).ok());
+    std::string bytes;
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    EXPECT_TRUE(frame->ParseFromString(bytes)) << "the callee sent a non-Frame";
+    outcome_.frames.push_back(*frame);
+    return true;
+  }
+
+  RawOutcome Finish() {
+    v1::Frame frame;
+    while (Read(&frame)) {
+    }
+    call_->Finish(&outcome_.status, this);
+    Await();
+    return outcome_;
+  }
+
+ private:
+  // Waits for the one outstanding operation; the call's deadline makes it
+  // complete, so waiting longer than that is a failure of its own.
+  bool Await() {
+    void* tag = nullptr;
+    bool ok = false;
+    const grpc::CompletionQueue::NextStatus next = queue_.AsyncNext(
+        &tag, &ok, absl::ToChronoTime(absl::Now() + kCallLimit + kPromptly));
+    if (next != grpc::CompletionQueue::GOT_EVENT) {
+      ADD_FAILURE() << "a raw gRPC operation outlived the call's deadline";
+      context_.TryCancel();
+      EXPECT_TRUE(queue_.Next(&tag, &ok));
+      return false;
+    }
+    EXPECT_EQ(tag, this);
+    return ok;
+  }
+
+  grpc::GenericStub stub_;
+  grpc::ClientContext context_;
+  grpc::CompletionQueue queue_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+  bool started_ = false;
+  RawOutcome outcome_;
+};
+
+class ProtocolViolationTest : public FlowTestFixture {
+ protected:
+  std::shared_ptr<grpc::Channel> RawChannel() {
+    return grpc::CreateChannel(callee_address().ToString(),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  // Runs `abuse` while a healthy context with the callee is open, then
+  // checks that the healthy context still echoes, that a new plain call
+  // succeeds, and that no other context is left open in the callee.
+  void WithHealthyContext(const std::function<void()>& abuse) {
+    const absl::Status status = WithWatchdog(kBlockLimit, [&] {
+      return portal().OpenContext(
+          "echo_values", Value(),
+          [&](Context& ctx, const Value&) -> absl::Status {
+            TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+            TETHER_RETURN_IF_ERROR(stream.Send(Value::String("before")));
+            TETHER_ASSIGN_OR_RETURN(Value before,
+                                    stream.Receive(absl::Now() + kPromptly));
+            EXPECT_EQ(before, Value::String("before"));
+            abuse();
+            TETHER_RETURN_IF_ERROR(stream.Send(Value::String("after")));
+            TETHER_ASSIGN_OR_RETURN(Value after,
+                                    stream.Receive(absl::Now() + kPromptly));
+            EXPECT_EQ(after, Value::String("after"));
+            TETHER_RETURN_IF_ERROR(AwaitOnlyHealthyContext());
+            TETHER_RETURN_IF_ERROR(stream.Close());
+            TETHER_ASSIGN_OR_RETURN(Value echoed,
+                                    ctx.Result(absl::Now() + kPromptly));
+            EXPECT_EQ(echoed, Value::Int(2));
+            return absl::OkStatus();
+          });
+    });
+    EXPECT_TRUE(status.ok())
+        << "the healthy context broke: " << DescribeError(status);
+    const absl::StatusOr<Value> pong =
+        portal().Run("ping", Value::String("still serving"));
+    ASSERT_TRUE(pong.ok()) << DescribeError(pong.status());
+    EXPECT_EQ(*pong, Value::String("still serving"));
+  }
+
+  // Polls Actor/Info until the callee serves no context but echo_values
+  // (and the probes this check itself causes).
+  absl::Status AwaitOnlyHealthyContext() {
+    const ActorClient client = ActorClient::Dial(callee_address());
+    const absl::Time deadline = absl::Now() + kPromptly;
+    while (true) {
+      TETHER_ASSIGN_OR_RETURN(v1::ActorInfo info,
+                              client.Info(absl::Seconds(5)));
+      std::string others;
+      for (const v1::ContextInfo& context : info.contexts()) {
+        if (context.side() == v1::ContextInfo::SIDE_CALLEE &&
+            context.function() != "echo_values") {
+          absl::StrAppend(&others, " ", context.function(), "/",
+                          context.context_id());
+        }
+      }
+      if (others.empty()) return absl::OkStatus();
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("contexts still open in the callee:", others));
+      }
+      TETHER_RETURN_IF_ERROR(Sleep(absl::Milliseconds(10)));
+    }
+  }
+
+  // The callee answered with exactly one Error, last, of kind PROTOCOL, and
+  // ended the call with INVALID_ARGUMENT carrying the same ErrorInfo.
+  void ExpectProtocolError(const RawOutcome& outcome) {
+    int errors = 0;
+    for (const v1::Frame& frame : outcome.frames) errors += frame.has_error();
+    EXPECT_EQ(errors, 1) << "frames: " << FrameKinds(outcome);
+    ASSERT_FALSE(outcome.frames.empty())
+        << "no frame at all; status " << outcome.status.error_message();
+    const v1::Frame& last = outcome.frames.back();
+    ASSERT_TRUE(last.has_error()) << "frames: " << FrameKinds(outcome);
+    const v1::ErrorInfo& info = last.error().error();
+    EXPECT_EQ(info.kind(), v1::ERROR_KIND_PROTOCOL) << info.DebugString();
+    EXPECT_EQ(info.type(), kProtocolErrorType);
+    EXPECT_EQ(info.source().uuid(), callee_id().uuid());
+    EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << outcome.status.error_message();
+    const v1::ErrorInfo trailer = InfoOf(ToAbslStatus(outcome.status));
+    EXPECT_EQ(trailer.kind(), v1::ERROR_KIND_PROTOCOL);
+    EXPECT_EQ(trailer.type(), kProtocolErrorType);
+  }
+
+  // The task of the violated context (traced under `token`) ended, failed
+  // by the protocol error.
+  void ExpectTaskFailedWithProtocolError(const std::string& token) {
+    const absl::StatusOr<Value> record = AwaitProbe(token, Ended, kPromptly);
+    ASSERT_TRUE(record.ok()) << record.status();
+    EXPECT_EQ(IntField(*record, "exit_kind"), v1::ERROR_KIND_PROTOCOL)
+        << record->ToJson();
+  }
+};
+
+TEST_F(ProtocolViolationTest, YieldBeforeStartIsRefused) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    v1::Frame yield;
+    *yield.mutable_yield_batch()->add_values() = Value::Int(1).ToProto();
+    call.Write(yield);
+    const RawOutcome outcome = call.Finish();
+    ExpectProtocolError(outcome);
+    EXPECT_EQ(outcome.frames.size(), 1u) << "a lone Error was expected";
+  });
+}
+
+TEST_F(ProtocolViolationTest, SecondStartIsAViolation) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    call.Write(StartFrame("park", "two-starts"));
+    call.Write(StartFrame("park", "two-starts-again"));
+    const RawOutcome outcome = call.Finish();
+    ASSERT_FALSE(outcome.frames.empty());
+    EXPECT_TRUE(outcome.frames.front().has_start_ack());
+    ExpectProtocolError(outcome);
+    ExpectTaskFailedWithProtocolError("two-starts");
+    const absl::StatusOr<Value> second = Probe("two-starts-again");
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_FALSE(BoolField(*second, "started")) << "the second Start ran";
+  });
+}
+
+TEST_F(ProtocolViolationTest, StartedFromTheOpenerIsAViolation) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    call.Write(StartFrame("park", "opener-started"));
+    v1::Frame started;
+    started.mutable_started();
+    call.Write(started);
+    const RawOutcome outcome = call.Finish();
+    ASSERT_FALSE(outcome.frames.empty());
+    EXPECT_TRUE(outcome.frames.front().has_start_ack());
+    ExpectProtocolError(outcome);
+    ExpectTaskFailedWithProtocolError("opener-started");
+  });
+}
+
+TEST_F(ProtocolViolationTest, OversizedFrameIsAViolation) {
+  const v1::Frame big = YieldFrame(kMaxFrameBytes + 1024);
+  ASSERT_GT(big.ByteSizeLong(), kMaxFrameBytes);
+  ASSERT_LT(big.ByteSizeLong(), 4 * kMaxFrameBytes);
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    ASSERT_TRUE(call.Write(StartFrame("park", "oversized")));
+    v1::Frame frame;
+    ASSERT_TRUE(call.Read(&frame));
+    ASSERT_TRUE(frame.has_start_ack()) << frame.DebugString();
+    EXPECT_EQ(frame.start_ack().max_frame_bytes(), kMaxFrameBytes);
+    ASSERT_TRUE(call.Read(&frame));
+    ASSERT_TRUE(frame.has_started()) << frame.DebugString();
+    call.Write(big);
+    ExpectProtocolError(call.Finish());
+    ExpectTaskFailedWithProtocolError("oversized");
+  });
+}
+
+TEST_F(ProtocolViolationTest, OversizedStartIsRefused) {
+  v1::Frame start = StartFrame("park", "oversized-start");
+  *start.mutable_start()->mutable_args() =
+      Value::String(std::string(kMaxFrameBytes + 1024, 'x')).ToProto();
+  ASSERT_GT(start.ByteSizeLong(), kMaxFrameBytes);
+  ASSERT_LT(start.ByteSizeLong(), 4 * kMaxFrameBytes);
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    call.Write(start);
+    const RawOutcome outcome = call.Finish();
+    ExpectProtocolError(outcome);
+    EXPECT_EQ(outcome.frames.size(), 1u) << "a lone Error was expected";
+  });
+}
+
+TEST_F(ProtocolViolationTest, GarbageFirstFrameIsRefused) {
+  ASSERT_FALSE(v1::Frame().ParseFromString(Garbage()));
+  WithHealthyContext([&] {
+    GenericCall call(RawChannel());
+    ASSERT_TRUE(call.started());
+    call.Write(Garbage());
+    const RawOutcome outcome = call.Finish();
+    ExpectProtocolError(outcome);
+    EXPECT_EQ(outcome.frames.size(), 1u) << "a lone Error was expected";
+  });
+}
+
+TEST_F(ProtocolViolationTest, GarbageAfterStartIsAViolation) {
+  WithHealthyContext([&] {
+    GenericCall call(RawChannel());
+    ASSERT_TRUE(call.started());
+    ASSERT_TRUE(call.Write(StartFrame("park", "garbage").SerializeAsString()));
+    v1::Frame frame;
+    ASSERT_TRUE(call.Read(&frame));
+    ASSERT_TRUE(frame.has_start_ack()) << frame.DebugString();
+    ASSERT_TRUE(call.Read(&frame));
+    ASSERT_TRUE(frame.has_started()) << frame.DebugString();
+    call.Write(Garbage());
+    ExpectProtocolError(call.Finish());
+    ExpectTaskFailedWithProtocolError("garbage");
+  });
+}
+
+// A violation that lands while the callee's task is starting: the Error
+// must still be the last frame (no Started after it). Repeated, because the
+// window is the moment the task calls Started().
+TEST_F(ProtocolViolationTest, NothingFollowsTheErrorOfAViolation) {
+  WithHealthyContext([&] {
+    const std::shared_ptr<grpc::Channel> channel = RawChannel();
+    for (int i = 0; i < 200 && !HasFailure(); ++i) {
+      SCOPED_TRACE(absl::StrCat("attempt ", i));
+      TypedCall call(channel);
+      call.Write(StartFrame("park", absl::StrCat("race-", i)));
+      call.Write(StartFrame("park", "race-second"));
+      ExpectProtocolError(call.Finish());
+    }
+  });
+}
+
+TEST_F(ProtocolViolationTest, ActorOutlivesEveryViolationInARow) {
+  WithHealthyContext([&] {
+    {
+      TypedCall call(RawChannel());
+      v1::Frame stop;
+      stop.mutable_stop();
+      call.Write(stop);
+      ExpectProtocolError(call.Finish());
+    }
+    {
+      TypedCall call(RawChannel());
+      call.Write(StartFrame("park", "row-1"));
+      call.Write(StartFrame("park", "row-1-again"));
+      ExpectProtocolError(call.Finish());
+    }
+    {
+      TypedCall call(RawChannel());
+      call.Write(StartFrame("park", "row-2"));
+      call.Write(YieldFrame(kMaxFrameBytes + 1));
+      ExpectProtocolError(call.Finish());
+    }
+    {
+      GenericCall call(RawChannel());
+      call.Write(Garbage());
+      ExpectProtocolError(call.Finish());
+    }
+    ExpectTaskFailedWithProtocolError("row-1");
+    ExpectTaskFailedWithProtocolError("row-2");
+  });
+}
+
+}  // namespace
+}  // namespace tether
