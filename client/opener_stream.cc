@@ -31,13 +31,14 @@ void OpenerStream::OnReadDone(bool ok) {
   }
   context_->OnFrame(std::move(in_));
   in_.Clear();
-  const bool read = context_->ShouldRead();
-  absl::MutexLock lock(&mu_);
-  if (read) {
-    grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
-  } else {
+  // Pause first, then ask: a ResumeReading() racing with the question
+  // either finds the pause and starts the read itself, or comes before it
+  // and makes the answer yes. Either way exactly one read is started.
+  {
+    absl::MutexLock lock(&mu_);
     reading_paused_ = true;
   }
+  if (context_->ShouldRead()) ResumeReading();
 }
 
 void OpenerStream::OnWriteDone(bool ok) { context_->OnWriteDone(ok); }

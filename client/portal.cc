@@ -71,6 +71,7 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   start->mutable_options()->set_buffer_size(options.buffer_size);
   start->mutable_options()->set_callee_allow_overruns(
       options.callee_allow_overruns);
+  start->mutable_options()->set_opener_allow_overruns(options.allow_overruns);
   context->SendControl(std::move(frame));
   stream.Start();
 

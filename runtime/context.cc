@@ -72,6 +72,7 @@ absl::Status Context::Started(Value value) {
       return MisuseLocked("Started() called in a plain function");
     }
     if (started_) return MisuseLocked("Started() called twice");
+    if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
     started_ = true;
   }
   v1::Frame frame;
@@ -254,29 +255,49 @@ void Context::OnTransportDone(const absl::Status& status) {
   }
 }
 
-bool Context::ShouldRead() { return inbox_.ShouldRead(); }
+bool Context::ShouldRead() {
+  if (inbox_.ShouldRead()) return true;
+  std::optional<v1::SignalRequest> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_signal_);
+  }
+  if (!pending.has_value()) return false;
+  // Applying an error makes the inbox want reads again (to find the rest of
+  // the stream's control frames); ask once more.
+  ApplySignal(*pending);
+  return inbox_.ShouldRead();
+}
 
 bool Context::OnSignal(const v1::SignalRequest& request) {
   if (!SameActor(request.sender(), peer())) return false;
-  switch (request.kind_case()) {
-    case v1::SignalRequest::kCancel:
-      if (side_ != Side::kCallee) return false;
-      ApplyCancelRequest(request.cancel().requester().uuid().empty()
-                             ? request.sender()
-                             : request.cancel().requester());
-      return true;
-    case v1::SignalRequest::kError:
-      if (side_ == Side::kOpener) {
-        ApplyRemoteError(MakeError(request.error().error()),
-                         /*from_signal=*/true);
-      } else {
-        ApplyOpenerError(MakeError(request.error().error()));
-      }
-      return true;
-    case v1::SignalRequest::KIND_NOT_SET:
-      break;
+  const bool for_this_side =
+      request.has_error() || (request.has_cancel() && side_ == Side::kCallee);
+  if (!for_this_side) return false;
+  // While this side reads its stream the in-band copy arrives soon, in
+  // order behind the data sent before it; applying the signal first would
+  // drop that data. So a signal waits until reading stops (ShouldRead) or
+  // is superseded by its in-band copy.
+  if (!inbox_.reading_paused()) {
+    absl::MutexLock lock(&mu_);
+    pending_signal_ = request;
+    return true;
   }
-  return false;
+  ApplySignal(request);
+  return true;
+}
+
+void Context::ApplySignal(const v1::SignalRequest& request) {
+  if (request.has_cancel()) {
+    ApplyCancelRequest(request.cancel().requester().uuid().empty()
+                           ? request.sender()
+                           : request.cancel().requester());
+  } else if (side_ == Side::kOpener) {
+    ApplyRemoteError(MakeError(request.error().error()),
+                     /*from_signal=*/true);
+  } else {
+    ApplyOpenerError(MakeError(request.error().error()));
+  }
 }
 
 absl::StatusOr<Value> Context::WaitStarted() {
@@ -412,8 +433,11 @@ void Context::CancelWithReason(const absl::Status& reason) {
 }
 
 void Context::SendUrgent(v1::Frame frame) {
+  // In band the frame may wait behind data the peer is not reading: when
+  // the context lets a side stop reading, or when our own writes are
+  // already held back. Then it also goes out of band.
   const bool may_stall = options_.backpressure || options_.allow_overruns ||
-                         options_.callee_allow_overruns;
+                         options_.callee_allow_overruns || outbox_.busy();
   v1::SignalRequest signal;
   if (may_stall) {
     signal.set_context_id(id_);

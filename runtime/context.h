@@ -175,8 +175,10 @@ class Context : private FrameWriter {
   // Whether the transport should read the next frame now; if not, the
   // context calls ContextTransport::ResumeReading() later.
   bool ShouldRead();
-  // Applies an out-of-band Signal; false if it does not concern this
-  // context (wrong sender).
+  // Takes an out-of-band Signal: applied at once when this side has stopped
+  // reading its stream, otherwise kept until it does (or the in-band copy
+  // arrives). False if it does not concern this context (wrong sender,
+  // wrong side).
   bool OnSignal(const v1::SignalRequest& request);
 
   // Opener: waits for Started (its value) or an early final error.
@@ -223,6 +225,8 @@ class Context : private FrameWriter {
   void FailCallee(absl::Status error);
   // Callee: a cancel request from `requester`.
   void ApplyCancelRequest(const v1::ActorId& requester);
+  void ApplySignal(const v1::SignalRequest& request);
+  void ClearPendingSignal();
   // Sends an urgent frame in band and, when streams may stall, out of band.
   void SendUrgent(v1::Frame frame);
   void CancelScopeWith(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
@@ -267,6 +271,8 @@ class Context : private FrameWriter {
   // The peer's error (opener: its final Error; callee: the opener's report).
   absl::Status remote_error_ ABSL_GUARDED_BY(mu_);
   bool error_signalled_ ABSL_GUARDED_BY(mu_) = false;
+  // A signal received while this side still reads its stream.
+  std::optional<v1::SignalRequest> pending_signal_ ABSL_GUARDED_BY(mu_);
   // Opener: this side's buffer overflowed and the callee was told.
   bool overrun_reported_ ABSL_GUARDED_BY(mu_) = false;
   bool cancel_called_ ABSL_GUARDED_BY(mu_) = false;

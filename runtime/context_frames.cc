@@ -105,6 +105,7 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       return;
     }
     case v1::Frame::kError:
+      ClearPendingSignal();
       return ApplyRemoteError(MakeError(frame.error().error()),
                               /*from_signal=*/false);
     default:
@@ -137,10 +138,12 @@ void Context::OnCalleeFrame(v1::Frame& frame) {
       return;
     }
     case v1::Frame::kCancel:
+      ClearPendingSignal();
       return ApplyCancelRequest(frame.cancel().requester().uuid().empty()
                                     ? peer()
                                     : frame.cancel().requester());
     case v1::Frame::kError:
+      ClearPendingSignal();
       return ApplyOpenerError(MakeError(frame.error().error()));
     default:
       break;
@@ -177,6 +180,11 @@ void Context::OnData(v1::Yield* batch) {
   v1::Frame frame;
   *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
   SendUrgent(std::move(frame));
+}
+
+void Context::ClearPendingSignal() {
+  absl::MutexLock lock(&mu_);
+  pending_signal_.reset();
 }
 
 void Context::Violation(absl::string_view problem) {

@@ -116,6 +116,11 @@ absl::StatusOr<std::optional<Value>> Inbox::TryReceive() {
   return std::optional<Value>(*std::move(result));
 }
 
+bool Inbox::reading_paused() const {
+  absl::MutexLock lock(&mu_);
+  return paused_;
+}
+
 bool Inbox::finished() const {
   absl::MutexLock lock(&mu_);
   return !error_.ok() || (buffer_.empty() && overflow_.empty() &&

@@ -99,6 +99,10 @@ class Inbox {
   // for Receive.
   absl::StatusOr<std::optional<Value>> TryReceive();
 
+  // Whether reading is stopped: ShouldRead() said no and the inbox has not
+  // asked to resume since.
+  bool reading_paused() const;
+
   // True once end of stream or an error would be returned.
   bool finished() const;
 

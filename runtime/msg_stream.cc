@@ -5,6 +5,13 @@
 #include "runtime/context.h"
 
 namespace tether {
+namespace {
+
+// How long a send that found the stream broken waits for the context's
+// outcome, which gRPC delivers with the end of the call.
+constexpr absl::Duration kStreamEndWait = absl::Seconds(1);
+
+}  // namespace
 
 absl::Status Context::StreamSend(Value value, absl::Time deadline) {
   {
@@ -16,7 +23,14 @@ absl::Status Context::StreamSend(Value value, absl::Time deadline) {
     if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
     if (!remote_error_.ok()) return remote_error_;
   }
-  return outbox_.SendData(std::move(value), deadline);
+  absl::Status sent = outbox_.SendData(std::move(value), deadline);
+  if (!absl::IsUnavailable(sent)) return sent;
+  // The stream broke under the send, usually because the peer ended the
+  // context; report why it ended, which arrives with the stream's end.
+  AwaitOutcomeShielded(kStreamEndWait);
+  absl::MutexLock lock(&mu_);
+  if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
+  return sent;
 }
 
 absl::StatusOr<Value> Context::StreamReceive(absl::Time deadline) {

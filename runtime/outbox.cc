@@ -38,7 +38,7 @@ void Outbox::SendControl(v1::Frame frame) {
   const v1::Frame* next = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (!closed_.ok()) return;
+    if (!closed_.ok() || final_queued_) return;
     switch (frame.kind_case()) {
       case v1::Frame::kStop:
         frame.mutable_stop()->set_data_count(accepted_);
@@ -47,10 +47,12 @@ void Outbox::SendControl(v1::Frame frame) {
       case v1::Frame::kReturned:
         frame.mutable_returned()->set_data_count(accepted_);
         data_ended_ = true;
+        final_queued_ = true;
         break;
       case v1::Frame::kError:
         frame.mutable_error()->set_data_count(accepted_);
         data_ended_ = true;
+        final_queued_ = true;
         if (!data_.empty()) {
           TETHER_LOG(kDebug) << "dropping " << data_.size()
                              << " queued payloads behind an Error";
@@ -106,6 +108,11 @@ void Outbox::Close(absl::Status reason) {
     drained.swap(drained_);
   }
   if (drained) drained();
+}
+
+bool Outbox::busy() const {
+  absl::MutexLock lock(&mu_);
+  return writing_ || !data_.empty();
 }
 
 uint64_t Outbox::payloads_accepted() const {

@@ -65,7 +65,8 @@ class Outbox {
   // Queues a control frame ahead of every queued payload; never blocks.
   // Stop, Return and Error get `data_count` = payloads accepted so far and
   // end the data direction. Error also drops the queued data, which nobody
-  // will read (the count is logged). Ignored after Close().
+  // will read (the count is logged). Return and Error are final: control
+  // frames queued after them are dropped, as after Close().
   void SendControl(v1::Frame frame);
 
   // Calls `drained` once, on some thread, when nothing is queued or in
@@ -81,6 +82,10 @@ class Outbox {
 
   // Payloads accepted by SendData so far.
   uint64_t payloads_accepted() const;
+
+  // Whether a write is in flight or data is queued, so that a frame sent
+  // now may wait behind the peer's flow control.
+  bool busy() const;
 
  private:
   // Picks the next frame to write, if any and no write is in flight.
@@ -101,6 +106,8 @@ class Outbox {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Stop, Return or Error was queued.
   bool data_ended_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once Return or Error was queued.
+  bool final_queued_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
   WaitSet senders_ ABSL_GUARDED_BY(mu_);

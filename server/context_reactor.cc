@@ -17,6 +17,7 @@ ContextOptions OptionsFrom(const v1::ContextOptions& wire) {
   ContextOptions options;
   if (wire.buffer_size() > 0) options.buffer_size = wire.buffer_size();
   options.callee_allow_overruns = wire.callee_allow_overruns();
+  options.allow_overruns = wire.opener_allow_overruns();
   options.backpressure = wire.flow_control() == v1::FLOW_CONTROL_BACKPRESSURE;
   return options;
 }
@@ -148,15 +149,17 @@ void ContextReactor::Refuse(const absl::Status& error) {
 }
 
 void ContextReactor::MaybeRead() {
-  const std::shared_ptr<Context> ctx = context();
-  const bool read = ctx == nullptr || ctx->ShouldRead();
-  absl::MutexLock lock(&mu_);
-  if (read_closed_ || finished_) return;
-  if (read) {
-    StartRead(&in_);
-  } else {
+  // Pause first, then ask: a ResumeReading() racing with the question
+  // either finds the pause and starts the read itself, or comes before it
+  // and makes the answer yes. Either way exactly one read is started.
+  {
+    absl::MutexLock lock(&mu_);
+    if (read_closed_ || finished_) return;
     reading_paused_ = true;
   }
+  const std::shared_ptr<Context> ctx = context();
+  if (ctx != nullptr && !ctx->ShouldRead()) return;
+  ResumeReading();
 }
 
 void ContextReactor::ResumeReading() {
