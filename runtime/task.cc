@@ -32,9 +32,10 @@ class TaskState {
   }
 
   // Blocks until Unpark() or `deadline`; consumes the wake-up. Spins
-  // briefly first, yielding the CPU: a reply often arrives within tens of
-  // microseconds, and a task that never slept is woken without a futex
-  // call or a scheduler round trip.
+  // briefly first, yielding the CPU to any runnable thread: a reply over
+  // loopback often arrives within a round trip (~50-100 us here), and a task
+  // that never slept is woken without a futex call or a scheduler round
+  // trip. The spin costs at most kSpin of CPU per wait.
   void ParkUntil(absl::Time deadline) {
     const auto spin_until = std::chrono::steady_clock::now() + kSpin;
     do {
@@ -58,7 +59,7 @@ class TaskState {
   std::vector<std::shared_ptr<ScopeState>>& scopes() { return scopes_; }
 
  private:
-  static constexpr std::chrono::microseconds kSpin{50};
+  static constexpr std::chrono::microseconds kSpin{200};
 
   const std::string name_;
   // Only for parking: the state itself is in the atomics.
