@@ -1,5 +1,7 @@
 #include "server/context_reactor.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,9 +15,15 @@
 namespace tether {
 namespace {
 
+// The largest receive buffer an opener may ask of this actor: buffers hold
+// payloads in memory, so a peer must not size them at will.
+constexpr uint32_t kMaxBufferSize = 1 << 16;
+
 ContextOptions OptionsFrom(const v1::ContextOptions& wire) {
   ContextOptions options;
-  if (wire.buffer_size() > 0) options.buffer_size = wire.buffer_size();
+  if (wire.buffer_size() > 0) {
+    options.buffer_size = std::min(wire.buffer_size(), kMaxBufferSize);
+  }
   options.callee_allow_overruns = wire.callee_allow_overruns();
   options.allow_overruns = wire.opener_allow_overruns();
   options.backpressure = wire.flow_control() == v1::FLOW_CONTROL_BACKPRESSURE;
