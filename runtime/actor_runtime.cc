@@ -119,8 +119,8 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
     ++serving_;
   }
   const std::string name = function.name;
-  serving_tasks_.Spawn(
-      name, [this, context = std::move(context), function = std::move(function),
+  absl::Status spawned = serving_tasks_.TrySpawn(
+      name, [this, context, function = std::move(function),
              args = std::move(args)]() {
         tls_current = this;
         context->BindScope(CurrentScope());
@@ -129,6 +129,12 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
         --serving_;
         return absl::OkStatus();
       });
+  if (spawned.ok()) return;
+  // Out of threads: refuse this context rather than fail the actor.
+  TETHER_LOG(kError) << spawned.message();
+  context->FinishCallee(spawned);
+  absl::MutexLock lock(&mu_);
+  --serving_;
 }
 
 void ActorRuntime::CancelServing(const v1::ActorId& requester) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -235,8 +236,16 @@ TaskGroup::TaskGroup(bool cancel_on_error)
 TaskGroup::~TaskGroup() { Wait().IgnoreError(); }
 
 void TaskGroup::Spawn(std::string name, std::function<absl::Status()> body) {
+  absl::Status spawned = TrySpawn(std::move(name), std::move(body));
+  if (spawned.ok()) return;
+  absl::MutexLock lock(&mu_);
+  if (first_error_.ok()) first_error_ = spawned;
+}
+
+absl::Status TaskGroup::TrySpawn(std::string name,
+                                 std::function<absl::Status()> body) {
   ReapFinished();
-  auto task = std::make_shared<TaskState>(std::move(name));
+  auto task = std::make_shared<TaskState>(name);
   auto root = std::make_shared<ScopeState>(task);
   task->scopes().push_back(root);
   scope_->AddChild(root);
@@ -244,14 +253,20 @@ void TaskGroup::Spawn(std::string name, std::function<absl::Status()> body) {
   const uint64_t id = next_task_++;
   // The thread cannot start running Finished() before it is in threads_:
   // Finished() takes mu_, which is held until the emplace.
-  threads_.emplace(id, std::thread([this, id, task = std::move(task),
-                                    body = std::move(body)] {
-                     task_internal::tls_task = task;
-                     absl::Status status = body();
-                     task->scopes().clear();
-                     task_internal::tls_task.reset();
-                     Finished(id, std::move(status));
-                   }));
+  try {
+    threads_.emplace(id, std::thread([this, id, task = std::move(task),
+                                      body = std::move(body)] {
+                       task_internal::tls_task = task;
+                       absl::Status status = body();
+                       task->scopes().clear();
+                       task_internal::tls_task.reset();
+                       Finished(id, std::move(status));
+                     }));
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot start task '", name, "': ", e.what()));
+  }
+  return absl::OkStatus();
 }
 
 void TaskGroup::CancelAll(absl::Status reason) { scope_->Cancel(reason); }

@@ -145,8 +145,14 @@ class TaskGroup {
   // Joins every task (without cancelling them).
   ~TaskGroup();
 
-  // Runs `body` on a new thread as a task named `name`.
+  // Runs `body` on a new thread as a task named `name`. If no thread can
+  // be created (the process is out of threads or memory), the task counts
+  // as failed with ResourceExhausted, which Wait() reports.
   void Spawn(std::string name, std::function<absl::Status()> body);
+
+  // As Spawn, but a thread that cannot be created is this call's
+  // ResourceExhausted error and `body` is dropped unrun.
+  absl::Status TrySpawn(std::string name, std::function<absl::Status()> body);
 
   // Cancels every task started so far and every later one.
   void CancelAll(absl::Status reason);
