@@ -42,6 +42,17 @@ absl::StatusOr<ActorIdentity> ActorIdentity::Create(absl::string_view name) {
   return identity;
 }
 
+absl::StatusOr<ActorIdentity> ActorIdentity::WithUuid(absl::string_view name,
+                                                      absl::string_view uuid) {
+  if (!IsUuid(uuid)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", uuid, "' is not a UUID in canonical form"));
+  }
+  absl::StatusOr<ActorIdentity> identity = Create(name);
+  if (identity.ok()) identity->uuid = std::string(uuid);
+  return identity;
+}
+
 v1::ActorId ActorIdentity::ToProto() const {
   v1::ActorId id;
   id.set_name(name);

@@ -32,6 +32,9 @@ bool SameActor(const v1::ActorId& a, const v1::ActorId& b);
 struct ActorIdentity {
   // An identity for the calling process: a fresh UUID, getpid(), now.
   static absl::StatusOr<ActorIdentity> Create(absl::string_view name);
+  // The same with a UUID chosen elsewhere (a parent names its children).
+  static absl::StatusOr<ActorIdentity> WithUuid(absl::string_view name,
+                                                absl::string_view uuid);
 
   v1::ActorId ToProto() const;
 

@@ -57,6 +57,16 @@ void ActorRuntime::SetAddresses(std::vector<std::string> addresses) {
   addresses_ = std::move(addresses);
 }
 
+void ActorRuntime::SetParent(v1::ActorRef parent) {
+  absl::MutexLock lock(&mu_);
+  parent_ = std::move(parent);
+}
+
+v1::ActorRef ActorRuntime::parent() const {
+  absl::MutexLock lock(&mu_);
+  return parent_;
+}
+
 void ActorRuntime::AddContext(const std::shared_ptr<Context>& context) {
   absl::MutexLock lock(&mu_);
   contexts_[{context->id(), context->side()}] = context;

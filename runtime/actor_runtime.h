@@ -50,6 +50,9 @@ class ActorRuntime {
   // The identity plus the addresses set so far.
   v1::ActorRef ref() const;
   void SetAddresses(std::vector<std::string> addresses);
+  // The supervising parent (unset for roots and standalone nodes).
+  void SetParent(v1::ActorRef parent);
+  v1::ActorRef parent() const;
   FunctionRegistry& functions() const { return *functions_; }
 
   // Open contexts, both sides, for Actor/Signal and Actor/Info.
@@ -83,6 +86,7 @@ class ActorRuntime {
 
   mutable absl::Mutex mu_;
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  v1::ActorRef parent_ ABSL_GUARDED_BY(mu_);
   std::map<ContextKey, std::weak_ptr<Context>> contexts_ ABSL_GUARDED_BY(mu_);
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t contexts_served_ ABSL_GUARDED_BY(mu_) = 0;

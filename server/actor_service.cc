@@ -43,6 +43,8 @@ grpc::ServerUnaryReactor* ActorService::Info(
   *response->mutable_id() = ref.id();
   response->set_pid(identity.pid);
   *response->mutable_addresses() = ref.addresses();
+  const v1::ActorRef parent = runtime_->parent();
+  if (parent.has_id()) *response->mutable_parent() = parent;
   *response->mutable_started_at() =
       TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(identity.started_at));
   *response->mutable_uptime() = TimeUtil::NanosecondsToDuration(

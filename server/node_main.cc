@@ -1,6 +1,7 @@
 #include "server/node_main.h"
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,9 @@
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
 #include "runtime/log.h"
-#include "server/actor_server.h"
+#include "server/child_main.h"
 #include "server/grpc_log.h"
+#include "server/serve.h"
 #include "server/shutdown_signal.h"
 
 ABSL_FLAG(std::string, name, "actor", "Actor name: letters, digits, . _ -");
@@ -29,7 +31,6 @@ namespace tether {
 namespace {
 
 constexpr int kExitUsage = 2;
-constexpr absl::Duration kShutdownGrace = absl::Milliseconds(500);
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "actor_node: error: %s\n",
@@ -70,31 +71,20 @@ int Run(const std::vector<char*>& positional) {
   RouteGrpcLogsToTetherLog();
 
   ActorRuntime runtime(*identity);
-  ShutdownSignal* stop_signal = stop->get();
-  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      &runtime, *listen, [stop_signal](const v1::ActorId& requester) {
-        stop_signal->Request(absl::StrCat("cancelled by ", requester.name(),
-                                          "[", requester.uuid(), "]"));
+  const absl::Status served =
+      Serve(&runtime, *listen, stop->get(), [&](const Address& bound) {
+        std::printf("tether: actor %s listening on %s\n",
+                    identity->name.c_str(), bound.ToString().c_str());
+        std::fflush(stdout);
       });
-  if (!server.ok()) return Fail(server.status());
-
-  std::printf("tether: actor %s listening on %s\n", identity->name.c_str(),
-              (*server)->address().ToString().c_str());
-  std::fflush(stdout);
-
-  const std::string reason = (*stop)->Wait();
-  TETHER_LOG(kInfo) << "shutting down: " << reason;
-  // Serving tasks end first, so their final frames reach the openers; the
-  // server then lets the streams finish within the grace period.
-  runtime.CancelServing(runtime.id());
-  runtime.AwaitServingDone(kShutdownGrace);
-  (*server)->Shutdown(kShutdownGrace);
+  if (!served.ok()) return Fail(served);
   return 0;
 }
 
 }  // namespace
 
 int ActorNodeMain(int argc, char** argv) {
+  if (std::optional<int> code = RunAsChildIfSpawned(argc, argv)) return *code;
   absl::InitializeSymbolizer(argv[0]);
   absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   absl::SetProgramUsageMessage(
