@@ -4,10 +4,18 @@
 
 namespace tether {
 
+std::shared_ptr<OpenerStream> OpenerStream::Create(
+    std::shared_ptr<Context> context, v1::Actor::Stub* stub,
+    PeerSignaller* signaller) {
+  std::shared_ptr<OpenerStream> stream(
+      new OpenerStream(std::move(context), stub, signaller));
+  stream->context_->Attach(stream);
+  return stream;
+}
+
 OpenerStream::OpenerStream(std::shared_ptr<Context> context,
                            v1::Actor::Stub* stub, PeerSignaller* signaller)
     : context_(std::move(context)), signaller_(signaller) {
-  context_->Attach(this);
   stub->async()->Context(&call_, this);
 }
 

@@ -4,11 +4,11 @@
 // moves frames between one stream and its Context. Used by Portal; not a
 // public API.
 //
-//   OpenerStream stream(context, stub, &signaller);  // binds the call
+//   auto stream = OpenerStream::Create(context, stub, &signaller);
 //   context->SendControl(start_frame);
-//   stream.Start();
+//   stream->Start();
 //   ... the context runs ...
-//   stream.FinishAndWait(absl::Seconds(1));          // before destruction
+//   stream->FinishAndWait(absl::Seconds(1));         // before release
 //
 // Thread-safe; reactions run on gRPC threads and never block.
 
@@ -31,10 +31,11 @@ namespace tether {
 class OpenerStream final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
                            public ContextTransport {
  public:
-  // Attaches to `context` and binds the call; `stub` and `signaller` must
-  // outlive the stream.
-  OpenerStream(std::shared_ptr<Context> context, v1::Actor::Stub* stub,
-               PeerSignaller* signaller);
+  // Binds the call and attaches to `context` (weakly); `stub` and
+  // `signaller` must outlive the stream.
+  static std::shared_ptr<OpenerStream> Create(std::shared_ptr<Context> context,
+                                              v1::Actor::Stub* stub,
+                                              PeerSignaller* signaller);
   // REQUIRES: FinishAndWait() returned.
   ~OpenerStream() override = default;
 
@@ -57,6 +58,9 @@ class OpenerStream final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
   void Signal(const v1::SignalRequest& request) override;
 
  private:
+  OpenerStream(std::shared_ptr<Context> context, v1::Actor::Stub* stub,
+               PeerSignaller* signaller);
+
   const std::shared_ptr<Context> context_;
   PeerSignaller* const signaller_;
   grpc::ClientContext call_;

@@ -57,7 +57,8 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   auto context = std::make_shared<Context>(
       Context::Side::kOpener, self_->ref(), std::move(callee),
       std::string(function), NewUuid(), kind, options);
-  OpenerStream stream(context, stub_.get(), &signaller_);
+  std::shared_ptr<OpenerStream> stream =
+      OpenerStream::Create(context, stub_.get(), &signaller_);
   self_->AddContext(context);
 
   v1::Frame frame;
@@ -73,10 +74,10 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
       options.callee_allow_overruns);
   start->mutable_options()->set_opener_allow_overruns(options.allow_overruns);
   context->SendControl(std::move(frame));
-  stream.Start();
+  stream->Start();
 
   auto result = body(*context);
-  stream.FinishAndWait(kStreamGrace);
+  stream->FinishAndWait(kStreamGrace);
   self_->RemoveContext(*context);
   return result;
 }

@@ -1,83 +1,158 @@
-// Quickstart: one actor and one client in a single program.
+// Quickstart: a small actor tree, its contexts, an error and a cancel.
 //
 //   bazel run //examples:quickstart
 //
-// Starts an actor on a free loopback port, then, as a client, asks it who it
-// is (Actor/Info) and asks it to cancel itself (Actor/Cancel), naming the
-// client as the canceller. Exits 0 when every round trip succeeded.
+// The root starts two workers and streams numbers through a context with
+// each (the workers square them), asks a middle actor to run a job in a
+// grandchild that fails (the error comes back with its relay path), cancels
+// a context (the ContextCancelled names the root as canceller), then
+// cancels the tree and prints a summary. Every actor is this same binary,
+// re-executed in child mode.
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "client/actor_client.h"
-#include "runtime/actor_identity.h"
-#include "runtime/actor_runtime.h"
-#include "runtime/address.h"
+#include "absl/strings/str_join.h"
+#include "client/nursery.h"
+#include "client/portal.h"
+#include "runtime/context.h"
+#include "runtime/errors.h"
+#include "runtime/function_registry.h"
 #include "runtime/status_macros.h"
-#include "server/actor_server.h"
-#include "server/shutdown_signal.h"
+#include "server/root_main.h"
 
 namespace {
 
-constexpr absl::Duration kTimeout = absl::Seconds(5);
+using tether::ActorNursery;
+using tether::ActorRuntime;
+using tether::Context;
+using tether::MsgStream;
+using tether::Portal;
+using tether::Value;
 
-absl::Status Run() {
-  // Blocks SIGINT/SIGTERM before gRPC starts threads; the actor stops on
-  // either, or when it is cancelled below.
-  TETHER_ASSIGN_OR_RETURN(std::unique_ptr<tether::ShutdownSignal> stop,
-                          tether::ShutdownSignal::Install());
-  TETHER_ASSIGN_OR_RETURN(tether::ActorIdentity actor,
-                          tether::ActorIdentity::Create("quickstart"));
-  TETHER_ASSIGN_OR_RETURN(tether::ActorIdentity me,
-                          tether::ActorIdentity::Create("client"));
-  TETHER_ASSIGN_OR_RETURN(tether::Address listen,
-                          tether::Address::Parse("127.0.0.1:0"));
+// Worker: squares every number the opener streams, returns how many.
+absl::StatusOr<Value> SquareStream(Context& ctx, const Value&) {
+  TETHER_RETURN_IF_ERROR(ctx.Started(Value::String("ready")));
+  TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+  int64_t count = 0;
+  for (const Value& value : stream) {
+    TETHER_ASSIGN_OR_RETURN(int64_t n, value.AsInt());
+    TETHER_RETURN_IF_ERROR(stream.Send(Value::Int(n * n)));
+    ++count;
+  }
+  TETHER_RETURN_IF_ERROR(stream.status());
+  TETHER_RETURN_IF_ERROR(stream.Close());
+  return Value::Int(count);
+}
+TETHER_REGISTER_CONTEXT(square_stream, SquareStream);
 
-  tether::ActorRuntime runtime(actor);
-  tether::ShutdownSignal* stop_signal = stop.get();
-  TETHER_ASSIGN_OR_RETURN(
-      std::unique_ptr<tether::ActorServer> server,
-      tether::ActorServer::Start(
-          &runtime, listen,
-          [stop_signal](const tether::v1::ActorId& requester) {
-            stop_signal->Request(absl::StrCat("cancelled by ", requester.name(),
-                                              "[", requester.uuid(), "]"));
-          }));
-  std::printf("tether: actor %s listening on %s\n", actor.name.c_str(),
-              server->address().ToString().c_str());
+// Middle actor: runs a failing job in a grandchild of its own; the
+// grandchild's error comes back through this actor.
+absl::StatusOr<Value> DelegateFailure(const Value&) {
+  ActorRuntime* self = ActorRuntime::Current();
+  absl::Status status =
+      ActorNursery::Open(self, [](ActorNursery& nursery) -> absl::Status {
+        return nursery
+            .RunInActor(
+                "grandchild", "fail",
+                Value::Object({{"type", Value::String("ValueError")},
+                               {"message", Value::String("bad input 42")}}))
+            .status();
+      });
+  if (!status.ok()) return status;
+  return Value::String("the job did not fail");
+}
+TETHER_REGISTER_PLAIN(delegate_failure, DelegateFailure);
 
-  const tether::ActorClient client =
-      tether::ActorClient::Dial(server->address());
-  const absl::Time sent = absl::Now();
-  TETHER_ASSIGN_OR_RETURN(tether::v1::ActorInfo info, client.Info(kTimeout));
-  std::printf("round trip: Info answered by %s[%s] pid %lld in %.2f ms\n",
-              info.id().name().c_str(), info.id().uuid().c_str(),
-              static_cast<long long>(info.pid()),
-              absl::ToDoubleMilliseconds(absl::Now() - sent));
+std::string Path(const tether::v1::ErrorInfo& info) {
+  std::vector<std::string> hops;
+  for (const tether::v1::ActorId& hop : info.relay_path()) {
+    hops.push_back(hop.name());
+  }
+  return absl::StrJoin(hops, " -> ");
+}
 
-  TETHER_ASSIGN_OR_RETURN(tether::v1::ActorId accepted,
-                          client.CancelActor(me.ToProto(), kTimeout));
-  std::printf("round trip: Cancel accepted by %s[%s]\n",
-              accepted.name().c_str(), accepted.uuid().c_str());
+absl::Status Demo(ActorRuntime& root) {
+  int contexts = 0;
+  int squared = 0;
+  std::string relayed;
+  std::string cancelled;
+  TETHER_RETURN_IF_ERROR(
+      ActorNursery::Open(&root, [&](ActorNursery& nursery) -> absl::Status {
+        std::vector<Portal*> workers;
+        for (const char* name : {"worker-1", "worker-2"}) {
+          TETHER_ASSIGN_OR_RETURN(Portal * worker, nursery.StartActor(name));
+          workers.push_back(worker);
+          std::printf("started %s at %s\n", name,
+                      worker->address().ToString().c_str());
+        }
+        for (size_t w = 0; w < workers.size(); ++w) {
+          TETHER_RETURN_IF_ERROR(workers[w]->OpenContext(
+              "square_stream", Value(),
+              [&](Context& ctx, const Value&) -> absl::Status {
+                TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+                for (int64_t n = 1; n <= 5; ++n) {
+                  TETHER_RETURN_IF_ERROR(stream.Send(
+                      Value::Int(n + 10 * static_cast<int64_t>(w))));
+                }
+                TETHER_RETURN_IF_ERROR(stream.Close());
+                std::vector<std::string> results;
+                for (const Value& v : stream) results.push_back(v.ToJson());
+                TETHER_RETURN_IF_ERROR(stream.status());
+                squared += static_cast<int>(results.size());
+                std::printf("worker-%zu squared: %s\n", w + 1,
+                            absl::StrJoin(results, " ").c_str());
+                return absl::OkStatus();
+              }));
+          ++contexts;
+        }
 
-  const std::string reason = stop->Wait();
-  server->Shutdown(absl::Milliseconds(500));
-  std::printf("actor %s stopped: %s\n", actor.name.c_str(), reason.c_str());
+        TETHER_ASSIGN_OR_RETURN(Portal * middle, nursery.StartActor("middle"));
+        absl::StatusOr<Value> job = middle->Run("delegate_failure");
+        const std::optional<tether::v1::ErrorInfo> info =
+            tether::GetErrorInfo(job.status());
+        if (job.ok() || !info.has_value()) {
+          return absl::InternalError("the grandchild's error did not arrive");
+        }
+        relayed =
+            absl::StrCat(info->type(), ": ", info->message(), " (raised in ",
+                         info->source().name(), ", relayed ", Path(*info), ")");
+        std::printf("relayed error: %s\n", relayed.c_str());
+
+        TETHER_RETURN_IF_ERROR(workers[0]->OpenContext(
+            "sleep_forever", Value(),
+            [&](Context& ctx, const Value&) -> absl::Status {
+              ctx.Cancel();
+              absl::Status outcome = ctx.Result().status();
+              const std::optional<tether::v1::ErrorInfo> cancel =
+                  tether::GetErrorInfo(outcome);
+              if (!tether::IsContextCancelled(outcome) || !cancel.has_value()) {
+                return absl::InternalError("the cancel was not confirmed");
+              }
+              cancelled = absl::StrCat("ContextCancelled, canceller ",
+                                       cancel->canceller().name());
+              std::printf("cancelled a context: %s\n", cancelled.c_str());
+              return absl::OkStatus();
+            }));
+        ++contexts;
+        nursery.CancelAll();
+        return absl::OkStatus();
+      }));
+  std::printf(
+      "summary: 5 actors (2 workers, middle, grandchild, root), %d contexts, "
+      "%d values squared, 1 error relayed, 1 context cancelled, tree torn "
+      "down\nquickstart: ok\n",
+      contexts, squared);
   return absl::OkStatus();
 }
 
 }  // namespace
 
-int main() {
-  const absl::Status status = Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "quickstart failed: %s\n",
-                 std::string(status.message()).c_str());
-    return 1;
-  }
-  std::printf("quickstart: ok\n");
-  return 0;
+int main(int argc, char** argv) {
+  tether::RootOptions options;
+  options.name = "quickstart";
+  return tether::RootMain(argc, argv, options, Demo);
 }

@@ -52,7 +52,8 @@ Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
       outbox_(this, SendOptions(options)),
       inbox_(ReceiveOptions(side, options),
              [this] {
-               if (ContextTransport* t = transport()) t->ResumeReading();
+               if (std::shared_ptr<ContextTransport> t = transport())
+                 t->ResumeReading();
              }),
       peer_(std::move(peer)) {}
 
@@ -183,8 +184,9 @@ std::optional<absl::StatusOr<Value>> Context::outcome() const {
 
 // --- Runtime-internal API ---
 
-void Context::Attach(ContextTransport* transport) {
-  transport_.store(transport, std::memory_order_release);
+void Context::Attach(std::weak_ptr<ContextTransport> transport) {
+  absl::MutexLock lock(&transport_mu_);
+  transport_ = std::move(transport);
 }
 
 void Context::SendControl(v1::Frame frame) {
@@ -388,7 +390,8 @@ void Context::FinishCallee(absl::StatusOr<Value> result) {
     outbox_.SendControl(std::move(frame));
   }
   outbox_.WhenDrained([this, final_status] {
-    if (ContextTransport* t = transport()) t->Finish(final_status);
+    if (std::shared_ptr<ContextTransport> t = transport())
+      t->Finish(final_status);
   });
 }
 
@@ -447,7 +450,7 @@ void Context::SendUrgent(v1::Frame frame) {
   }
   outbox_.SendControl(std::move(frame));
   if (may_stall && signal.kind_case() != v1::SignalRequest::KIND_NOT_SET) {
-    if (ContextTransport* t = transport()) t->Signal(signal);
+    if (std::shared_ptr<ContextTransport> t = transport()) t->Signal(signal);
   }
 }
 
@@ -512,12 +515,13 @@ absl::Status Context::MisuseLocked(absl::string_view problem) {
   return error;
 }
 
-ContextTransport* Context::transport() const {
-  return transport_.load(std::memory_order_acquire);
+std::shared_ptr<ContextTransport> Context::transport() const {
+  absl::MutexLock lock(&transport_mu_);
+  return transport_.lock();
 }
 
 void Context::StartWrite(const v1::Frame* frame) {
-  if (ContextTransport* t = transport()) t->StartWrite(frame);
+  if (std::shared_ptr<ContextTransport> t = transport()) t->StartWrite(frame);
 }
 
 }  // namespace tether

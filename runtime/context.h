@@ -150,7 +150,9 @@ class Context : private FrameWriter {
   // --- Runtime-internal API (transports, Portal, the serving runtime) ---
 
   // Connects the stream; frames may flow after this.
-  void Attach(ContextTransport* transport);
+  // The context keeps only a weak reference: a transport that went away
+  // (its call ended) is simply no longer used.
+  void Attach(std::weak_ptr<ContextTransport> transport);
   // Sends a frame that is neither data nor the final frame (Start,
   // StartAck).
   void SendControl(v1::Frame frame);
@@ -205,7 +207,8 @@ class Context : private FrameWriter {
 
   // FrameWriter, for the outbox: forwards to the attached transport.
   void StartWrite(const v1::Frame* frame) override;
-  ContextTransport* transport() const;
+  // The attached transport while it exists, else null.
+  std::shared_ptr<ContextTransport> transport() const;
 
   void OnOpenerFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
   void OnCalleeFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
@@ -252,9 +255,10 @@ class Context : private FrameWriter {
   const v1::FunctionKind kind_;
   const ContextOptions options_;
 
-  // Set once by Attach() before any frame flows; read without the lock
-  // because the outbox writes through it while callers may hold mu_.
-  std::atomic<ContextTransport*> transport_{nullptr};
+  // A leaf lock (taken last, held briefly): the outbox writes through the
+  // transport while callers may hold mu_.
+  mutable absl::Mutex transport_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::weak_ptr<ContextTransport> transport_ ABSL_GUARDED_BY(transport_mu_);
   Outbox outbox_;
   Inbox inbox_;
 

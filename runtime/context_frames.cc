@@ -255,7 +255,7 @@ void Context::FailCallee(absl::Status error) {
   inbox_.Fail(error);
   CancelScopeWith(error);
   outbox_.WhenDrained([this, error] {
-    if (ContextTransport* t = transport()) t->Finish(error);
+    if (std::shared_ptr<ContextTransport> t = transport()) t->Finish(error);
   });
 }
 

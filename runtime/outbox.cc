@@ -81,6 +81,10 @@ void Outbox::WhenDrained(std::function<void()> drained) {
 
 void Outbox::OnWriteDone(bool ok) {
   if (!ok) {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+    }
     Close(absl::UnavailableError("the stream broke while writing"));
     return;
   }
@@ -130,7 +134,8 @@ const v1::Frame* Outbox::NextWriteLocked() {
     std::vector<Value> batch;
     size_t bytes = 0;
     while (!data_.empty() && batch.size() < options_.max_batch_payloads &&
-           (batch.empty() || bytes < options_.max_batch_bytes)) {
+           (batch.empty() ||
+            bytes + data_.front().ByteSizeLong() <= options_.max_batch_bytes)) {
       bytes += data_.front().ByteSizeLong();
       batch.push_back(std::move(data_.front()));
       data_.pop_front();
@@ -147,7 +152,10 @@ const v1::Frame* Outbox::NextWriteLocked() {
 
 std::function<void()> Outbox::TakeDrainedLocked() {
   std::function<void()> drained;
-  if (!writing_ && control_.empty() && data_.empty()) drained.swap(drained_);
+  // A closed stream counts as drained: nothing queued will ever be written.
+  if (!closed_.ok() || (!writing_ && control_.empty() && data_.empty())) {
+    drained.swap(drained_);
+  }
   return drained;
 }
 

@@ -129,27 +129,32 @@ absl::StatusOr<int> ChildProcess::WaitExit(absl::Duration timeout) {
     if (reaped_) return wait_status_;
   }
   // A pidfd becomes readable when the process exits: a blocking wait with
-  // a deadline, which waitpid(2) alone does not offer.
+  // a deadline, which waitpid(2) alone does not offer. Several threads may
+  // wait at once; the first to take mu_ after the exit reaps.
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  if (pidfd < 0) return ErrnoError("pidfd_open");
-  pollfd pfd = {pidfd, POLLIN, 0};
-  const absl::Time deadline = absl::Now() + timeout;
-  int ready = 0;
-  do {
-    const int64_t left =
-        timeout == absl::InfiniteDuration()
-            ? -1
-            : std::max<int64_t>(
-                  absl::ToInt64Milliseconds(deadline - absl::Now()), 0);
-    ready = poll(&pfd, 1, static_cast<int>(left));
-  } while (ready < 0 && errno == EINTR);
-  close(pidfd);
-  if (ready == 0) return absl::DeadlineExceededError("the child still runs");
+  if (pidfd >= 0) {
+    pollfd pfd = {pidfd, POLLIN, 0};
+    const absl::Time deadline = absl::Now() + timeout;
+    int ready = 0;
+    do {
+      const int64_t left =
+          timeout == absl::InfiniteDuration()
+              ? -1
+              : std::max<int64_t>(
+                    absl::ToInt64Milliseconds(deadline - absl::Now()), 0);
+      ready = poll(&pfd, 1, static_cast<int>(left));
+    } while (ready < 0 && errno == EINTR);
+    close(pidfd);
+    if (ready == 0) return absl::DeadlineExceededError("the child still runs");
+  }
+  // No pidfd: the child was reaped by another waiter meanwhile (ESRCH), or
+  // the pidfd said it exited.
+  absl::MutexLock lock(&mu_);
+  if (reaped_) return wait_status_;
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0) {
     if (errno != EINTR) return ErrnoError("waitpid");
   }
-  absl::MutexLock lock(&mu_);
   reaped_ = true;
   wait_status_ = status;
   return status;

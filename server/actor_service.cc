@@ -16,7 +16,7 @@ ActorService::ActorService(ActorRuntime* runtime, CancelHandler on_cancel)
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ActorService::Context(grpc::CallbackServerContext* context) {
-  return new ContextReactor(runtime_, &signaller_);
+  return ContextReactor::Create(runtime_, &signaller_);
 }
 
 grpc::ServerUnaryReactor* ActorService::Cancel(

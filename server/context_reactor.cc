@@ -37,10 +37,17 @@ const char* KindName(v1::FunctionKind kind) {
 
 }  // namespace
 
-ContextReactor::ContextReactor(ActorRuntime* runtime, PeerSignaller* signaller)
-    : runtime_(runtime), signaller_(signaller) {
-  StartRead(&in_);
+ContextReactor* ContextReactor::Create(ActorRuntime* runtime,
+                                       PeerSignaller* signaller) {
+  std::shared_ptr<ContextReactor> reactor(
+      new ContextReactor(runtime, signaller));
+  reactor->self_ = reactor;
+  reactor->StartRead(&reactor->in_);
+  return reactor.get();
 }
+
+ContextReactor::ContextReactor(ActorRuntime* runtime, PeerSignaller* signaller)
+    : runtime_(runtime), signaller_(signaller) {}
 
 void ContextReactor::OnReadDone(bool ok) {
   const std::shared_ptr<Context> ctx = context();
@@ -118,7 +125,7 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
   auto context = std::make_shared<Context>(
       Context::Side::kCallee, runtime_->ref(), start.opener(), start.function(),
       id, function->kind, OptionsFrom(start.options()));
-  context->Attach(this);
+  context->Attach(self_);
   runtime_->AddContext(context);
   {
     absl::MutexLock lock(&mu_);
@@ -238,7 +245,8 @@ void ContextReactor::OnDone() {
     context->OnTransportDone(absl::CancelledError("the stream ended"));
     runtime_->RemoveContext(*context);
   }
-  delete this;
+  // May destroy this reactor: the last thing it does.
+  std::shared_ptr<ContextReactor> release = std::move(self_);
 }
 
 std::shared_ptr<Context> ContextReactor::context() {

@@ -8,8 +8,10 @@
 // hands the context to the actor's serving tasks. After that it only moves
 // frames between gRPC and the Context.
 //
-// Owns itself: created by the service handler, deleted in OnDone(). Never
-// blocks; reactions may run concurrently on gRPC threads.
+// Owns itself: created by the service handler through Create(), released in
+// OnDone(); the Context holds it only weakly, so a task still finishing
+// after the call ended keeps it alive just for the call it is making.
+// Never blocks; reactions may run concurrently on gRPC threads.
 
 #ifndef TETHER_SERVER_CONTEXT_REACTOR_H_
 #define TETHER_SERVER_CONTEXT_REACTOR_H_
@@ -35,7 +37,9 @@ class ContextReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
       public ContextTransport {
  public:
-  ContextReactor(ActorRuntime* runtime, PeerSignaller* signaller);
+  // The reactor for one new call; gRPC drives it from here on.
+  static ContextReactor* Create(ActorRuntime* runtime,
+                                PeerSignaller* signaller);
 
   // grpc::ServerBidiReactor
   void OnReadDone(bool ok) override;
@@ -50,6 +54,8 @@ class ContextReactor final
   void Signal(const v1::SignalRequest& request) override;
 
  private:
+  ContextReactor(ActorRuntime* runtime, PeerSignaller* signaller);
+
   // Handles the first frame; false when the stream is being finished.
   void OnStart(const v1::Frame& frame);
   // Answers a Start that cannot run with a lone Error, then finishes.
@@ -59,6 +65,8 @@ class ContextReactor final
 
   ActorRuntime* const runtime_;
   PeerSignaller* const signaller_;
+  // This reactor, until OnDone().
+  std::shared_ptr<ContextReactor> self_;
   // The context, once Start was accepted.
   std::shared_ptr<Context> context();
 

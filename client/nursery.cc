@@ -1,0 +1,287 @@
+#include "client/nursery.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/actor_identity.h"
+#include "runtime/errors.h"
+#include "runtime/log.h"
+#include "runtime/uuid.h"
+
+namespace tether {
+
+struct ActorNursery::Child {
+  std::string name;
+  v1::ActorId id;
+  std::unique_ptr<ChildProcess> process;
+  std::unique_ptr<Portal> portal;
+  // Guarded by the nursery's mu_.
+  bool exited = false;
+  bool cancel_requested = false;
+  std::optional<absl::StatusOr<Value>> result;
+};
+
+namespace {
+
+std::string Describe(const v1::ActorId& id) {
+  return absl::StrCat(id.name(), "[", id.uuid().substr(0, 8), "]");
+}
+
+}  // namespace
+
+absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
+                                const Escalation& escalation) {
+  ActorNursery nursery(self, escalation);
+  absl::Status block_status;
+  try {
+    block_status = block(nursery);
+  } catch (const std::exception& e) {
+    block_status = MakeError(BoxException(e, self->id()));
+  } catch (...) {
+    block_status = MakeError(BoxUnknownException(self->id()));
+  }
+  if (!block_status.ok()) nursery.Fail(block_status);
+  // Daemons live until cancelled; a cancellation of this task ends them.
+  const absl::Status waited = nursery.AwaitAllExited();
+  if (!waited.ok()) nursery.Fail(waited);
+  nursery.jobs_.Wait().IgnoreError();
+  {
+    absl::MutexLock lock(&nursery.mu_);
+    nursery.mu_.Await(absl::Condition(
+        +[](ActorNursery* n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(n->mu_) {
+          return n->AllExitedLocked();
+        },
+        &nursery));
+  }
+  std::vector<absl::Status> errors;
+  {
+    absl::MutexLock lock(&nursery.mu_);
+    errors = nursery.errors_;
+  }
+  return ErrorGroup(std::move(errors), self->id());
+}
+
+ActorNursery::ActorNursery(ActorRuntime* self, const Escalation& escalation)
+    : self_(self), escalation_(escalation) {}
+
+ActorNursery::~ActorNursery() {
+  std::vector<std::thread> threads;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (threads_.empty()) break;
+      threads.swap(threads_);
+    }
+    for (std::thread& thread : threads) thread.join();
+    threads.clear();
+  }
+}
+
+absl::StatusOr<Portal*> ActorNursery::StartActor(absl::string_view name,
+                                                 const ActorOptions& options) {
+  absl::StatusOr<std::shared_ptr<Child>> child = Spawn(name, options);
+  if (!child.ok()) return child.status();
+  return (*child)->portal.get();
+}
+
+absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
+                                                 absl::string_view function,
+                                                 Value args,
+                                                 const ActorOptions& options) {
+  absl::StatusOr<std::shared_ptr<Child>> spawned = Spawn(name, options);
+  if (!spawned.ok()) {
+    Fail(spawned.status());
+    return spawned.status();
+  }
+  std::shared_ptr<Child> child = *std::move(spawned);
+  jobs_.Spawn(absl::StrCat("run_in_actor:", name), [this, child,
+                                                    function =
+                                                        std::string(function),
+                                                    args = std::move(args)]() {
+    absl::StatusOr<Value> result = child->portal->Run(function, args);
+    bool cancelled_by_us;
+    {
+      absl::MutexLock lock(&mu_);
+      child->result = result;
+      waiters_.NotifyAll();
+      // A call the nursery itself cancelled (one-cancels-all) is not an
+      // error of its own.
+      const std::optional<v1::ErrorInfo> info = GetErrorInfo(result.status());
+      cancelled_by_us = !result.ok() && cancelling_all_ &&
+                        (!info.has_value() ||
+                         (info->kind() == v1::ERROR_KIND_CONTEXT_CANCELLED &&
+                          SameActor(info->canceller(), self_->id())));
+    }
+    if (!result.ok() && !cancelled_by_us) {
+      Fail(result.status());
+    } else {
+      Teardown(child);
+    }
+    return absl::OkStatus();
+  });
+  return child->portal.get();
+}
+
+absl::StatusOr<Value> ActorNursery::WaitResult(Portal* portal) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Child> child = FindLocked(portal);
+  if (child == nullptr) {
+    return absl::NotFoundError("no RunInActor child of this nursery");
+  }
+  absl::Status waited = AwaitLocked(
+      mu_, waiters_,
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return child->result.has_value() || child->exited;
+      },
+      absl::InfiniteFuture());
+  if (!waited.ok()) return waited;
+  if (!child->result.has_value()) {
+    return ActorFailureError(child->id, absl::StrCat(Describe(child->id),
+                                                     " exited before its "
+                                                     "function returned"));
+  }
+  return *child->result;
+}
+
+void ActorNursery::CancelAll() {
+  std::vector<std::shared_ptr<Child>> live;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelling_all_ = true;
+    for (const std::shared_ptr<Child>& child : children_) {
+      if (!child->exited && !child->cancel_requested) live.push_back(child);
+    }
+  }
+  jobs_.CancelAll(absl::CancelledError("the actor nursery is cancelling"));
+  // Every child at once: a tree tears down level by level in parallel.
+  for (const std::shared_ptr<Child>& child : live) {
+    std::thread teardown([this, child] { Teardown(child); });
+    absl::MutexLock lock(&mu_);
+    threads_.push_back(std::move(teardown));
+  }
+}
+
+absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
+    absl::string_view name, const ActorOptions& options) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelling_all_) {
+      return absl::FailedPreconditionError(
+          "the actor nursery is cancelling; no new children");
+    }
+  }
+  if (absl::Status valid = ValidateActorName(name); !valid.ok()) return valid;
+  v1::ChildSpec spec;
+  spec.mutable_id()->set_name(std::string(name));
+  spec.mutable_id()->set_uuid(NewUuid());
+  *spec.mutable_parent() = self_->ref();
+  spec.set_listen(options.listen);
+  spec.set_log_level(LogEnabled(LogLevel::kDebug)  ? "debug"
+                     : LogEnabled(LogLevel::kInfo) ? "info"
+                                                   : "warning");
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      Spawner::Get().Spawn(spec, options.spawn_timeout);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<Address> address =
+      Address::Parse((*process)->actor().addresses(0));
+  if (!address.ok()) return address.status();
+
+  auto child = std::make_shared<Child>();
+  child->name = std::string(name);
+  child->id = spec.id();
+  child->process = *std::move(process);
+  child->portal = std::make_unique<Portal>(self_, *address);
+  TETHER_LOG(kInfo) << "started child " << Describe(child->id) << " (pid "
+                    << child->process->pid() << ") on " << address->ToString();
+  std::thread watcher([this, child] { Watch(child); });
+  absl::MutexLock lock(&mu_);
+  children_.push_back(child);
+  threads_.push_back(std::move(watcher));
+  return child;
+}
+
+void ActorNursery::Watch(std::shared_ptr<Child> child) {
+  const absl::StatusOr<int> status =
+      child->process->WaitExit(absl::InfiniteDuration());
+  bool unexpected;
+  {
+    absl::MutexLock lock(&mu_);
+    child->exited = true;
+    waiters_.NotifyAll();
+    unexpected =
+        !child->cancel_requested && !cancelling_all_ &&
+        !(status.ok() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  }
+  if (!unexpected) return;
+  const std::string tail = child->process->StderrTail();
+  Fail(ActorFailureError(
+      child->id,
+      absl::StrCat("child ", Describe(child->id), " died: ",
+                   status.ok() ? ChildProcess::DescribeExit(*status)
+                               : std::string(status.status().message()),
+                   tail.empty() ? "" : "; its stderr ends with:\n", tail)));
+}
+
+void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (child->exited || child->cancel_requested) return;
+    child->cancel_requested = true;
+  }
+  const std::string who = Describe(child->id);
+  auto exited_within = [&](absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&child->exited), timeout);
+  };
+  TETHER_LOG(kInfo) << "cancelling child " << who;
+  child->portal->CancelActor(escalation_.cancel_timeout).IgnoreError();
+  if (exited_within(escalation_.cancel_timeout)) return;
+  TETHER_LOG(kWarning) << "child " << who << " still runs "
+                       << escalation_.cancel_timeout
+                       << " after its cancel request; sending SIGTERM";
+  child->process->Signal(SIGTERM);
+  if (exited_within(escalation_.terminate_timeout)) return;
+  TETHER_LOG(kWarning) << "child " << who << " still runs "
+                       << escalation_.terminate_timeout
+                       << " after SIGTERM; sending SIGKILL";
+  child->process->Signal(SIGKILL);
+  exited_within(absl::InfiniteDuration());
+}
+
+void ActorNursery::Fail(absl::Status error) {
+  TETHER_LOG(kInfo) << "actor nursery failing: " << error.message();
+  {
+    absl::MutexLock lock(&mu_);
+    errors_.push_back(std::move(error));
+  }
+  CancelAll();
+}
+
+absl::Status ActorNursery::AwaitAllExited() {
+  absl::MutexLock lock(&mu_);
+  return AwaitLocked(
+      mu_, waiters_,
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return AllExitedLocked(); },
+      absl::InfiniteFuture());
+}
+
+bool ActorNursery::AllExitedLocked() const {
+  for (const std::shared_ptr<Child>& child : children_) {
+    if (!child->exited) return false;
+  }
+  return true;
+}
+
+std::shared_ptr<ActorNursery::Child> ActorNursery::FindLocked(
+    const Portal* portal) const {
+  for (const std::shared_ptr<Child>& child : children_) {
+    if (child->portal.get() == portal) return child;
+  }
+  return nullptr;
+}
+
+}  // namespace tether

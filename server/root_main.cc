@@ -1,0 +1,88 @@
+#include "server/root_main.h"
+
+#include <cstdio>
+#include <optional>
+
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/actor_identity.h"
+#include "runtime/address.h"
+#include "runtime/errors.h"
+#include "runtime/log.h"
+#include "runtime/task.h"
+#include "server/actor_server.h"
+#include "server/child_main.h"
+#include "server/grpc_log.h"
+#include "server/shutdown_signal.h"
+
+namespace tether {
+namespace {
+
+constexpr char kBodyDone[] = "the root's body returned";
+constexpr int kExitFailed = 1;
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT
+constexpr int kExitTerminated = 143;   // 128 + SIGTERM
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "tether root: error: %s\n",
+               DescribeError(status).c_str());
+  return kExitFailed;
+}
+
+}  // namespace
+
+int RootMain(int argc, char** argv, const RootOptions& options,
+             const std::function<absl::Status(ActorRuntime& root)>& body) {
+  if (std::optional<int> code = RunAsChildIfSpawned(argc, argv)) return *code;
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+
+  absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create(options.name);
+  if (!identity.ok()) return Fail(identity.status());
+  absl::StatusOr<Address> listen = Address::Parse(options.listen);
+  if (!listen.ok()) return Fail(listen.status());
+  SetLogActor(identity->name, identity->uuid);
+  // Before gRPC starts threads, so they inherit the blocked signals.
+  absl::StatusOr<std::unique_ptr<ShutdownSignal>> stop =
+      ShutdownSignal::Install();
+  if (!stop.ok()) return Fail(stop.status());
+  RouteGrpcLogsToTetherLog();
+
+  ActorRuntime runtime(*identity);
+  ShutdownSignal* stop_signal = stop->get();
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *listen, [stop_signal](const v1::ActorId& requester) {
+        stop_signal->Request(absl::StrCat("cancelled by ", requester.name(),
+                                          "[", requester.uuid(), "]"));
+      });
+  if (!server.ok()) return Fail(server.status());
+  std::printf("tether: actor %s listening on %s\n", identity->name.c_str(),
+              (*server)->address().ToString().c_str());
+  std::fflush(stdout);
+
+  absl::Status result;
+  TaskGroup main_task;
+  main_task.Spawn("main", [&] {
+    result = body(runtime);
+    stop_signal->Request(kBodyDone);
+    return absl::OkStatus();
+  });
+  const std::string reason = stop_signal->Wait();
+  const bool interrupted = reason != kBodyDone;
+  if (interrupted) {
+    TETHER_LOG(kInfo) << "interrupted (" << reason << "): cancelling the tree";
+    main_task.CancelAll(absl::CancelledError(
+        absl::StrCat("the root was interrupted (", reason, ")")));
+  }
+  main_task.Wait().IgnoreError();
+  runtime.CancelServing(runtime.id());
+  (*server)->Shutdown(absl::Milliseconds(500));
+  if (interrupted) {
+    std::fprintf(stderr, "tether root: interrupted (%s)\n", reason.c_str());
+    return reason == "SIGTERM" ? kExitTerminated : kExitInterrupted;
+  }
+  return result.ok() ? 0 : Fail(result);
+}
+
+}  // namespace tether
