@@ -50,6 +50,11 @@ FIGURES = [
            "cancel_backlog_p99_ms", "cancel_under_backlog_p99_ms"),
     Figure("bench/context_benchmark", "BM_IdleContextBytes",
            "idle_context_bytes", "idle_context_bytes"),
+    Figure("bench/tree_benchmark", "BM_Spawn16", "spawn16_s", "spawn16_s"),
+    Figure("bench/tree_benchmark", "BM_TeardownDepth3", "teardown_depth3_s",
+           "teardown_depth3_s"),
+    Figure("bench/tree_benchmark", "BM_IdleActorRss", "idle_actor_rss_mb",
+           "idle_actor_rss_mb"),
 ]
 
 # key = numerator / denominator, emitted only when both were measured. For a
