@@ -55,6 +55,8 @@ FIGURES = [
            "teardown_depth3_s"),
     Figure("bench/tree_benchmark", "BM_IdleActorRss", "idle_actor_rss_mb",
            "idle_actor_rss_mb"),
+    Figure("bench/tree_benchmark", "BM_IdleActorRss", "idle_actor_anon_mb",
+           "idle_actor_anon_mb"),
 ]
 
 # key = numerator / denominator, emitted only when both were measured. For a

@@ -8,8 +8,9 @@
 //   BM_TeardownDepth3    teardown_depth3_s: cancel a binary tree of depth 3
 //                        (14 actors below the root) until every process is
 //                        reaped.
-//   BM_IdleActorRss      idle_actor_rss_mb: resident memory of one idle
-//                        child actor.
+//   BM_IdleActorRss      idle_actor_rss_mb: resident memory (VmRSS) of one
+//                        idle child actor; idle_actor_anon_mb: the part
+//                        that is not shared library pages.
 //
 //   bazel run -c opt //bench:tree_benchmark
 
@@ -185,12 +186,13 @@ BENCHMARK(BM_TeardownDepth3)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// VmRSS of `pid`, in megabytes (1e6 bytes).
-absl::StatusOr<double> ResidentMegabytes(int64_t pid) {
+// A field of /proc/`pid`/status given in kB (VmRSS, RssAnon), in
+// megabytes (1e6 bytes).
+absl::StatusOr<double> StatusMegabytes(int64_t pid, absl::string_view field) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (!absl::StartsWith(line, "VmRSS:")) continue;
+    if (!absl::StartsWith(line, absl::StrCat(field, ":"))) continue;
     std::vector<std::string> fields =
         absl::StrSplit(line, ' ', absl::SkipEmpty());
     int64_t kb = 0;
@@ -198,13 +200,14 @@ absl::StatusOr<double> ResidentMegabytes(int64_t pid) {
       return static_cast<double>(kb) * 1024 / 1e6;
     }
   }
-  return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", pid));
+  return absl::NotFoundError(absl::StrCat("no ", field, " for pid ", pid));
 }
 
 void BM_IdleActorRss(benchmark::State& state) {
   std::unique_ptr<Root> root = StartOrSkip(state);
   if (root == nullptr) return;
   double megabytes = 0;
+  double anonymous = 0;
   for (auto _ : state) {
     const absl::Status status = ActorNursery::Open(
         root->runtime(), [&](ActorNursery& nursery) -> absl::Status {
@@ -212,7 +215,10 @@ void BM_IdleActorRss(benchmark::State& state) {
           TETHER_ASSIGN_OR_RETURN(
               v1::ActorInfo info,
               ActorClient::Dial(child->address()).Info(absl::Seconds(5)));
-          TETHER_ASSIGN_OR_RETURN(megabytes, ResidentMegabytes(info.pid()));
+          TETHER_ASSIGN_OR_RETURN(megabytes,
+                                  StatusMegabytes(info.pid(), "VmRSS"));
+          TETHER_ASSIGN_OR_RETURN(anonymous,
+                                  StatusMegabytes(info.pid(), "RssAnon"));
           nursery.CancelAll();
           return absl::OkStatus();
         });
@@ -222,6 +228,9 @@ void BM_IdleActorRss(benchmark::State& state) {
     }
   }
   state.counters["idle_actor_rss_mb"] = megabytes;
+  // Of which the child's own memory; the rest is pages of shared libraries
+  // (gRPC, protobuf, abseil) that every actor process maps.
+  state.counters["idle_actor_anon_mb"] = anonymous;
 }
 BENCHMARK(BM_IdleActorRss)
     ->Iterations(1)
