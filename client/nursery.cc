@@ -46,8 +46,10 @@ absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
   }
   if (!block_status.ok()) nursery.Fail(block_status);
   // Daemons live until cancelled; a cancellation of this task ends them.
+  // (A block that failed was usually cancelled the same way: one error.)
   const absl::Status waited = nursery.AwaitAllExited();
-  if (!waited.ok()) nursery.Fail(waited);
+  if (!waited.ok() && block_status.ok()) nursery.Fail(waited);
+  if (!waited.ok()) nursery.CancelAll();
   nursery.jobs_.Wait().IgnoreError();
   {
     absl::MutexLock lock(&nursery.mu_);
