@@ -17,6 +17,7 @@
 #include "runtime/log.h"
 #include "runtime/spawner.h"
 #include "server/grpc_log.h"
+#include "server/parent_watch.h"
 #include "server/serve.h"
 #include "server/shutdown_signal.h"
 
@@ -87,6 +88,10 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
 
   ActorRuntime runtime(*identity);
   runtime.SetParent(spec->parent());
+  ShutdownSignal* stop_signal = stop->get();
+  ParentWatch parent_watch(spec->parent(), [stop_signal] {
+    stop_signal->Request("lost the link to its parent");
+  });
   const absl::Status served =
       Serve(&runtime, *listen, stop->get(), [&](const Address& bound) {
         v1::ChildReport report;

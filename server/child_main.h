@@ -4,7 +4,8 @@
 // Spawner (runtime/spawner.h), it becomes the child actor its spec
 // describes: it serves on the spec's address (an ephemeral loopback port by
 // default), reports its address and pid to the parent, and lives until it
-// is cancelled, signalled or its parent dies.
+// is cancelled, signalled, its parent dies (PR_SET_PDEATHSIG) or its
+// parent's server stays unreachable (server/parent_watch.h).
 //
 //   int main(int argc, char** argv) {
 //     if (std::optional<int> code = tether::RunAsChildIfSpawned(argc, argv)) {
