@@ -33,6 +33,15 @@ std::string Describe(const v1::ActorId& id) {
 
 }  // namespace
 
+v1::ChildInfo ActorNursery::ChildInfoOf(const Child& child,
+                                        v1::ChildInfo::State state) {
+  v1::ChildInfo info;
+  *info.mutable_actor() = child.process->actor();
+  info.set_pid(child.process->pid());
+  info.set_state(state);
+  return info;
+}
+
 absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
                                 const Escalation& escalation) {
   ActorNursery nursery(self, escalation);
@@ -197,6 +206,7 @@ absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
   child->id = spec.id();
   child->process = *std::move(process);
   child->portal = std::make_unique<Portal>(self_, *address);
+  self_->SetChild(ChildInfoOf(*child, v1::ChildInfo::STATE_RUNNING));
   TETHER_LOG(kInfo) << "started child " << Describe(child->id) << " (pid "
                     << child->process->pid() << ") on " << address->ToString();
   std::thread watcher([this, child] { Watch(child); });
@@ -209,6 +219,7 @@ absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
 void ActorNursery::Watch(std::shared_ptr<Child> child) {
   const absl::StatusOr<int> status =
       child->process->WaitExit(absl::InfiniteDuration());
+  self_->RemoveChild(child->id.uuid());
   bool unexpected;
   {
     absl::MutexLock lock(&mu_);
@@ -234,6 +245,7 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
     if (child->exited || child->cancel_requested) return;
     child->cancel_requested = true;
   }
+  self_->SetChild(ChildInfoOf(*child, v1::ChildInfo::STATE_CANCELLING));
   const std::string who = Describe(child->id);
   auto exited_within = [&](absl::Duration timeout) {
     absl::MutexLock lock(&mu_);

@@ -105,6 +105,10 @@ class ActorNursery {
 
   ActorNursery(ActorRuntime* self, const Escalation& escalation);
 
+  // `child` as Actor/Info lists it.
+  static v1::ChildInfo ChildInfoOf(const Child& child,
+                                   v1::ChildInfo::State state);
+
   absl::StatusOr<std::shared_ptr<Child>> Spawn(absl::string_view name,
                                                const ActorOptions& options);
   // Waits for `child`'s process to exit and records an unexpected death.

@@ -67,6 +67,24 @@ v1::ActorRef ActorRuntime::parent() const {
   return parent_;
 }
 
+void ActorRuntime::SetChild(const v1::ChildInfo& child) {
+  absl::MutexLock lock(&mu_);
+  children_[child.actor().id().uuid()] = child;
+}
+
+void ActorRuntime::RemoveChild(const std::string& uuid) {
+  absl::MutexLock lock(&mu_);
+  children_.erase(uuid);
+}
+
+std::vector<v1::ChildInfo> ActorRuntime::DescribeChildren() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::ChildInfo> children;
+  children.reserve(children_.size());
+  for (const auto& entry : children_) children.push_back(entry.second);
+  return children;
+}
+
 void ActorRuntime::AddContext(const std::shared_ptr<Context>& context) {
   absl::MutexLock lock(&mu_);
   contexts_[{context->id(), context->side()}] = context;

@@ -55,6 +55,12 @@ class ActorRuntime {
   v1::ActorRef parent() const;
   FunctionRegistry& functions() const { return *functions_; }
 
+  // Children this actor supervises, by uuid, for Actor/Info. Set replaces
+  // an entry of the same uuid.
+  void SetChild(const v1::ChildInfo& child);
+  void RemoveChild(const std::string& uuid);
+  std::vector<v1::ChildInfo> DescribeChildren() const;
+
   // Open contexts, both sides, for Actor/Signal and Actor/Info.
   void AddContext(const std::shared_ptr<Context>& context);
   void RemoveContext(const Context& context);
@@ -87,6 +93,7 @@ class ActorRuntime {
   mutable absl::Mutex mu_;
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
   v1::ActorRef parent_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, v1::ChildInfo> children_ ABSL_GUARDED_BY(mu_);
   std::map<ContextKey, std::weak_ptr<Context>> contexts_ ABSL_GUARDED_BY(mu_);
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t contexts_served_ ABSL_GUARDED_BY(mu_) = 0;

@@ -52,6 +52,9 @@ grpc::ServerUnaryReactor* ActorService::Info(
   for (v1::ContextInfo& info : runtime_->DescribeContexts()) {
     *response->add_contexts() = std::move(info);
   }
+  for (v1::ChildInfo& child : runtime_->DescribeChildren()) {
+    *response->add_children() = std::move(child);
+  }
   for (const std::string& name : runtime_->functions().Names()) {
     response->add_functions(name);
   }
