@@ -220,23 +220,33 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
   const absl::StatusOr<int> status =
       child->process->WaitExit(absl::InfiniteDuration());
   self_->RemoveChild(child->id.uuid());
+  const bool clean =
+      status.ok() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+  std::optional<absl::Status> death;
+  if (!clean) {
+    const std::string tail = child->process->StderrTail();
+    death = ActorFailureError(
+        child->id,
+        absl::StrCat("child ", Describe(child->id), " died: ",
+                     status.ok() ? ChildProcess::DescribeExit(*status)
+                                 : std::string(status.status().message()),
+                     tail.empty() ? "" : "; its stderr ends with:\n", tail));
+  }
   bool unexpected;
   {
     absl::MutexLock lock(&mu_);
+    unexpected =
+        death.has_value() && !child->cancel_requested && !cancelling_all_;
+    // Recorded together with `exited`, so whoever sees every child gone
+    // also sees this failure.
+    if (unexpected) errors_.push_back(*death);
     child->exited = true;
     waiters_.NotifyAll();
-    unexpected =
-        !child->cancel_requested && !cancelling_all_ &&
-        !(status.ok() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
   }
-  if (!unexpected) return;
-  const std::string tail = child->process->StderrTail();
-  Fail(ActorFailureError(
-      child->id,
-      absl::StrCat("child ", Describe(child->id), " died: ",
-                   status.ok() ? ChildProcess::DescribeExit(*status)
-                               : std::string(status.status().message()),
-                   tail.empty() ? "" : "; its stderr ends with:\n", tail)));
+  if (unexpected) {
+    TETHER_LOG(kInfo) << "actor nursery failing: " << death->message();
+    CancelAll();
+  }
 }
 
 void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {

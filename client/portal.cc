@@ -77,7 +77,10 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   stream->Start();
 
   auto result = body(*context);
-  stream->FinishAndWait(kStreamGrace);
+  // With the outcome known the callee is ending the call; without it (a
+  // cancel nobody confirmed) there is nothing to wait for.
+  stream->FinishAndWait(context->outcome().has_value() ? kStreamGrace
+                                                       : absl::ZeroDuration());
   self_->RemoveContext(*context);
   return result;
 }

@@ -72,6 +72,7 @@ ChildProcess::ChildProcess(pid_t pid, int stderr_fd) : pid_(pid) {
 }
 
 ChildProcess::~ChildProcess() {
+  Spawner::Get().Forget(this);
   bool reaped;
   {
     absl::MutexLock lock(&mu_);
@@ -181,6 +182,16 @@ Spawner::Spawner() {
   fork_thread_.detach();
 }
 
+void Spawner::KillAllChildren() {
+  absl::MutexLock lock(&mu_);
+  for (ChildProcess* child : live_) child->Signal(SIGKILL);
+}
+
+void Spawner::Forget(ChildProcess* child) {
+  absl::MutexLock lock(&mu_);
+  live_.erase(std::remove(live_.begin(), live_.end(), child), live_.end());
+}
+
 void Spawner::ForkThreadLoop() {
   while (true) {
     std::function<void()> job;
@@ -278,6 +289,10 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> Spawner::Spawn(
     return ErrnoError("fork");
   }
   std::unique_ptr<ChildProcess> child(new ChildProcess(pid, err[0]));
+  {
+    absl::MutexLock lock(&mu_);
+    live_.push_back(child.get());
+  }
   absl::StatusOr<std::string> bytes = ReadAll(report[0], deadline);
   close(report[0]);
 

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -98,7 +99,15 @@ class Spawner {
   absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(const v1::ChildSpec& spec,
                                                       absl::Duration timeout);
 
+  // Sends SIGKILL to every child of this process that still runs: the
+  // hurry path when this process itself is being terminated and cannot
+  // wait for graceful escalation. Their supervisors still reap them.
+  void KillAllChildren();
+
  private:
+  friend class ChildProcess;
+  void Forget(ChildProcess* child);
+
   Spawner();
 
   // Runs `job` on the fork thread and waits for it.
@@ -107,6 +116,8 @@ class Spawner {
 
   absl::Mutex mu_;
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
+  // Children not yet destroyed, for KillAllChildren.
+  std::vector<ChildProcess*> live_ ABSL_GUARDED_BY(mu_);
   // Never joined: the fork thread must outlive every child it forked.
   std::thread fork_thread_;
 };

@@ -6,12 +6,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/log.h"
+#include "runtime/spawner.h"
 #include "server/actor_server.h"
 
 namespace tether {
 namespace {
 
 constexpr absl::Duration kShutdownGrace = absl::Milliseconds(500);
+// The longest a stopping actor waits for its tasks: enough for a nursery
+// to escalate to SIGKILL (0.5 s + 1.6 s) with room to reap.
+constexpr absl::Duration kTeardownLimit = absl::Seconds(3);
 
 }  // namespace
 
@@ -29,12 +33,22 @@ absl::Status Serve(
   const std::string reason = stop->Wait();
   TETHER_LOG(kInfo) << "shutting down: " << reason;
   // Serving tasks end first, so their final frames reach the openers; the
-  // server then lets the streams finish within the grace period.
+  // server then lets the streams finish within the grace period. A task
+  // may be tearing down a nursery of its own, which takes as long as its
+  // children's escalation; a second SIGINT/SIGTERM (our supervisor's next
+  // escalation step) makes it hurry by killing those children outright.
   runtime->CancelServing(runtime->id());
-  if (!runtime->AwaitServingDone(kShutdownGrace)) {
-    TETHER_LOG(kError) << "tasks ignored cancellation for " << kShutdownGrace
-                       << "; exiting without them";
-    _exit(1);
+  const absl::Time give_up = absl::Now() + kTeardownLimit;
+  while (!runtime->AwaitServingDone(kShutdownGrace)) {
+    if (absl::Now() >= give_up) {
+      TETHER_LOG(kError) << "tasks ignored cancellation for " << kTeardownLimit
+                         << "; exiting without them";
+      _exit(1);
+    }
+    if (stop->WaitForAnother(absl::ZeroDuration())) {
+      TETHER_LOG(kWarning) << "told to hurry: killing child actors";
+      Spawner::Get().KillAllChildren();
+    }
   }
   (*server)->Shutdown(kShutdownGrace);
   return absl::OkStatus();

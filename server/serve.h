@@ -24,10 +24,11 @@ namespace tether {
 
 // Serves until `stop` fires; `on_serving` runs once the server is bound.
 // On stop: every serving task is cancelled (canceller: this actor, or the
-// requester of Actor/Cancel), gets 0.5 s to end and send its final frame,
-// then the server stops. A task that ignores cancellation past that ends
-// the process at once (_exit) rather than keep it alive. Errors: the
-// server could not start.
+// requester of Actor/Cancel) and may take up to 3 s to end (long enough for
+// a nursery it runs to escalate its children to SIGKILL); a second SIGINT or
+// SIGTERM meanwhile kills this actor's children outright. Then the server
+// stops. Tasks still running after 3 s end the process at once (_exit)
+// rather than keep it alive. Errors: the server could not start.
 absl::Status Serve(ActorRuntime* runtime, const Address& listen,
                    ShutdownSignal* stop,
                    const std::function<void(const Address& bound)>& on_serving);

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -77,6 +78,21 @@ std::string ShutdownSignal::Wait() {
       }
     }
     // An eventfd wake-up needs no draining: reason_ is already set.
+  }
+}
+
+bool ShutdownSignal::WaitForAnother(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  pollfd fd = {signal_fd_, POLLIN, 0};
+  while (true) {
+    // Polls at least once, so a zero timeout still sees a pending signal.
+    const int64_t left =
+        std::max<int64_t>(absl::ToInt64Milliseconds(deadline - absl::Now()), 0);
+    const int ready = poll(&fd, 1, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    signalfd_siginfo info;
+    if (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) return true;
   }
 }
 

@@ -21,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace tether {
 
@@ -40,6 +41,10 @@ class ShutdownSignal {
   // Blocks until a signal arrives or Request() is called; returns the
   // reason. Later calls return the same reason at once.
   std::string Wait();
+
+  // After Wait(): waits up to `timeout` for another SIGINT or SIGTERM (a
+  // supervisor's "hurry up"); true if one arrived.
+  bool WaitForAnother(absl::Duration timeout);
 
  private:
   ShutdownSignal(int signal_fd, int event_fd)

@@ -47,5 +47,18 @@ TEST(ShutdownSignalTest, SigintIsReceivedNotFatal) {
   EXPECT_EQ((*stop)->Wait(), "SIGINT");
 }
 
+TEST(ShutdownSignalTest, WaitForAnotherSeesALaterSignal) {
+  absl::StatusOr<std::unique_ptr<ShutdownSignal>> stop =
+      ShutdownSignal::Install();
+  ASSERT_TRUE(stop.ok()) << stop.status();
+  (*stop)->Request("cancelled");
+  EXPECT_EQ((*stop)->Wait(), "cancelled");
+  EXPECT_FALSE((*stop)->WaitForAnother(absl::ZeroDuration()));
+  ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+  // Pending already: a zero timeout must still see it.
+  EXPECT_TRUE((*stop)->WaitForAnother(absl::ZeroDuration()));
+  EXPECT_FALSE((*stop)->WaitForAnother(absl::Milliseconds(10)));
+}
+
 }  // namespace
 }  // namespace tether
