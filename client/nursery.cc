@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -124,6 +125,7 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
       const std::optional<v1::ErrorInfo> info = GetErrorInfo(result.status());
       cancelled_by_us = !result.ok() && cancelling_all_ &&
                         (!info.has_value() ||
+                         info->kind() == v1::ERROR_KIND_TRANSPORT_CLOSED ||
                          (info->kind() == v1::ERROR_KIND_CONTEXT_CANCELLED &&
                           SameActor(info->canceller(), self_->id())));
     }
@@ -167,7 +169,6 @@ void ActorNursery::CancelAll() {
       if (!child->exited && !child->cancel_requested) live.push_back(child);
     }
   }
-  jobs_.CancelAll(absl::CancelledError("the actor nursery is cancelling"));
   // Every child at once: a tree tears down level by level in parallel.
   for (const std::shared_ptr<Child>& child : live) {
     std::thread teardown([this, child] { Teardown(child); });
@@ -213,6 +214,9 @@ absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
   absl::MutexLock lock(&mu_);
   children_.push_back(child);
   threads_.push_back(std::move(watcher));
+  if (cancelling_all_) {
+    threads_.push_back(std::thread([this, child] { Teardown(child); }));
+  }
   return child;
 }
 
@@ -280,7 +284,9 @@ void ActorNursery::Fail(absl::Status error) {
   TETHER_LOG(kInfo) << "actor nursery failing: " << error.message();
   {
     absl::MutexLock lock(&mu_);
-    errors_.push_back(std::move(error));
+    if (std::find(errors_.begin(), errors_.end(), error) == errors_.end()) {
+      errors_.push_back(std::move(error));
+    }
   }
   CancelAll();
 }

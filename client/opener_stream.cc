@@ -52,18 +52,32 @@ void OpenerStream::OnReadDone(bool ok) {
 void OpenerStream::OnWriteDone(bool ok) { context_->OnWriteDone(ok); }
 
 void OpenerStream::OnDone(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    call_ended_ = true;
+  }
   context_->OnTransportDone(ToAbslStatus(status));
+  // Last: FinishAndWait may release this stream as soon as it sees done_.
   absl::MutexLock lock(&mu_);
   done_ = true;
 }
 
 void OpenerStream::StartWrite(const v1::Frame* frame) {
-  grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartWrite(frame);
+  {
+    // gRPC frees its side of the call after OnDone; a write racing with the
+    // end of the call must not reach it.
+    absl::MutexLock lock(&mu_);
+    if (!call_ended_) {
+      grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartWrite(frame);
+      return;
+    }
+  }
+  context_->OnWriteDone(false);
 }
 
 void OpenerStream::ResumeReading() {
   absl::MutexLock lock(&mu_);
-  if (!reading_paused_ || read_closed_ || done_) return;
+  if (!reading_paused_ || read_closed_ || call_ended_) return;
   reading_paused_ = false;
   grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
 }

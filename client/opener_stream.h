@@ -70,6 +70,9 @@ class OpenerStream final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
   absl::Mutex mu_;
   bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
+  // gRPC has begun OnDone: its side of the call may be gone.
+  bool call_ended_ ABSL_GUARDED_BY(mu_) = false;
+  // OnDone has finished with this object.
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -86,16 +86,21 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
 }
 
 absl::StatusOr<Value> Portal::Run(absl::string_view function, Value args) {
-  return WithStream(function, v1::FUNCTION_KIND_PLAIN, std::move(args),
-                    ContextOptions(),
-                    [](Context& context) -> absl::StatusOr<Value> {
-                      absl::StatusOr<Value> result = context.Result();
-                      if (!result.ok() && !context.outcome().has_value()) {
-                        // Cancelled while waiting: cancel the call too.
-                        return context.ExitBlock(result.status());
-                      }
-                      return result;
-                    });
+  return WithStream(
+      function, v1::FUNCTION_KIND_PLAIN, std::move(args), ContextOptions(),
+      [](Context& context) -> absl::StatusOr<Value> {
+        absl::StatusOr<Value> result = context.Result();
+        if (!result.ok() && !context.outcome().has_value()) {
+          // Cancelled while waiting: cancel the call too.
+          result = context.ExitBlock(result.status());
+        }
+        const std::optional<absl::StatusOr<Value>> outcome = context.outcome();
+        if (!result.ok() && outcome.has_value() && !outcome->ok() &&
+            !IsContextCancelled(outcome->status())) {
+          return outcome->status();
+        }
+        return result;
+      });
 }
 
 absl::Status Portal::OpenContext(absl::string_view function, Value args,

@@ -51,7 +51,8 @@ void WriteReport(int fd, const v1::ChildReport& report) {
 std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
   const char* spec_text = std::getenv(kChildSpecEnv);
   if (spec_text == nullptr) return std::nullopt;
-  absl::InitializeSymbolizer(argv[0]);
+  // argv[0] names the child ("tether-child:NAME"), not its binary.
+  absl::InitializeSymbolizer("/proc/self/exe");
   absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
 
   absl::StatusOr<v1::ChildSpec> spec = DecodeChildSpec(spec_text);
