@@ -231,6 +231,14 @@ void Context::OnBadFrame(absl::string_view problem) { Violation(problem); }
 
 void Context::OnTransportDone(const absl::Status& status) {
   outbox_.Close(absl::UnavailableError("the context's stream has ended"));
+  // A signal held while the stream was still being read will not be
+  // superseded by its in-band copy any more: it says how the context ended.
+  std::optional<v1::SignalRequest> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_signal_);
+  }
+  if (pending.has_value()) ApplySignal(*pending);
   bool known;
   {
     absl::MutexLock lock(&mu_);
@@ -251,7 +259,7 @@ void Context::OnTransportDone(const absl::Status& status) {
     ApplyRemoteError(std::move(error), /*from_signal=*/false);
   } else {
     const absl::Status error = TransportClosedError(
-        absl::StrCat("the opener ", peer().name(), " went away"));
+        absl::StrCat("the opener ", DescribePeer(), " went away"));
     inbox_.Fail(error);
     CancelScopeWith(error);
   }
