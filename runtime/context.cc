@@ -205,10 +205,6 @@ void Context::BindScope(CancelHandle scope) {
 }
 
 void Context::OnFrame(v1::Frame&& frame) {
-  {
-    absl::MutexLock lock(&mu_);
-    ++frames_received_;
-  }
   if (side_ == Side::kOpener) {
     OnOpenerFrame(frame);
   } else {
@@ -256,7 +252,7 @@ void Context::OnTransportDone(const absl::Status& status) {
                                    "did (",
                                    absl::StatusCodeToString(status.code()),
                                    ": ", status.message(), ")"));
-    ApplyRemoteError(std::move(error), /*from_signal=*/false);
+    ApplyRemoteError(std::move(error));
   } else {
     const absl::Status error = TransportClosedError(
         absl::StrCat("the opener ", DescribePeer(), " went away"));
@@ -303,8 +299,7 @@ void Context::ApplySignal(const v1::SignalRequest& request) {
                            ? request.sender()
                            : request.cancel().requester());
   } else if (side_ == Side::kOpener) {
-    ApplyRemoteError(MakeError(request.error().error()),
-                     /*from_signal=*/true);
+    ApplyRemoteError(MakeError(request.error().error()));
   } else {
     ApplyOpenerError(MakeError(request.error().error()));
   }

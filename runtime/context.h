@@ -217,7 +217,7 @@ class Context : private FrameWriter {
   void Violation(absl::string_view problem);
   // Opener: records the callee's final error and applies it (absorbed or
   // cancelling the block).
-  void ApplyRemoteError(absl::Status error, bool from_signal);
+  void ApplyRemoteError(absl::Status error);
   // Callee: the opener reported an error (overrun, violation); the task
   // fails with it.
   void ApplyOpenerError(absl::Status error);
@@ -274,7 +274,6 @@ class Context : private FrameWriter {
   std::optional<absl::StatusOr<Value>> outcome_ ABSL_GUARDED_BY(mu_);
   // The peer's error (opener: its final Error; callee: the opener's report).
   absl::Status remote_error_ ABSL_GUARDED_BY(mu_);
-  bool error_signalled_ ABSL_GUARDED_BY(mu_) = false;
   // A signal received while this side still reads its stream.
   std::optional<v1::SignalRequest> pending_signal_ ABSL_GUARDED_BY(mu_);
   // Opener: this side's buffer overflowed and the callee was told.
@@ -290,7 +289,6 @@ class Context : private FrameWriter {
   absl::Status pending_cancel_ ABSL_GUARDED_BY(mu_);
   bool transport_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status iteration_status_ ABSL_GUARDED_BY(mu_);
-  uint64_t frames_received_ ABSL_GUARDED_BY(mu_) = 0;
   WaitSet waiters_ ABSL_GUARDED_BY(mu_);
 };
 

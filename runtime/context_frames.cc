@@ -106,8 +106,7 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
     }
     case v1::Frame::kError:
       ClearPendingSignal();
-      return ApplyRemoteError(MakeError(frame.error().error()),
-                              /*from_signal=*/false);
+      return ApplyRemoteError(MakeError(frame.error().error()));
     default:
       break;
   }
@@ -205,12 +204,11 @@ void Context::Violation(absl::string_view problem) {
   CancelScopeWith(error);
 }
 
-void Context::ApplyRemoteError(absl::Status error, bool from_signal) {
+void Context::ApplyRemoteError(absl::Status error) {
   bool absorbed;
   {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value()) return;
-    error_signalled_ = error_signalled_ || from_signal;
     remote_error_ = error;
     outcome_ = error;
     if (IsContextCancelled(error)) {
