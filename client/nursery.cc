@@ -192,6 +192,9 @@ absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
   spec.mutable_id()->set_uuid(NewUuid());
   *spec.mutable_parent() = self_->ref();
   spec.set_listen(options.listen);
+  for (const std::string& registry : self_->registry_addresses()) {
+    spec.add_registry_addresses(registry);
+  }
   spec.set_log_level(LogEnabled(LogLevel::kDebug)  ? "debug"
                      : LogEnabled(LogLevel::kInfo) ? "info"
                                                    : "warning");

@@ -67,6 +67,16 @@ v1::ActorRef ActorRuntime::parent() const {
   return parent_;
 }
 
+void ActorRuntime::SetRegistryAddresses(std::vector<std::string> addresses) {
+  absl::MutexLock lock(&mu_);
+  registry_addresses_ = std::move(addresses);
+}
+
+std::vector<std::string> ActorRuntime::registry_addresses() const {
+  absl::MutexLock lock(&mu_);
+  return registry_addresses_;
+}
+
 void ActorRuntime::SetChild(const v1::ChildInfo& child) {
   absl::MutexLock lock(&mu_);
   children_[child.actor().id().uuid()] = child;

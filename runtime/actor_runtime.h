@@ -53,6 +53,11 @@ class ActorRuntime {
   // The supervising parent (unset for roots and standalone nodes).
   void SetParent(v1::ActorRef parent);
   v1::ActorRef parent() const;
+  // The registries this actor registers with and looks names up in,
+  // passed on to its children: gRPC targets of Registrar services or
+  // etcd://host:port URLs.
+  void SetRegistryAddresses(std::vector<std::string> addresses);
+  std::vector<std::string> registry_addresses() const;
   FunctionRegistry& functions() const { return *functions_; }
 
   // Children this actor supervises, by uuid, for Actor/Info. Set replaces
@@ -93,6 +98,7 @@ class ActorRuntime {
   mutable absl::Mutex mu_;
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
   v1::ActorRef parent_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> registry_addresses_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::ChildInfo> children_ ABSL_GUARDED_BY(mu_);
   std::map<ContextKey, std::weak_ptr<Context>> contexts_ ABSL_GUARDED_BY(mu_);
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;

@@ -25,6 +25,9 @@ void EnableHealthAndReflection() {
   });
 }
 
+// How long an actor waits for each registry to confirm its registration.
+constexpr absl::Duration kRegisterTimeout = absl::Seconds(5);
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
@@ -34,6 +37,10 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   EnableHealthAndReflection();
 
   auto service = std::make_unique<ActorService>(runtime, std::move(on_cancel));
+  std::unique_ptr<RegistrarService> registrar;
+  if (runtime->registry_addresses().empty()) {
+    registrar = std::make_unique<RegistrarService>();
+  }
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which lets a second server share a
   // port silently; an actor's address must be its own.
@@ -45,6 +52,7 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
                            listen.is_tcp() ? &bound_port : nullptr);
   builder.RegisterService(service.get());
+  if (registrar != nullptr) builder.RegisterService(registrar.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (listen.is_tcp() && bound_port == 0)) {
     return absl::UnavailableError(absl::StrCat(
@@ -54,15 +62,52 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   }
   Address bound = listen.is_tcp() ? listen.WithPort(bound_port) : listen;
   runtime->SetAddresses({bound.ToString()});
-  std::unique_ptr<ActorServer> actor_server(
-      new ActorServer(std::move(bound), std::move(service)));
+  if (registrar != nullptr) runtime->SetRegistryAddresses({bound.ToString()});
+  std::unique_ptr<ActorServer> actor_server(new ActorServer(
+      std::move(bound), std::move(service), std::move(registrar)));
   actor_server->server_ = std::move(server);
+  TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   return actor_server;
 }
 
 ActorServer::~ActorServer() { Shutdown(absl::ZeroDuration()); }
 
+absl::Status ActorServer::Register(const ActorRuntime& runtime) {
+  v1::RegistryEntry entry;
+  *entry.mutable_actor() = runtime.ref();
+  entry.set_pid(runtime.identity().pid);
+  const v1::ActorRef parent = runtime.parent();
+  if (parent.has_id()) *entry.mutable_parent() = parent.id();
+  const absl::Time deadline = absl::Now() + kRegisterTimeout;
+  absl::MutexLock lock(&mu_);
+  for (const std::string& address : runtime.registry_addresses()) {
+    TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                            ConnectRegistry(address));
+    absl::StatusOr<std::unique_ptr<Registry::Registration>> registration =
+        registry->Hold(entry, deadline);
+    if (!registration.ok()) {
+      return absl::Status(registration.status().code(),
+                          absl::StrCat("cannot register: ",
+                                       registration.status().message()));
+    }
+    registries_.push_back(std::move(registry));
+    registrations_.push_back(*std::move(registration));
+  }
+  return absl::OkStatus();
+}
+
+void ActorServer::Unregister() {
+  std::vector<std::unique_ptr<Registry::Registration>> registrations;
+  {
+    absl::MutexLock lock(&mu_);
+    registrations.swap(registrations_);
+  }
+  registrations.clear();
+}
+
 void ActorServer::Shutdown(absl::Duration grace) {
+  Unregister();
+  if (registrar_ != nullptr) registrar_->Close();
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {
     health->Shutdown();

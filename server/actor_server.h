@@ -1,7 +1,13 @@
 // File: server/actor_server.h
 //
 // One actor's gRPC server: binds an address and serves tether.v1.Actor,
-// grpc.health.v1.Health (SERVING while up) and server reflection.
+// grpc.health.v1.Health (SERVING while up) and server reflection, and
+// keeps the actor registered while it serves.
+//
+// Discovery: an actor whose runtime names registries registers with each of
+// them once bound; an actor that names none is a root of discovery: it
+// hosts the embedded tether.v1.Registrar, makes its own address its
+// registry, and registers there.
 //
 //   ActorRuntime runtime(*ActorIdentity::Create("worker"));
 //   auto server = ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
@@ -17,21 +23,26 @@
 #define TETHER_SERVER_ACTOR_SERVER_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/registry.h"
 #include "grpcpp/server.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
 #include "server/actor_service.h"
+#include "server/registrar_service.h"
 
 namespace tether {
 
 class ActorServer {
  public:
   // Checks and binds `listen` (port 0 picks a free port), records the bound
-  // address in `runtime`, then serves it. Fails with a message naming the
-  // address and the cause. `runtime` must outlive the server.
+  // address in `runtime`, serves it, and registers the actor. Fails with a
+  // message naming the address (or the registry) and the cause. `runtime`
+  // must outlive the server.
   static absl::StatusOr<std::unique_ptr<ActorServer>> Start(
       ActorRuntime* runtime, const Address& listen,
       ActorService::CancelHandler on_cancel);
@@ -43,18 +54,35 @@ class ActorServer {
   // The bound address: `listen` with the real port filled in.
   const Address& address() const { return address_; }
 
-  // Reports NOT_SERVING, lets in-flight calls finish for up to `grace`, then
-  // cancels the rest and stops.
+  // Removes the actor from its registries, so lookups stop finding it.
+  // Idempotent; Shutdown calls it too.
+  void Unregister();
+
+  // Unregisters, reports NOT_SERVING, lets in-flight calls finish for up to
+  // `grace`, then cancels the rest and stops.
   void Shutdown(absl::Duration grace);
 
  private:
-  ActorServer(Address address, std::unique_ptr<ActorService> service)
-      : address_(std::move(address)), service_(std::move(service)) {}
+  ActorServer(Address address, std::unique_ptr<ActorService> service,
+              std::unique_ptr<RegistrarService> registrar)
+      : address_(std::move(address)),
+        service_(std::move(service)),
+        registrar_(std::move(registrar)) {}
+
+  // Registers with every registry of `runtime`.
+  absl::Status Register(const ActorRuntime& runtime);
 
   const Address address_;
-  // Outlives server_: gRPC calls into it until Shutdown returns.
+  // Both outlive server_: gRPC calls into them until Shutdown returns.
   const std::unique_ptr<ActorService> service_;
+  const std::unique_ptr<RegistrarService> registrar_;  // null: not hosted
   std::unique_ptr<grpc::Server> server_;
+
+  absl::Mutex mu_;
+  // Registries before their registrations, which they must outlive.
+  std::vector<std::unique_ptr<Registry>> registries_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Registry::Registration>> registrations_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tether

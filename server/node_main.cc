@@ -8,10 +8,12 @@
 #include "absl/debugging/failure_signal_handler.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/registry.h"
 #include "runtime/actor_identity.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
@@ -25,6 +27,10 @@ ABSL_FLAG(std::string, name, "actor", "Actor name: letters, digits, . _ -");
 ABSL_FLAG(std::string, listen, "127.0.0.1:0",
           "Address to serve on: host:port (port 0 picks a free port) or "
           "unix:/path");
+ABSL_FLAG(std::vector<std::string>, registry, {},
+          "Registries to join, comma-separated: host:port or unix:/path of "
+          "a root's registrar, or etcd://host:port. Empty: this node hosts "
+          "the registrar itself.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace tether {
@@ -42,7 +48,7 @@ int Run(const std::vector<char*>& positional) {
   if (positional.size() > 1) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", positional[1],
-                     "' (flags are --name, --listen, --log_level)")));
+                     "' (flags are --name, --listen, --registry, --log_level)")));
   }
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
@@ -62,6 +68,15 @@ int Run(const std::vector<char*>& positional) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--listen: ", listen.status().message())));
   }
+  const std::vector<std::string> registries = absl::GetFlag(FLAGS_registry);
+  for (const std::string& registry : registries) {
+    absl::StatusOr<std::unique_ptr<Registry>> parsed =
+        ConnectRegistry(registry);
+    if (!parsed.ok()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--registry: ", parsed.status().message())));
+    }
+  }
   SetLogActor(identity->name, identity->uuid);
 
   // Before gRPC starts threads, so they inherit the blocked signals.
@@ -71,6 +86,7 @@ int Run(const std::vector<char*>& positional) {
   RouteGrpcLogsToTetherLog();
 
   ActorRuntime runtime(*identity);
+  runtime.SetRegistryAddresses(registries);
   const absl::Status served =
       Serve(&runtime, *listen, stop->get(), [&](const Address& bound) {
         std::printf("tether: actor %s listening on %s\n",
@@ -89,7 +105,8 @@ int ActorNodeMain(int argc, char** argv) {
   absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   absl::SetProgramUsageMessage(
       "Runs one Tether actor.\n"
-      "  actor_node --name=NAME --listen=HOST:PORT|unix:/PATH");
+      "  actor_node --name=NAME --listen=HOST:PORT|unix:/PATH "
+      "[--registry=ADDR]");
   return Run(absl::ParseCommandLine(argc, argv));
 }
 

@@ -6,7 +6,9 @@
 //   int main(int argc, char** argv) { return tether::ActorNodeMain(argc, argv);
 //   }
 //
-// Flags: --name, --listen, --log_level (see --help). Prints
+// Flags: --name, --listen, --registry, --log_level (see --help). Without
+// --registry the node hosts the embedded registrar (see
+// server/actor_server.h). Prints
 // `tether: actor NAME listening on ADDR` on stdout once it serves; SIGINT,
 // SIGTERM or an Actor/Cancel request stop it (exit 0). Bad flags or an
 // address it cannot listen on give one line on stderr and exit 2 (abseil's

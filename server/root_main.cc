@@ -50,6 +50,7 @@ int RootMain(int argc, char** argv, const RootOptions& options,
   RouteGrpcLogsToTetherLog();
 
   ActorRuntime runtime(*identity);
+  runtime.SetRegistryAddresses(options.registry_addresses);
   ShutdownSignal* stop_signal = stop->get();
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *listen, [stop_signal](const v1::ActorId& requester) {
@@ -76,6 +77,7 @@ int RootMain(int argc, char** argv, const RootOptions& options,
         absl::StrCat("the root was interrupted (", reason, ")")));
   }
   main_task.Wait().IgnoreError();
+  (*server)->Unregister();
   runtime.CancelServing(runtime.id());
   (*server)->Shutdown(absl::Milliseconds(500));
   if (interrupted) {

@@ -23,6 +23,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "runtime/actor_runtime.h"
@@ -32,6 +33,9 @@ namespace tether {
 struct RootOptions {
   std::string name = "root";
   std::string listen = "127.0.0.1:0";
+  // Registries the tree registers with (see client/registry.h for the
+  // syntax). Empty: the root hosts the embedded registrar itself.
+  std::vector<std::string> registry_addresses;
 };
 
 int RootMain(int argc, char** argv, const RootOptions& options,

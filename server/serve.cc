@@ -32,6 +32,8 @@ absl::Status Serve(
 
   const std::string reason = stop->Wait();
   TETHER_LOG(kInfo) << "shutting down: " << reason;
+  // Lookups stop finding this actor before it stops answering.
+  (*server)->Unregister();
   // Serving tasks end first, so their final frames reach the openers; the
   // server then lets the streams finish within the grace period. A task
   // may be tearing down a nursery of its own, which takes as long as its

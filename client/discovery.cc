@@ -1,0 +1,154 @@
+#include "client/discovery.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/actor_client.h"
+#include "client/registry.h"
+#include "runtime/address.h"
+#include "runtime/log.h"
+#include "runtime/status_macros.h"
+#include "runtime/task.h"
+
+namespace tether {
+namespace {
+
+// How long a lookup waits for one registered actor to answer.
+constexpr absl::Duration kProbeTimeout = absl::Milliseconds(500);
+constexpr absl::Duration kRetryPause = absl::Milliseconds(10);
+
+// The address at which the actor of `entry` answers as itself (the same
+// uuid: another actor may have taken over the port), if any.
+std::optional<Address> Probe(const v1::RegistryEntry& entry,
+                             absl::Time deadline) {
+  for (const std::string& text : entry.actor().addresses()) {
+    absl::StatusOr<Address> address = Address::Parse(text);
+    if (!address.ok()) continue;
+    const absl::Duration left =
+        std::min(kProbeTimeout, deadline - absl::Now());
+    if (left <= absl::ZeroDuration()) return std::nullopt;
+    absl::StatusOr<v1::ActorInfo> info =
+        ActorClient::Dial(*address).Info(left);
+    if (info.ok() && info->id().uuid() == entry.actor().id().uuid()) {
+      return *address;
+    }
+  }
+  return std::nullopt;
+}
+
+struct Answering {
+  v1::RegistryEntry entry;
+  Address address;  // where it answered
+};
+
+// The first of `entries` (newest first) that answers. Stale entries on
+// the way are unregistered.
+std::optional<Answering> FirstAnswering(
+    Registry& registry, const std::vector<v1::RegistryEntry>& entries,
+    absl::Time deadline) {
+  for (const v1::RegistryEntry& entry : entries) {
+    if (std::optional<Address> address = Probe(entry, deadline)) {
+      return Answering{entry, *std::move(address)};
+    }
+    const v1::ActorId& id = entry.actor().id();
+    TETHER_LOG(kInfo) << "registry " << registry.address() << ": "
+                      << id.name() << "[" << id.uuid()
+                      << "] does not answer; removing its entry";
+    absl::StatusOr<bool> removed =
+        registry.Unregister(id.uuid(), "unreachable", deadline);
+    if (!removed.ok()) {
+      TETHER_LOG(kWarning) << removed.status().message();
+    }
+  }
+  return std::nullopt;
+}
+
+// Runs `lookup` against each of `self`'s registries in turn until one
+// answers (succeeds, or fails with anything but UNAVAILABLE).
+template <typename T>
+absl::StatusOr<T> AskRegistries(
+    ActorRuntime* self,
+    const std::function<absl::StatusOr<T>(Registry&)>& lookup) {
+  const std::vector<std::string> addresses = self->registry_addresses();
+  if (addresses.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "actor ", self->identity().name, " knows no registry to ask"));
+  }
+  std::vector<std::string> unreachable;
+  for (const std::string& address : addresses) {
+    absl::StatusOr<std::unique_ptr<Registry>> registry =
+        ConnectRegistry(address);
+    if (!registry.ok()) return registry.status();
+    absl::StatusOr<T> result = lookup(**registry);
+    if (result.ok() || !absl::IsUnavailable(result.status())) return result;
+    unreachable.push_back(std::string(result.status().message()));
+  }
+  return absl::UnavailableError(absl::StrJoin(unreachable, "; "));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Portal>> FindActor(ActorRuntime* self,
+                                                  const std::string& name,
+                                                  absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  return AskRegistries<std::unique_ptr<Portal>>(
+      self,
+      [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
+        TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
+                                registry.Find(name, deadline));
+        std::optional<Answering> found =
+            FirstAnswering(registry, entries, deadline);
+        if (!found) return nullptr;
+        return std::make_unique<Portal>(self, found->address);
+      });
+}
+
+absl::StatusOr<std::unique_ptr<Portal>> WaitForActor(ActorRuntime* self,
+                                                     const std::string& name,
+                                                     absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  return AskRegistries<std::unique_ptr<Portal>>(
+      self,
+      [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
+        // Each round removes the stale entries it met, so the next Wait
+        // blocks until a new actor registers.
+        while (true) {
+          TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
+                                  registry.Wait(name, deadline));
+          if (std::optional<Answering> found =
+                  FirstAnswering(registry, entries, deadline)) {
+            return std::make_unique<Portal>(self, found->address);
+          }
+          // Entries that would not go away must not make this spin.
+          TETHER_RETURN_IF_ERROR(Sleep(kRetryPause));
+        }
+      });
+}
+
+absl::StatusOr<std::vector<std::string>> QueryActor(ActorRuntime* self,
+                                                    const std::string& name,
+                                                    absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  return AskRegistries<std::vector<std::string>>(
+      self, [&](Registry& registry) -> absl::StatusOr<std::vector<std::string>> {
+        TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
+                                registry.Find(name, deadline));
+        std::optional<Answering> found =
+            FirstAnswering(registry, entries, deadline);
+        if (!found) return std::vector<std::string>();
+        return std::vector<std::string>(found->entry.actor().addresses().begin(),
+                                        found->entry.actor().addresses().end());
+      });
+}
+
+absl::StatusOr<std::vector<v1::RegistryEntry>> GetRegistry(
+    ActorRuntime* self, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  return AskRegistries<std::vector<v1::RegistryEntry>>(
+      self, [&](Registry& registry) { return registry.List(deadline); });
+}
+
+}  // namespace tether

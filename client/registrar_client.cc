@@ -1,0 +1,236 @@
+#include "client/registrar_client.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client/await_call.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "runtime/log.h"
+#include "runtime/status_conversion.h"
+#include "runtime/status_macros.h"
+#include "tether/v1/registrar.grpc.pb.h"
+
+namespace tether {
+namespace {
+
+// Prefixes an error with the registry it came from.
+absl::Status Annotate(const absl::Status& status, const std::string& address,
+                      absl::string_view what) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat("registry ", address, ": ", what, ": ",
+                                   status.message()));
+}
+
+// One Registrar/Hold call: confirmed by its first response, open until it
+// is released (or the registrar ends it).
+class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
+ public:
+  explicit HoldCall(std::string registry) : registry_(std::move(registry)) {}
+
+  // No gRPC deadline: it would end the hold itself. AwaitConfirmed bounds
+  // the wait for the confirmation instead.
+  void Start(v1::Registrar::Stub* stub, const v1::RegistryEntry& entry) {
+    *request_.mutable_entry() = entry;
+    stub->async()->Hold(&context_, &request_, this);
+    StartRead(&response_);
+    StartCall();
+  }
+
+  // OK once the registrar confirmed; otherwise the call's error or the
+  // deadline. On failure the call is cancelled and finished.
+  absl::Status AwaitConfirmed(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    const bool settled = mu_.AwaitWithDeadline(
+        absl::Condition(
+            +[](HoldCall* call) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return call->confirmed_ || call->done_;
+            },
+            this),
+        deadline);
+    if (confirmed_) return absl::OkStatus();
+    if (!settled) {
+      context_.TryCancel();
+      mu_.Await(absl::Condition(&done_));
+      return absl::DeadlineExceededError("no confirmation before the deadline");
+    }
+    return status_;
+  }
+
+  // Closes the call and waits for gRPC to finish with it.
+  void Release() {
+    context_.TryCancel();
+    absl::MutexLock lock(&mu_);
+    released_ = true;
+    mu_.Await(absl::Condition(&done_));
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the call is ending; OnDone follows
+    {
+      absl::MutexLock lock(&mu_);
+      confirmed_ = true;
+    }
+    // Reading on notices the end of the call; no other response comes.
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    if (confirmed_ && !released_) {
+      TETHER_LOG(kWarning) << "registry " << registry_
+                           << " ended this actor's registration: "
+                           << status.error_message();
+    }
+    status_ = ToAbslStatus(status);
+    done_ = true;
+  }
+
+ private:
+  const std::string registry_;
+  grpc::ClientContext context_;
+  v1::RegisterRequest request_;
+  v1::HoldResponse response_;
+
+  absl::Mutex mu_;
+  bool confirmed_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+class RegistrarClient final : public Registry {
+ public:
+  explicit RegistrarClient(const Address& address)
+      : address_(address.ToString()),
+        stub_(v1::Registrar::NewStub(grpc::CreateChannel(
+            address_, grpc::InsecureChannelCredentials()))) {}
+
+  const std::string& address() const override { return address_; }
+
+  absl::StatusOr<std::unique_ptr<Registration>> Hold(
+      const v1::RegistryEntry& entry, absl::Time deadline) override;
+
+  absl::StatusOr<bool> Unregister(const std::string& uuid,
+                                  absl::string_view reason,
+                                  absl::Time deadline) override {
+    v1::UnregisterRequest request;
+    request.set_uuid(uuid);
+    request.set_reason(std::string(reason));
+    v1::UnregisterResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    TETHER_RETURN_IF_ERROR(Annotate(
+        AwaitCall(context,
+                  [&](auto done) {
+                    stub_->async()->Unregister(&context, &request, &response,
+                                               std::move(done));
+                  }),
+        address_, "unregister"));
+    return response.removed();
+  }
+
+  absl::StatusOr<std::vector<v1::RegistryEntry>> Find(
+      const std::string& name, absl::Time deadline) override {
+    v1::FindRequest request;
+    request.set_name(name);
+    v1::FindResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    TETHER_RETURN_IF_ERROR(Annotate(
+        AwaitCall(context,
+                  [&](auto done) {
+                    stub_->async()->Find(&context, &request, &response,
+                                         std::move(done));
+                  }),
+        address_, absl::StrCat("find '", name, "'")));
+    return std::vector<v1::RegistryEntry>(response.entries().begin(),
+                                          response.entries().end());
+  }
+
+  absl::StatusOr<std::vector<v1::RegistryEntry>> Wait(
+      const std::string& name, absl::Time deadline) override {
+    v1::WaitRequest request;
+    request.set_name(name);
+    v1::FindResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    const absl::Status waited = AwaitCall(context, [&](auto done) {
+      stub_->async()->Wait(&context, &request, &response, std::move(done));
+    });
+    if (absl::IsDeadlineExceeded(waited)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("registry ", address_, ": no actor named '", name,
+                       "' registered before the deadline"));
+    }
+    TETHER_RETURN_IF_ERROR(
+        Annotate(waited, address_, absl::StrCat("wait for '", name, "'")));
+    return std::vector<v1::RegistryEntry>(response.entries().begin(),
+                                          response.entries().end());
+  }
+
+  absl::StatusOr<std::vector<v1::RegistryEntry>> List(
+      absl::Time deadline) override {
+    v1::ListResponse response;
+    v1::ListRequest request;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    TETHER_RETURN_IF_ERROR(Annotate(
+        AwaitCall(context,
+                  [&](auto done) {
+                    stub_->async()->List(&context, &request, &response,
+                                         std::move(done));
+                  }),
+        address_, "list"));
+    return std::vector<v1::RegistryEntry>(response.entries().begin(),
+                                          response.entries().end());
+  }
+
+ private:
+  const std::string address_;
+  const std::unique_ptr<v1::Registrar::Stub> stub_;
+};
+
+// Unregisters explicitly, so lookups stop returning the entry before this
+// returns, then closes the hold.
+class HeldRegistration final : public Registry::Registration {
+ public:
+  HeldRegistration(RegistrarClient* registry, std::string uuid,
+                   std::unique_ptr<HoldCall> call)
+      : registry_(registry), uuid_(std::move(uuid)), call_(std::move(call)) {}
+
+  ~HeldRegistration() override {
+    absl::StatusOr<bool> removed = registry_->Unregister(
+        uuid_, "exiting", absl::Now() + absl::Seconds(1));
+    if (!removed.ok()) {
+      TETHER_LOG(kDebug) << "unregister: " << removed.status().message();
+    }
+    call_->Release();
+  }
+
+ private:
+  RegistrarClient* const registry_;
+  const std::string uuid_;
+  const std::unique_ptr<HoldCall> call_;
+};
+
+absl::StatusOr<std::unique_ptr<Registry::Registration>> RegistrarClient::Hold(
+    const v1::RegistryEntry& entry, absl::Time deadline) {
+  auto call = std::make_unique<HoldCall>(address_);
+  call->Start(stub_.get(), entry);
+  TETHER_RETURN_IF_ERROR(
+      Annotate(call->AwaitConfirmed(deadline), address_, "register"));
+  return std::make_unique<HeldRegistration>(this, entry.actor().id().uuid(),
+                                            std::move(call));
+}
+
+}  // namespace
+
+std::unique_ptr<Registry> NewRegistrarClient(const Address& address) {
+  return std::make_unique<RegistrarClient>(address);
+}
+
+}  // namespace tether
