@@ -26,11 +26,9 @@ std::optional<Address> Probe(const v1::RegistryEntry& entry,
   for (const std::string& text : entry.actor().addresses()) {
     absl::StatusOr<Address> address = Address::Parse(text);
     if (!address.ok()) continue;
-    const absl::Duration left =
-        std::min(kProbeTimeout, deadline - absl::Now());
+    const absl::Duration left = std::min(kProbeTimeout, deadline - absl::Now());
     if (left <= absl::ZeroDuration()) return std::nullopt;
-    absl::StatusOr<v1::ActorInfo> info =
-        ActorClient::Dial(*address).Info(left);
+    absl::StatusOr<v1::ActorInfo> info = ActorClient::Dial(*address).Info(left);
     if (info.ok() && info->id().uuid() == entry.actor().id().uuid()) {
       return *address;
     }
@@ -53,8 +51,8 @@ std::optional<Answering> FirstAnswering(
       return Answering{entry, *std::move(address)};
     }
     const v1::ActorId& id = entry.actor().id();
-    TETHER_LOG(kInfo) << "registry " << registry.address() << ": "
-                      << id.name() << "[" << id.uuid()
+    TETHER_LOG(kInfo) << "registry " << registry.address() << ": " << id.name()
+                      << "[" << id.uuid()
                       << "] does not answer; removing its entry";
     absl::StatusOr<bool> removed =
         registry.Unregister(id.uuid(), "unreachable", deadline);
@@ -95,8 +93,7 @@ absl::StatusOr<std::unique_ptr<Portal>> FindActor(ActorRuntime* self,
                                                   absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   return AskRegistries<std::unique_ptr<Portal>>(
-      self,
-      [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
+      self, [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
         TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
                                 registry.Find(name, deadline));
         std::optional<Answering> found =
@@ -111,8 +108,7 @@ absl::StatusOr<std::unique_ptr<Portal>> WaitForActor(ActorRuntime* self,
                                                      absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   return AskRegistries<std::unique_ptr<Portal>>(
-      self,
-      [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
+      self, [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
         // Each round removes the stale entries it met, so the next Wait
         // blocks until a new actor registers.
         while (true) {
@@ -133,14 +129,16 @@ absl::StatusOr<std::vector<std::string>> QueryActor(ActorRuntime* self,
                                                     absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   return AskRegistries<std::vector<std::string>>(
-      self, [&](Registry& registry) -> absl::StatusOr<std::vector<std::string>> {
+      self,
+      [&](Registry& registry) -> absl::StatusOr<std::vector<std::string>> {
         TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
                                 registry.Find(name, deadline));
         std::optional<Answering> found =
             FirstAnswering(registry, entries, deadline);
         if (!found) return std::vector<std::string>();
-        return std::vector<std::string>(found->entry.actor().addresses().begin(),
-                                        found->entry.actor().addresses().end());
+        return std::vector<std::string>(
+            found->entry.actor().addresses().begin(),
+            found->entry.actor().addresses().end());
       });
 }
 

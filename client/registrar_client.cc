@@ -20,9 +20,9 @@ namespace {
 absl::Status Annotate(const absl::Status& status, const std::string& address,
                       absl::string_view what) {
   if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat("registry ", address, ": ", what, ": ",
-                                   status.message()));
+  return absl::Status(
+      status.code(),
+      absl::StrCat("registry ", address, ": ", what, ": ", status.message()));
 }
 
 // One Registrar/Hold call: confirmed by its first response, open until it
@@ -123,13 +123,13 @@ class RegistrarClient final : public Registry {
     v1::UnregisterResponse response;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    TETHER_RETURN_IF_ERROR(Annotate(
-        AwaitCall(context,
-                  [&](auto done) {
-                    stub_->async()->Unregister(&context, &request, &response,
-                                               std::move(done));
-                  }),
-        address_, "unregister"));
+    TETHER_RETURN_IF_ERROR(Annotate(AwaitCall(context,
+                                              [&](auto done) {
+                                                stub_->async()->Unregister(
+                                                    &context, &request,
+                                                    &response, std::move(done));
+                                              }),
+                                    address_, "unregister"));
     return response.removed();
   }
 
@@ -140,13 +140,13 @@ class RegistrarClient final : public Registry {
     v1::FindResponse response;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    TETHER_RETURN_IF_ERROR(Annotate(
-        AwaitCall(context,
-                  [&](auto done) {
-                    stub_->async()->Find(&context, &request, &response,
-                                         std::move(done));
-                  }),
-        address_, absl::StrCat("find '", name, "'")));
+    TETHER_RETURN_IF_ERROR(
+        Annotate(AwaitCall(context,
+                           [&](auto done) {
+                             stub_->async()->Find(&context, &request, &response,
+                                                  std::move(done));
+                           }),
+                 address_, absl::StrCat("find '", name, "'")));
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
   }
@@ -178,13 +178,13 @@ class RegistrarClient final : public Registry {
     v1::ListRequest request;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    TETHER_RETURN_IF_ERROR(Annotate(
-        AwaitCall(context,
-                  [&](auto done) {
-                    stub_->async()->List(&context, &request, &response,
-                                         std::move(done));
-                  }),
-        address_, "list"));
+    TETHER_RETURN_IF_ERROR(Annotate(AwaitCall(context,
+                                              [&](auto done) {
+                                                stub_->async()->List(
+                                                    &context, &request,
+                                                    &response, std::move(done));
+                                              }),
+                                    address_, "list"));
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
   }
@@ -203,8 +203,8 @@ class HeldRegistration final : public Registry::Registration {
       : registry_(registry), uuid_(std::move(uuid)), call_(std::move(call)) {}
 
   ~HeldRegistration() override {
-    absl::StatusOr<bool> removed = registry_->Unregister(
-        uuid_, "exiting", absl::Now() + absl::Seconds(1));
+    absl::StatusOr<bool> removed =
+        registry_->Unregister(uuid_, "exiting", absl::Now() + absl::Seconds(1));
     if (!removed.ok()) {
       TETHER_LOG(kDebug) << "unregister: " << removed.status().message();
     }

@@ -11,10 +11,10 @@ absl::StatusOr<std::unique_ptr<Registry>> ConnectRegistry(
     absl::string_view address) {
   absl::StatusOr<Address> parsed = Address::Parse(address);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "malformed registry address '", address, "': ",
-        parsed.status().message(),
-        " (expected host:port, unix:/path or etcd://host:port)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed registry address '", address,
+                     "': ", parsed.status().message(),
+                     " (expected host:port, unix:/path or etcd://host:port)"));
   }
   return NewRegistrarClient(*parsed);
 }

@@ -86,9 +86,9 @@ absl::Status ActorServer::Register(const ActorRuntime& runtime) {
     absl::StatusOr<std::unique_ptr<Registry::Registration>> registration =
         registry->Hold(entry, deadline);
     if (!registration.ok()) {
-      return absl::Status(registration.status().code(),
-                          absl::StrCat("cannot register: ",
-                                       registration.status().message()));
+      return absl::Status(
+          registration.status().code(),
+          absl::StrCat("cannot register: ", registration.status().message()));
     }
     registries_.push_back(std::move(registry));
     registrations_.push_back(*std::move(registration));

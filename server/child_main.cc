@@ -89,8 +89,8 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
 
   ActorRuntime runtime(*identity);
   runtime.SetParent(spec->parent());
-  runtime.SetRegistryAddresses({spec->registry_addresses().begin(),
-                                spec->registry_addresses().end()});
+  runtime.SetRegistryAddresses(
+      {spec->registry_addresses().begin(), spec->registry_addresses().end()});
   ShutdownSignal* stop_signal = stop->get();
   ParentWatch parent_watch(spec->parent(), [stop_signal] {
     stop_signal->Request("lost the link to its parent");

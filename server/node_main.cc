@@ -46,9 +46,9 @@ int Fail(const absl::Status& status) {
 
 int Run(const std::vector<char*>& positional) {
   if (positional.size() > 1) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument '", positional[1],
-                     "' (flags are --name, --listen, --registry, --log_level)")));
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "unexpected argument '", positional[1],
+        "' (flags are --name, --listen, --registry, --log_level)")));
   }
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));

@@ -11,8 +11,8 @@ namespace tether {
 namespace {
 
 std::string Describe(const v1::RegistryEntry& entry) {
-  return absl::StrCat(entry.actor().id().name(), "[",
-                      entry.actor().id().uuid(), "]");
+  return absl::StrCat(entry.actor().id().name(), "[", entry.actor().id().uuid(),
+                      "]");
 }
 
 grpc::Status CheckEntry(const v1::RegistryEntry& entry) {
@@ -31,8 +31,8 @@ grpc::Status CheckEntry(const v1::RegistryEntry& entry) {
     absl::StatusOr<Address> parsed = Address::Parse(address);
     if (!parsed.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("registry entry ", Describe(entry),
-                                       ": ", parsed.status().message()));
+                          absl::StrCat("registry entry ", Describe(entry), ": ",
+                                       parsed.status().message()));
     }
   }
   return grpc::Status::OK;
@@ -174,14 +174,13 @@ void RegistrarService::Close() {
   }
   // A claimed hold cannot finish (or be deleted) until End runs.
   for (HoldReactor* hold : unclaimed) {
-    hold->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                           "the registrar is closing"),
-              "the registrar is closing");
+    hold->End(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the registrar is closing"),
+        "the registrar is closing");
   }
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
-      +[](std::set<HoldReactor*>* holds) { return holds->empty(); },
-      &holds_));
+      +[](std::set<HoldReactor*>* holds) { return holds->empty(); }, &holds_));
 }
 
 grpc::ServerUnaryReactor* RegistrarService::Register(
