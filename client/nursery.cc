@@ -11,6 +11,7 @@
 #include "runtime/actor_identity.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
+#include "runtime/tty_lock.h"
 #include "runtime/uuid.h"
 
 namespace tether {
@@ -195,6 +196,8 @@ absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
   for (const std::string& registry : self_->registry_addresses()) {
     spec.add_registry_addresses(registry);
   }
+  spec.set_debug_mode(self_->debug_mode());
+  *spec.mutable_root() = self_->root();
   spec.set_log_level(LogEnabled(LogLevel::kDebug)  ? "debug"
                      : LogEnabled(LogLevel::kInfo) ? "info"
                                                    : "warning");
@@ -256,6 +259,17 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
   }
 }
 
+namespace {
+
+// Debug mode: no child is cancelled while someone is at the prompt, and a
+// child holding the terminal is not signalled. Only the root hosts the TTY
+// lock, so only the root's nurseries wait for it.
+TtyLock* PromptLock(const ActorRuntime& self) {
+  return self.debug_mode() ? TtyLock::Hosted() : nullptr;
+}
+
+}  // namespace
+
 void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
   {
     absl::MutexLock lock(&mu_);
@@ -268,9 +282,23 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(absl::Condition(&child->exited), timeout);
   };
+  TtyLock* const prompt = PromptLock(*self_);
+  if (prompt != nullptr && !prompt->AwaitIdle(absl::Now())) {
+    TETHER_LOG(kInfo) << "waiting for the debug prompt to finish before "
+                         "cancelling child "
+                      << who;
+    prompt->AwaitIdle(absl::InfiniteFuture());
+  }
   TETHER_LOG(kInfo) << "cancelling child " << who;
   child->portal->CancelActor(escalation_.cancel_timeout).IgnoreError();
   if (exited_within(escalation_.cancel_timeout)) return;
+  if (prompt != nullptr &&
+      !prompt->AwaitNotHeldBy(child->id.uuid(), absl::Now())) {
+    TETHER_LOG(kInfo) << "child " << who
+                      << " is at the debug prompt; escalation waits for it";
+    prompt->AwaitNotHeldBy(child->id.uuid(), absl::InfiniteFuture());
+    if (exited_within(escalation_.cancel_timeout)) return;
+  }
   TETHER_LOG(kWarning) << "child " << who << " still runs "
                        << escalation_.cancel_timeout
                        << " after its cancel request; sending SIGTERM";

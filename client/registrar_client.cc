@@ -62,9 +62,12 @@ class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
 
   // Closes the call and waits for gRPC to finish with it.
   void Release() {
+    {
+      absl::MutexLock lock(&mu_);
+      released_ = true;
+    }
     context_.TryCancel();
     absl::MutexLock lock(&mu_);
-    released_ = true;
     mu_.Await(absl::Condition(&done_));
   }
 

@@ -77,6 +77,49 @@ std::vector<std::string> ActorRuntime::registry_addresses() const {
   return registry_addresses_;
 }
 
+void ActorRuntime::SetDebugMode(bool debug_mode) {
+  absl::MutexLock lock(&mu_);
+  debug_mode_ = debug_mode;
+}
+
+bool ActorRuntime::debug_mode() const {
+  absl::MutexLock lock(&mu_);
+  return debug_mode_;
+}
+
+void ActorRuntime::SetRoot(v1::ActorRef root) {
+  absl::MutexLock lock(&mu_);
+  root_ = std::move(root);
+}
+
+v1::ActorRef ActorRuntime::root() const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (root_.has_id()) return root_;
+  }
+  return ref();
+}
+
+void ActorRuntime::SetStopHandler(
+    std::function<void(const std::string& reason)> stop) {
+  absl::MutexLock lock(&mu_);
+  stop_ = std::move(stop);
+}
+
+void ActorRuntime::RequestStop(const std::string& reason) {
+  std::function<void(const std::string&)> stop;
+  {
+    absl::MutexLock lock(&mu_);
+    stop = stop_;
+  }
+  if (stop) stop(reason);
+}
+
+void ActorRuntime::SetPostMortem(PostMortem post_mortem) {
+  absl::MutexLock lock(&mu_);
+  post_mortem_ = std::move(post_mortem);
+}
+
 void ActorRuntime::SetChild(const v1::ChildInfo& child) {
   absl::MutexLock lock(&mu_);
   children_[child.actor().id().uuid()] = child;
@@ -162,7 +205,17 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
              args = std::move(args)]() {
         tls_current = this;
         context->BindScope(CurrentScope());
-        context->FinishCallee(Invoke(function, *context, args, id()));
+        absl::StatusOr<Value> result = Invoke(function, *context, args, id());
+        if (!result.ok() && !IsContextCancelled(result.status()) &&
+            !absl::IsCancelled(result.status())) {
+          PostMortem post_mortem;
+          {
+            absl::MutexLock lock(&mu_);
+            post_mortem = post_mortem_;
+          }
+          if (post_mortem) post_mortem(function.name, result.status());
+        }
+        context->FinishCallee(std::move(result));
         absl::MutexLock lock(&mu_);
         --serving_;
         return absl::OkStatus();

@@ -14,6 +14,7 @@
 #ifndef TETHER_RUNTIME_ACTOR_RUNTIME_H_
 #define TETHER_RUNTIME_ACTOR_RUNTIME_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "runtime/actor_identity.h"
@@ -59,6 +61,26 @@ class ActorRuntime {
   void SetRegistryAddresses(std::vector<std::string> addresses);
   std::vector<std::string> registry_addresses() const;
   FunctionRegistry& functions() const { return *functions_; }
+
+  // Debug mode (a whole tree's setting, see client/debugger.h) and the
+  // tree's root, whose Debug service holds the TTY lock. root() is this
+  // actor's own ref when none was set.
+  void SetDebugMode(bool debug_mode);
+  bool debug_mode() const;
+  void SetRoot(v1::ActorRef root);
+  v1::ActorRef root() const;
+
+  // How to stop this actor (set by whatever runs it, e.g. server/serve.h);
+  // RequestStop runs it, or does nothing when none is set.
+  void SetStopHandler(std::function<void(const std::string& reason)> stop);
+  void RequestStop(const std::string& reason);
+
+  // Runs in a serving task whose function failed, before the error goes to
+  // the opener (debug mode's post-mortem prompt). Not called for
+  // cancellations.
+  using PostMortem =
+      std::function<void(const std::string& function, const absl::Status&)>;
+  void SetPostMortem(PostMortem post_mortem);
 
   // Children this actor supervises, by uuid, for Actor/Info. Set replaces
   // an entry of the same uuid.
@@ -99,6 +121,10 @@ class ActorRuntime {
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
   v1::ActorRef parent_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> registry_addresses_ ABSL_GUARDED_BY(mu_);
+  bool debug_mode_ ABSL_GUARDED_BY(mu_) = false;
+  v1::ActorRef root_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const std::string&)> stop_ ABSL_GUARDED_BY(mu_);
+  PostMortem post_mortem_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::ChildInfo> children_ ABSL_GUARDED_BY(mu_);
   std::map<ContextKey, std::weak_ptr<Context>> contexts_ ABSL_GUARDED_BY(mu_);
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;

@@ -41,6 +41,12 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   if (runtime->registry_addresses().empty()) {
     registrar = std::make_unique<RegistrarService>();
   }
+  std::unique_ptr<TtyLock> tty_lock;
+  std::unique_ptr<DebugService> debug;
+  if (!runtime->parent().has_id()) {
+    tty_lock = std::make_unique<TtyLock>();
+    debug = std::make_unique<DebugService>(tty_lock.get(), runtime->id());
+  }
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which lets a second server share a
   // port silently; an actor's address must be its own.
@@ -53,6 +59,7 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
                            listen.is_tcp() ? &bound_port : nullptr);
   builder.RegisterService(service.get());
   if (registrar != nullptr) builder.RegisterService(registrar.get());
+  if (debug != nullptr) builder.RegisterService(debug.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (listen.is_tcp() && bound_port == 0)) {
     return absl::UnavailableError(absl::StrCat(
@@ -63,8 +70,10 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   Address bound = listen.is_tcp() ? listen.WithPort(bound_port) : listen;
   runtime->SetAddresses({bound.ToString()});
   if (registrar != nullptr) runtime->SetRegistryAddresses({bound.ToString()});
+  if (tty_lock != nullptr) TtyLock::SetHosted(tty_lock.get());
   std::unique_ptr<ActorServer> actor_server(new ActorServer(
-      std::move(bound), std::move(service), std::move(registrar)));
+      std::move(bound), std::move(service), std::move(registrar),
+      std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   return actor_server;
@@ -114,6 +123,9 @@ void ActorServer::Shutdown(absl::Duration grace) {
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  if (tty_lock_ != nullptr && TtyLock::Hosted() == tty_lock_.get()) {
+    TtyLock::SetHosted(nullptr);
+  }
 }
 
 }  // namespace tether

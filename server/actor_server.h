@@ -4,6 +4,9 @@
 // grpc.health.v1.Health (SERVING while up) and server reflection, and
 // keeps the actor registered while it serves.
 //
+// Debug mode: an actor without a parent is the root of its tree and hosts
+// the tree-wide TTY lock (tether.v1.Debug, server/debug_service.h).
+//
 // Discovery: an actor whose runtime names registries registers with each of
 // them once bound; an actor that names none is a root of discovery: it
 // hosts the embedded tether.v1.Registrar, makes its own address its
@@ -32,7 +35,9 @@
 #include "grpcpp/server.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
+#include "runtime/tty_lock.h"
 #include "server/actor_service.h"
+#include "server/debug_service.h"
 #include "server/registrar_service.h"
 
 namespace tether {
@@ -64,10 +69,14 @@ class ActorServer {
 
  private:
   ActorServer(Address address, std::unique_ptr<ActorService> service,
-              std::unique_ptr<RegistrarService> registrar)
+              std::unique_ptr<RegistrarService> registrar,
+              std::unique_ptr<TtyLock> tty_lock,
+              std::unique_ptr<DebugService> debug)
       : address_(std::move(address)),
         service_(std::move(service)),
-        registrar_(std::move(registrar)) {}
+        registrar_(std::move(registrar)),
+        tty_lock_(std::move(tty_lock)),
+        debug_(std::move(debug)) {}
 
   // Registers with every registry of `runtime`.
   absl::Status Register(const ActorRuntime& runtime);
@@ -76,6 +85,8 @@ class ActorServer {
   // Both outlive server_: gRPC calls into them until Shutdown returns.
   const std::unique_ptr<ActorService> service_;
   const std::unique_ptr<RegistrarService> registrar_;  // null: not hosted
+  const std::unique_ptr<TtyLock> tty_lock_;            // null: not the root
+  const std::unique_ptr<DebugService> debug_;          // null: not the root
   std::unique_ptr<grpc::Server> server_;
 
   absl::Mutex mu_;

@@ -91,6 +91,8 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
   runtime.SetParent(spec->parent());
   runtime.SetRegistryAddresses(
       {spec->registry_addresses().begin(), spec->registry_addresses().end()});
+  runtime.SetDebugMode(spec->debug_mode());
+  if (spec->has_root()) runtime.SetRoot(spec->root());
   ShutdownSignal* stop_signal = stop->get();
   ParentWatch parent_watch(spec->parent(), [stop_signal] {
     stop_signal->Request("lost the link to its parent");

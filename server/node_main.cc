@@ -31,6 +31,9 @@ ABSL_FLAG(std::vector<std::string>, registry, {},
           "Registries to join, comma-separated: host:port or unix:/path of "
           "a root's registrar, or etcd://host:port. Empty: this node hosts "
           "the registrar itself.");
+ABSL_FLAG(bool, debug, false,
+          "Debug mode for this node's tree: Pause() prompts and post-mortem "
+          "prompts on the shared terminal");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace tether {
@@ -48,7 +51,7 @@ int Run(const std::vector<char*>& positional) {
   if (positional.size() > 1) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "unexpected argument '", positional[1],
-        "' (flags are --name, --listen, --registry, --log_level)")));
+        "' (flags are --name, --listen, --registry, --debug, --log_level)")));
   }
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
@@ -87,6 +90,7 @@ int Run(const std::vector<char*>& positional) {
 
   ActorRuntime runtime(*identity);
   runtime.SetRegistryAddresses(registries);
+  runtime.SetDebugMode(absl::GetFlag(FLAGS_debug));
   const absl::Status served =
       Serve(&runtime, *listen, stop->get(), [&](const Address& bound) {
         std::printf("tether: actor %s listening on %s\n",

@@ -13,6 +13,7 @@
 #include "runtime/task.h"
 #include "server/actor_server.h"
 #include "server/child_main.h"
+#include "server/debug_mode.h"
 #include "server/grpc_log.h"
 #include "server/shutdown_signal.h"
 
@@ -51,6 +52,7 @@ int RootMain(int argc, char** argv, const RootOptions& options,
 
   ActorRuntime runtime(*identity);
   runtime.SetRegistryAddresses(options.registry_addresses);
+  runtime.SetDebugMode(options.debug_mode);
   ShutdownSignal* stop_signal = stop->get();
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *listen, [stop_signal](const v1::ActorId& requester) {
@@ -58,6 +60,10 @@ int RootMain(int argc, char** argv, const RootOptions& options,
                                           "[", requester.uuid(), "]"));
       });
   if (!server.ok()) return Fail(server.status());
+  runtime.SetStopHandler([stop_signal](const std::string& reason) {
+    stop_signal->Request(reason);
+  });
+  ApplyDebugMode(&runtime, stop_signal);
   std::printf("tether: actor %s listening on %s\n", identity->name.c_str(),
               (*server)->address().ToString().c_str());
   std::fflush(stdout);

@@ -36,6 +36,8 @@ struct RootOptions {
   // Registries the tree registers with (see client/registry.h for the
   // syntax). Empty: the root hosts the embedded registrar itself.
   std::vector<std::string> registry_addresses;
+  // Debug mode for the whole tree (client/debugger.h).
+  bool debug_mode = false;
 };
 
 int RootMain(int argc, char** argv, const RootOptions& options,

@@ -8,6 +8,7 @@
 #include "runtime/log.h"
 #include "runtime/spawner.h"
 #include "server/actor_server.h"
+#include "server/debug_mode.h"
 
 namespace tether {
 namespace {
@@ -28,6 +29,9 @@ absl::Status Serve(
                                    requester.uuid(), "]"));
       });
   if (!server.ok()) return server.status();
+  runtime->SetStopHandler(
+      [stop](const std::string& reason) { stop->Request(reason); });
+  ApplyDebugMode(runtime, stop);
   on_serving((*server)->address());
 
   const std::string reason = stop->Wait();

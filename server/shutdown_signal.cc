@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/log.h"
 
 namespace tether {
 namespace {
@@ -74,11 +75,30 @@ std::string ShutdownSignal::Wait() {
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       if (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGINT && InterruptsIgnored()) {
+          TETHER_LOG(kWarning)
+              << "ignoring SIGINT: the debug prompt has the terminal";
+          continue;
+        }
         Request(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
       }
     }
     // An eventfd wake-up needs no draining: reason_ is already set.
   }
+}
+
+void ShutdownSignal::IgnoreInterruptsWhile(std::function<bool()> ignore) {
+  absl::MutexLock lock(&mu_);
+  ignore_interrupts_ = std::move(ignore);
+}
+
+bool ShutdownSignal::InterruptsIgnored() {
+  std::function<bool()> ignore;
+  {
+    absl::MutexLock lock(&mu_);
+    ignore = ignore_interrupts_;
+  }
+  return ignore && ignore();
 }
 
 bool ShutdownSignal::WaitForAnother(absl::Duration timeout) {

@@ -15,6 +15,7 @@
 #ifndef TETHER_SERVER_SHUTDOWN_SIGNAL_H_
 #define TETHER_SERVER_SHUTDOWN_SIGNAL_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -42,11 +43,18 @@ class ShutdownSignal {
   // reason. Later calls return the same reason at once.
   std::string Wait();
 
+  // From now on, a SIGINT that arrives while `ignore()` is true is logged
+  // and dropped (debug mode: Ctrl-C belongs to the prompt). Call before
+  // Wait().
+  void IgnoreInterruptsWhile(std::function<bool()> ignore);
+
   // After Wait(): waits up to `timeout` for another SIGINT or SIGTERM (a
   // supervisor's "hurry up"); true if one arrived.
   bool WaitForAnother(absl::Duration timeout);
 
  private:
+  bool InterruptsIgnored();
+
   ShutdownSignal(int signal_fd, int event_fd)
       : signal_fd_(signal_fd), event_fd_(event_fd) {}
 
@@ -54,6 +62,7 @@ class ShutdownSignal {
   const int event_fd_;
   absl::Mutex mu_;
   std::string reason_ ABSL_GUARDED_BY(mu_);
+  std::function<bool()> ignore_interrupts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tether

@@ -1,0 +1,178 @@
+#include "client/debug_lock.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "runtime/errors.h"
+#include "runtime/status_conversion.h"
+#include "runtime/task.h"
+#include "runtime/tty_lock.h"
+#include "runtime/uuid.h"
+#include "runtime/value.h"
+#include "tether/v1/debug.grpc.pb.h"
+
+namespace tether {
+namespace {
+
+// How long a release waits for the root's Return before giving up on it.
+constexpr absl::Duration kReleaseTimeout = absl::Seconds(2);
+
+// One Debug/Lock stream: writes Start, later Stop; reads StartAck, then
+// Started (granted) or Error (refused), then Return.
+class LockCall final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame> {
+ public:
+  LockCall(const Address& root, const v1::DebugLockRequest& request)
+      : stub_(v1::Debug::NewStub(grpc::CreateChannel(
+            root.ToString(), grpc::InsecureChannelCredentials()))) {
+    v1::Start* start = start_.mutable_start();
+    start->set_function(kDebugLockFunction);
+    start->set_kind(v1::FUNCTION_KIND_CONTEXT);
+    start->set_context_id(NewUuid());
+    *start->mutable_args() = Value::Message(request).ToProto();
+  }
+
+  void Begin() {
+    stub_->async()->Lock(&context_, this);
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = true;
+    }
+    StartWrite(&start_);
+    StartRead(&in_);
+    StartCall();
+  }
+
+  // Waits for the grant. A refusal, a broken stream or the task's
+  // cancellation (which withdraws the request) is an error.
+  absl::Status AwaitGrant() {
+    absl::MutexLock lock(&mu_);
+    const absl::Status waited = AwaitLocked(
+        mu_, waiters_,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return granted_ || error_.has_value() || done_;
+        },
+        absl::InfiniteFuture());
+    if (!waited.ok()) {
+      context_.TryCancel();
+      mu_.Await(absl::Condition(&done_));
+      return waited;
+    }
+    if (granted_) return absl::OkStatus();
+    if (error_.has_value()) return *error_;
+    return absl::UnavailableError(
+        absl::StrCat("the debug lock stream ended: ", status_.message()));
+  }
+
+  void Release() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (released_ || done_) return;
+      released_ = true;
+      if (write_in_flight_) {
+        stop_pending_ = true;
+      } else {
+        write_in_flight_ = true;
+        WriteStop();
+      }
+      if (!mu_.AwaitWithTimeout(absl::Condition(&done_), kReleaseTimeout)) {
+        context_.TryCancel();
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+
+  // Waits for gRPC to finish with the call (after a refusal or a release).
+  void AwaitDone() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (ok && stop_pending_) {
+      stop_pending_ = false;
+      WriteStop();
+      return;
+    }
+    write_in_flight_ = false;
+    if (ok && stop_written_) StartWritesDone();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    {
+      absl::MutexLock lock(&mu_);
+      if (in_.has_started()) granted_ = true;
+      if (in_.has_error()) error_ = MakeError(in_.error().error());
+      waiters_.NotifyAll();
+    }
+    StartRead(&in_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    status_ = ToAbslStatus(status);
+    done_ = true;
+    waiters_.NotifyAll();
+  }
+
+ private:
+  void WriteStop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    stop_.mutable_stop();
+    stop_written_ = true;
+    StartWrite(&stop_);
+  }
+
+  const std::unique_ptr<v1::Debug::Stub> stub_;
+  grpc::ClientContext context_;
+  v1::Frame start_;
+  v1::Frame stop_;
+  v1::Frame in_;
+
+  absl::Mutex mu_;
+  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_written_ ABSL_GUARDED_BY(mu_) = false;
+  bool granted_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<absl::Status> error_ ABSL_GUARDED_BY(mu_);
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+class Hold final : public DebugLockHold {
+ public:
+  explicit Hold(std::unique_ptr<LockCall> call) : call_(std::move(call)) {}
+  ~Hold() override { call_->Release(); }
+  void Release() override { call_->Release(); }
+
+ private:
+  const std::unique_ptr<LockCall> call_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DebugLockHold>> AcquireDebugLock(
+    const Address& root, const v1::DebugLockRequest& request) {
+  auto call = std::make_unique<LockCall>(root, request);
+  call->Begin();
+  const absl::Status granted = call->AwaitGrant();
+  if (!granted.ok()) {
+    call->AwaitDone();
+    return granted;
+  }
+  return std::make_unique<Hold>(std::move(call));
+}
+
+bool IsDebugLockRefused(const absl::Status& status) {
+  std::optional<v1::ErrorInfo> info = GetErrorInfo(status);
+  return info.has_value() && info->type() == kDebugLockRefusedType;
+}
+
+}  // namespace tether

@@ -1,0 +1,242 @@
+#include "server/debug_service.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/time_util.h"
+#include "runtime/errors.h"
+#include "runtime/log.h"
+#include "runtime/value.h"
+
+namespace tether {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+// One Debug/Lock stream. Writes are queued (one in flight at a time); the
+// grant may arrive from any thread, so it reaches the reactor through a
+// Link that OnDone severs before the reactor is deleted.
+class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
+ public:
+  LockReactor(TtyLock* lock, v1::ActorId root)
+      : lock_(lock), root_(std::move(root)), link_(std::make_shared<Link>()) {
+    link_->reactor = this;
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // A half-close counts as Stop; a broken call ends in OnCancel.
+      if (phase_ == Phase::kRequested) Release();
+      if (phase_ == Phase::kAwaitStart) {
+        FinishAfterWrites(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                       "the stream ended before Start"));
+      }
+      return;
+    }
+    switch (phase_) {
+      case Phase::kAwaitStart:
+        return OnStart();
+      case Phase::kRequested:
+        if (in_.has_stop()) return Release();
+        if (in_.has_cancel()) return Withdraw();
+        return Refuse(
+            ProtocolError(root_,
+                          "after Start, a debug lock stream takes only Stop or "
+                          "Cancel"));
+      case Phase::kDone:
+        return;
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (!ok) out_.clear();
+    if (!out_.empty()) {
+      writing_ = std::move(out_.front());
+      out_.pop_front();
+      StartWrite(&writing_);
+      return;
+    }
+    write_in_flight_ = false;
+    if (finish_.has_value()) Finish(*finish_);
+  }
+
+  void OnCancel() override {
+    std::optional<uint64_t> ticket;
+    {
+      absl::MutexLock lock(&mu_);
+      ticket = std::exchange(ticket_, std::nullopt);
+    }
+    if (ticket.has_value()) lock_->Abandon(*ticket);
+    FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
+                                   "the debug lock stream broke"));
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&link_->mu);
+      link_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  enum class Phase { kAwaitStart, kRequested, kDone };
+
+  struct Link {
+    absl::Mutex mu;
+    LockReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  void OnStart() {
+    if (!in_.has_start() || in_.start().function() != kDebugLockFunction) {
+      return Refuse(ProtocolError(
+          root_, absl::StrCat("a debug lock stream must begin with "
+                              "Start{function: \"",
+                              kDebugLockFunction, "\"}")));
+    }
+    absl::StatusOr<Value> args = Value::FromProto(in_.start().args());
+    absl::StatusOr<v1::DebugLockRequest> request =
+        args.ok() ? args->As<v1::DebugLockRequest>() : args.status();
+    if (!request.ok()) {
+      return Refuse(ProtocolError(
+          root_, absl::StrCat("Start.args: ", request.status().message())));
+    }
+    v1::Frame ack;
+    *ack.mutable_start_ack()->mutable_callee()->mutable_id() = root_;
+    ack.mutable_start_ack()->set_kind(v1::FUNCTION_KIND_CONTEXT);
+    ack.mutable_start_ack()->set_context_id(in_.start().context_id());
+    Send(std::move(ack));
+
+    std::shared_ptr<Link> link = link_;
+    absl::StatusOr<uint64_t> ticket =
+        lock_->Request(*request, [link](uint32_t waited_behind) {
+          absl::MutexLock lock(&link->mu);
+          if (link->reactor != nullptr) link->reactor->Granted(waited_behind);
+        });
+    if (!ticket.ok()) {
+      absl::Status refused =
+          ContextCancelledError(root_, root_, ticket.status().message());
+      v1::Frame error;
+      v1::ErrorInfo info = *GetErrorInfo(refused);
+      info.set_type(kDebugLockRefusedType);
+      *error.mutable_error()->mutable_error() = std::move(info);
+      phase_ = Phase::kDone;
+      Send(std::move(error));
+      FinishAfterWrites(grpc::Status::OK);
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ticket_ = *ticket;
+    }
+    // Only now may a Stop arrive: it needs the ticket.
+    phase_ = Phase::kRequested;
+    StartRead(&in_);
+  }
+
+  void Granted(uint32_t waited_behind) {
+    v1::DebugLockGrant grant;
+    *grant.mutable_granted_at() = TimeUtil::GetCurrentTime();
+    grant.set_waited_behind(waited_behind);
+    v1::Frame started;
+    *started.mutable_started()->mutable_value() =
+        Value::Message(grant).ToProto();
+    Send(std::move(started));
+  }
+
+  // Stop or half-close: the holder is done, or a waiter gives up.
+  void Release() {
+    phase_ = Phase::kDone;
+    std::optional<uint64_t> ticket;
+    {
+      absl::MutexLock lock(&mu_);
+      ticket = std::exchange(ticket_, std::nullopt);
+    }
+    if (ticket.has_value()) lock_->Release(*ticket);
+    v1::DebugLockRelease release;
+    *release.mutable_released_at() = TimeUtil::GetCurrentTime();
+    v1::Frame done;
+    *done.mutable_returned()->mutable_value() =
+        Value::Message(release).ToProto();
+    Send(std::move(done));
+    FinishAfterWrites(grpc::Status::OK);
+  }
+
+  void Withdraw() {
+    phase_ = Phase::kDone;
+    std::optional<uint64_t> ticket;
+    {
+      absl::MutexLock lock(&mu_);
+      ticket = std::exchange(ticket_, std::nullopt);
+    }
+    if (ticket.has_value()) lock_->Release(*ticket);
+    FinishAfterWrites(
+        grpc::Status(grpc::StatusCode::CANCELLED, "withdrawn by the opener"));
+  }
+
+  void Refuse(const absl::Status& error) {
+    phase_ = Phase::kDone;
+    TETHER_LOG(kWarning) << "debug lock stream: " << error.message();
+    v1::Frame frame;
+    *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
+    Send(std::move(frame));
+    FinishAfterWrites(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   std::string(error.message())));
+  }
+
+  void Send(v1::Frame frame) {
+    absl::MutexLock lock(&mu_);
+    if (finish_.has_value()) return;
+    if (write_in_flight_) {
+      out_.push_back(std::move(frame));
+      return;
+    }
+    write_in_flight_ = true;
+    writing_ = std::move(frame);
+    StartWrite(&writing_);
+  }
+
+  void FinishAfterWrites(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (finish_.has_value()) return;
+    finish_ = status;
+    if (!write_in_flight_) Finish(status);
+  }
+
+  TtyLock* const lock_;
+  const v1::ActorId root_;
+  const std::shared_ptr<Link> link_;
+  v1::Frame in_;
+  Phase phase_ = Phase::kAwaitStart;  // reads are sequential
+
+  absl::Mutex mu_;
+  std::optional<uint64_t> ticket_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  v1::Frame writing_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::Frame> out_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::Frame, v1::Frame>* DebugService::Lock(
+    grpc::CallbackServerContext* context) {
+  return new LockReactor(lock_, root_);
+}
+
+grpc::ServerUnaryReactor* DebugService::Status(
+    grpc::CallbackServerContext* context, const v1::DebugStatusRequest* request,
+    v1::DebugStatus* response) {
+  *response = lock_->Status();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace tether
