@@ -8,6 +8,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "runtime/local_roots.h"
+#include "runtime/log.h"
 #include "runtime/status_macros.h"
 #include "server/context_reactor.h"
 #include "server/listen_check.h"
@@ -76,6 +78,18 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
+  if (actor_server->registrar_ != nullptr) {
+    absl::StatusOr<std::unique_ptr<LocalRootRecord>> record =
+        LocalRootRecord::Create(runtime->identity().name,
+                                runtime->identity().uuid,
+                                actor_server->address_.ToString());
+    if (record.ok()) {
+      actor_server->local_root_ = *std::move(record);
+    } else {
+      TETHER_LOG(kWarning) << "local tools will not find this root: "
+                           << record.status().message();
+    }
+  }
   return actor_server;
 }
 
@@ -116,6 +130,7 @@ void ActorServer::Unregister() {
 
 void ActorServer::Shutdown(absl::Duration grace) {
   Unregister();
+  local_root_.reset();
   if (registrar_ != nullptr) registrar_->Close();
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {

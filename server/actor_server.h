@@ -10,7 +10,8 @@
 // Discovery: an actor whose runtime names registries registers with each of
 // them once bound; an actor that names none is a root of discovery: it
 // hosts the embedded tether.v1.Registrar, makes its own address its
-// registry, and registers there.
+// registry, and registers there; it also records itself for local tools
+// (runtime/local_roots.h).
 //
 //   ActorRuntime runtime(*ActorIdentity::Create("worker"));
 //   auto server = ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
@@ -35,6 +36,7 @@
 #include "grpcpp/server.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
+#include "runtime/local_roots.h"
 #include "runtime/tty_lock.h"
 #include "server/actor_service.h"
 #include "server/debug_service.h"
@@ -88,6 +90,8 @@ class ActorServer {
   const std::unique_ptr<TtyLock> tty_lock_;            // null: not the root
   const std::unique_ptr<DebugService> debug_;          // null: not the root
   std::unique_ptr<grpc::Server> server_;
+  // While it hosts the registrar: how local tools find it.
+  std::unique_ptr<LocalRootRecord> local_root_;
 
   absl::Mutex mu_;
   // Registries before their registrations, which they must outlive.
