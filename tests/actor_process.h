@@ -20,12 +20,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "runtime/address.h"
+#include "tests/spawned_process.h"
 
 namespace tether {
 
@@ -44,25 +46,26 @@ class ActorProcess {
   ActorProcess(const ActorProcess&) = delete;
   ActorProcess& operator=(const ActorProcess&) = delete;
   // Kills the process group (SIGKILL) if still running, and reaps.
-  ~ActorProcess();
+  ~ActorProcess() = default;
 
   const Address& address() const { return address_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_->pid(); }
 
   // Sends `signal` to the process.
-  void Signal(int signal);
+  void Signal(int signal) { process_->Signal(signal); }
 
   // Waits up to `timeout` for the process to exit and returns its wait(2)
   // status; DeadlineExceeded if it is still running.
-  absl::StatusOr<int> WaitExit(absl::Duration timeout);
+  absl::StatusOr<int> WaitExit(absl::Duration timeout) {
+    return process_->WaitExit(timeout);
+  }
 
  private:
-  ActorProcess(pid_t pid, Address address)
-      : pid_(pid), address_(std::move(address)) {}
+  ActorProcess(std::unique_ptr<SpawnedProcess> process, Address address)
+      : process_(std::move(process)), address_(std::move(address)) {}
 
-  const pid_t pid_;
+  const std::unique_ptr<SpawnedProcess> process_;
   const Address address_;
-  bool reaped_ = false;
 };
 
 }  // namespace tether

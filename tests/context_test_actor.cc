@@ -1,6 +1,7 @@
-// The callee actor of tests/context_semantics_test.cc: an actor node (the
-// interop set plus the test-only functions below) that the test runs as a
-// child process. Each function plays one side of a scenario from tractor's
+// The callee actor of the context semantics tests
+// (tests/context_semantics_fixture.h): an actor node (the interop set plus
+// the test-only functions below) that each test runs as a child process.
+// Each function plays one side of a scenario from tractor's
 // context-semantics suites.
 //
 //   simple                     {"data": N, "block_forever": B, "tag": T}:

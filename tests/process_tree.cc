@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "tests/listening_line.h"
 
 namespace tether {
 namespace {
@@ -184,78 +184,51 @@ void KillAll(const std::vector<ProcessEntry>& processes) {
 absl::StatusOr<std::unique_ptr<RootProcess>> RootProcess::Start(
     const std::string& binary, const std::vector<std::string>& args,
     absl::Duration timeout) {
-  std::vector<std::string> arguments = args;
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (std::string& arg : arguments) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  int out[2];
-  int err[2];
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  absl::StatusOr<std::unique_ptr<SpawnedProcess>> process =
+      SpawnedProcess::Start(binary, args, &stdout_fd, &stderr_fd);
+  if (!process.ok()) return process.status();
   int wake[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
-      pipe2(wake, O_CLOEXEC) != 0) {
+  if (pipe2(wake, O_CLOEXEC) != 0) {
+    close(stdout_fd);
+    close(stderr_fd);
     return absl::InternalError(absl::StrCat("pipe2: ", strerror(errno)));
   }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  }
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(err[1], STDERR_FILENO);
-    // Bazel runs tests with SIGINT ignored; the root must see it.
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  std::unique_ptr<RootProcess> root(new RootProcess(pid, wake[0], wake[1]));
-  root->reader_ =
-      std::thread([r = root.get(), out_fd = out[0], err_fd = err[0]] {
-        r->ReadOutput(out_fd, err_fd);
-      });
+  std::unique_ptr<RootProcess> root(
+      new RootProcess(*std::move(process), wake[0], wake[1]));
+  root->reader_ = std::thread([r = root.get(), stdout_fd, stderr_fd] {
+    r->ReadOutput(stdout_fd, stderr_fd);
+  });
   {
-    absl::MutexLock lock(&root->mu_);
-    auto listening_or_closed =
-        [r = root.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-          return r->stdout_closed_ ||
-                 absl::StrContains(r->stdout_, "tether: actor ");
-        };
-    root->mu_.AwaitWithTimeout(absl::Condition(&listening_or_closed), timeout);
-    if (absl::StrContains(root->stdout_, "tether: actor ")) return root;
+    RootProcess* r = root.get();
+    absl::MutexLock lock(&r->mu_);
+    auto listening_or_closed = [r]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+      return r->stdout_closed_ || FindListeningAddress(r->stdout_).has_value();
+    };
+    r->mu_.AwaitWithTimeout(absl::Condition(&listening_or_closed), timeout);
+    if (FindListeningAddress(r->stdout_).has_value()) return root;
   }
   return absl::UnavailableError(absl::StrCat(
       binary, ": no listening line within ", absl::FormatDuration(timeout),
       "; stderr:\n", root->Stderr()));
 }
 
-RootProcess::RootProcess(pid_t pid, int wake_read_fd, int wake_write_fd)
-    : pid_(pid), wake_read_fd_(wake_read_fd), wake_write_fd_(wake_write_fd) {
+RootProcess::RootProcess(std::unique_ptr<SpawnedProcess> process,
+                         int wake_read_fd, int wake_write_fd)
+    : process_(std::move(process)),
+      wake_read_fd_(wake_read_fd),
+      wake_write_fd_(wake_write_fd) {
   absl::MutexLock lock(&owned_mu);
-  OwnedPids().insert(pid);
+  OwnedPids().insert(process_->pid());
 }
 
 RootProcess::~RootProcess() {
-  if (!reaped_) {
-    kill(-pid_, SIGKILL);
-    kill(pid_, SIGKILL);
-    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  }
+  const pid_t pid = process_->pid();
+  process_.reset();
   {
     absl::MutexLock lock(&owned_mu);
-    OwnedPids().erase(pid_);
+    OwnedPids().erase(pid);
   }
   // Descendants that outlive the root may hold its stdout open; the wake
   // pipe stops the reader regardless.
@@ -300,37 +273,6 @@ void RootProcess::ReadOutput(int stdout_fd, int stderr_fd) {
   for (int i = 0; i < 2; ++i) {
     if (fds[i].fd >= 0) close(fds[i].fd);
   }
-}
-
-void RootProcess::Signal(int signal) {
-  if (!reaped_) kill(pid_, signal);
-}
-
-absl::StatusOr<int> RootProcess::WaitExit(absl::Duration timeout) {
-  if (reaped_) return absl::FailedPreconditionError("already reaped");
-  // A pidfd becomes readable when the process exits: a blocking wait with
-  // a deadline, which waitpid(2) alone does not offer.
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  if (pidfd < 0) {
-    return absl::InternalError(absl::StrCat("pidfd_open: ", strerror(errno)));
-  }
-  pollfd pfd = {pidfd, POLLIN, 0};
-  const absl::Time deadline = absl::Now() + timeout;
-  int ready = 0;
-  do {
-    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    ready = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left, 0)));
-  } while (ready < 0 && errno == EINTR);
-  close(pidfd);
-  if (ready == 0) return absl::DeadlineExceededError("the root still runs");
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return absl::InternalError(absl::StrCat("waitpid: ", strerror(errno)));
-    }
-  }
-  reaped_ = true;
-  return status;
 }
 
 bool RootProcess::WaitForStdout(absl::string_view needle,

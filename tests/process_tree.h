@@ -35,6 +35,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "tests/spawned_process.h"
 
 namespace tether {
 
@@ -105,14 +106,16 @@ class RootProcess {
   RootProcess& operator=(const RootProcess&) = delete;
   ~RootProcess();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_->pid(); }
 
   // Sends `signal` to the root alone (not its group).
-  void Signal(int signal);
+  void Signal(int signal) { process_->Signal(signal); }
 
   // Waits up to `timeout` for the root to exit, reaps it and returns its
   // wait(2) status; DeadlineExceeded while it runs.
-  absl::StatusOr<int> WaitExit(absl::Duration timeout);
+  absl::StatusOr<int> WaitExit(absl::Duration timeout) {
+    return process_->WaitExit(timeout);
+  }
 
   // Waits until stdout has a line containing `needle`, up to `timeout`.
   bool WaitForStdout(absl::string_view needle, absl::Duration timeout);
@@ -125,17 +128,17 @@ class RootProcess {
   std::string Stderr() const;
 
  private:
-  RootProcess(pid_t pid, int wake_read_fd, int wake_write_fd);
+  RootProcess(std::unique_ptr<SpawnedProcess> process, int wake_read_fd,
+              int wake_write_fd);
 
   // Reader thread: copies both pipes into the buffers (and closes them)
   // until both reach end of file or the destructor writes to the wake pipe.
   void ReadOutput(int stdout_fd, int stderr_fd);
 
-  const pid_t pid_;
+  std::unique_ptr<SpawnedProcess> process_;
   // The destructor writes to the wake pipe to stop the reader.
   const int wake_read_fd_;
   const int wake_write_fd_;
-  bool reaped_ = false;
   std::thread reader_;
 
   mutable absl::Mutex mu_;

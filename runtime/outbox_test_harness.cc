@@ -1,0 +1,141 @@
+#include "runtime/outbox_test_harness.h"
+
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace tether {
+
+void PrintTo(const Value& value, std::ostream* os) { *os << value.ToJson(); }
+
+namespace outbox_test {
+
+std::vector<Value> BatchValues(const v1::Frame& frame) {
+  if (!frame.has_yield_batch()) {
+    ADD_FAILURE() << "not a Yield frame: " << frame.ShortDebugString();
+    return {};
+  }
+  absl::StatusOr<std::vector<Value>> values =
+      ValuesFromBatch(frame.yield_batch().values());
+  if (!values.ok()) {
+    ADD_FAILURE() << values.status();
+    return {};
+  }
+  return *std::move(values);
+}
+
+std::string Describe(const v1::Frame& frame) {
+  switch (frame.kind_case()) {
+    case v1::Frame::kYieldBatch: {
+      std::vector<std::string> values;
+      for (const Value& value : BatchValues(frame)) {
+        values.push_back(value.ToJson());
+      }
+      return absl::StrCat("yield(", absl::StrJoin(values, ","), ")");
+    }
+    case v1::Frame::kStarted:
+      return "started";
+    case v1::Frame::kStop:
+      return absl::StrCat("stop(", frame.stop().data_count(), ")");
+    case v1::Frame::kReturned:
+      return absl::StrCat("return(", frame.returned().data_count(), ")");
+    case v1::Frame::kError:
+      return absl::StrCat("error(", frame.error().data_count(), ")");
+    case v1::Frame::kCancel:
+      return "cancel";
+    default:
+      return frame.ShortDebugString();
+  }
+}
+
+v1::Frame StartedFrame() {
+  v1::Frame frame;
+  *frame.mutable_started()->mutable_value() = Value::Int(0).ToProto();
+  return frame;
+}
+
+v1::Frame StopFrame() {
+  v1::Frame frame;
+  frame.mutable_stop();
+  return frame;
+}
+
+v1::Frame ReturnFrame(const Value& value) {
+  v1::Frame frame;
+  *frame.mutable_returned()->mutable_value() = value.ToProto();
+  return frame;
+}
+
+v1::Frame ErrorFrame() {
+  v1::Frame frame;
+  frame.mutable_error()->mutable_error()->set_message("it failed");
+  return frame;
+}
+
+v1::Frame CancelFrame() {
+  v1::Frame frame;
+  frame.mutable_cancel();
+  return frame;
+}
+
+void FakeWriter::StartWrite(const v1::Frame* frame) {
+  absl::MutexLock lock(&mu_);
+  if (in_flight_ != nullptr) ++overlapping_writes_;
+  in_flight_ = frame;
+  frames_.push_back(*frame);
+}
+
+bool FakeWriter::Complete(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (in_flight_ == nullptr) return false;
+    if (in_flight_->SerializeAsString() != frames_.back().SerializeAsString()) {
+      ++changed_frames_;
+    }
+    in_flight_ = nullptr;
+  }
+  outbox_->OnWriteDone(ok);
+  return true;
+}
+
+void FakeWriter::CompleteAll() {
+  for (int i = 0; i < 1000 && Complete(); ++i) {
+  }
+}
+
+bool FakeWriter::in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return in_flight_ != nullptr;
+}
+
+std::vector<v1::Frame> FakeWriter::frames() const {
+  absl::MutexLock lock(&mu_);
+  return frames_;
+}
+
+std::string FakeWriter::Log() const {
+  std::vector<std::string> parts;
+  for (const v1::Frame& frame : frames()) parts.push_back(Describe(frame));
+  return absl::StrJoin(parts, " ");
+}
+
+int FakeWriter::overlapping_writes() const {
+  absl::MutexLock lock(&mu_);
+  return overlapping_writes_;
+}
+
+int FakeWriter::changed_frames() const {
+  absl::MutexLock lock(&mu_);
+  return changed_frames_;
+}
+
+Outbox::Options WithCapacity(size_t capacity) {
+  Outbox::Options options;
+  options.capacity = capacity;
+  return options;
+}
+
+}  // namespace outbox_test
+}  // namespace tether
