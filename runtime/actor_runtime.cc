@@ -195,10 +195,15 @@ uint64_t ActorRuntime::contexts_served() const {
 
 void ActorRuntime::Serve(std::shared_ptr<Context> context,
                          RegisteredFunction function, Value args) {
+  std::optional<v1::ActorId> cancelled_by;
   {
     absl::MutexLock lock(&mu_);
     ++serving_;
+    cancelled_by = cancelled_by_;
   }
+  // A context that arrives while the actor stops is cancelled at once, by
+  // whoever cancelled the actor.
+  if (cancelled_by.has_value()) context->CancelByRequest(*cancelled_by);
   const std::string name = function.name;
   absl::Status spawned = serving_tasks_.TrySpawn(
       name, [this, context, function = std::move(function),
@@ -230,8 +235,13 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
 
 void ActorRuntime::CancelServing(const v1::ActorId& requester) {
   std::vector<std::shared_ptr<Context>> served;
+  v1::ActorId canceller;
   {
     absl::MutexLock lock(&mu_);
+    // The first requester is the canceller of everything this actor still
+    // serves, including contexts that arrive while it stops.
+    if (!cancelled_by_.has_value()) cancelled_by_ = requester;
+    canceller = *cancelled_by_;
     for (const auto& entry : contexts_) {
       if (entry.first.second != Context::Side::kCallee) continue;
       if (std::shared_ptr<Context> context = entry.second.lock()) {
@@ -240,7 +250,7 @@ void ActorRuntime::CancelServing(const v1::ActorId& requester) {
     }
   }
   for (const std::shared_ptr<Context>& context : served) {
-    context->CancelByRequest(requester);
+    context->CancelByRequest(canceller);
   }
 }
 

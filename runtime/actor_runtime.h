@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,7 +106,8 @@ class ActorRuntime {
              Value args);
 
   // Cancels every serving task; each open context ends with
-  // ContextCancelled naming `requester`. Non-blocking.
+  // ContextCancelled naming `requester` (the first requester, when called
+  // more than once), and so do contexts served afterwards. Non-blocking.
   void CancelServing(const v1::ActorId& requester);
 
   // Waits up to `timeout` for every serving task to end; false on timeout.
@@ -130,6 +132,7 @@ class ActorRuntime {
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t contexts_served_ ABSL_GUARDED_BY(mu_) = 0;
   int serving_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<v1::ActorId> cancelled_by_ ABSL_GUARDED_BY(mu_);
 
   // Declared last: destroyed (joined) first, while the rest is intact.
   TaskGroup serving_tasks_;

@@ -247,7 +247,7 @@ void Context::OnTransportDone(const absl::Status& status) {
     absl::Status error = GetErrorInfo(status).has_value()
                              ? status
                              : TransportClosedError(absl::StrCat(
-                                   "the stream to ", peer().name(),
+                                   "the stream to ", DescribePeer(),
                                    " ended before the context "
                                    "did (",
                                    absl::StatusCodeToString(status.code()),
