@@ -209,6 +209,7 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
       name, [this, context, function = std::move(function),
              args = std::move(args)]() {
         tls_current = this;
+        const ScopedLogContext log_context(function.name, context->id());
         context->BindScope(CurrentScope());
         absl::StatusOr<Value> result = Invoke(function, *context, args, id());
         if (!result.ok() && !IsContextCancelled(result.status()) &&

@@ -69,13 +69,31 @@ void SetLogActor(absl::string_view name, absl::string_view uuid) {
   }
 }
 
+namespace {
+
+// The context the calling thread works for, as " function#id8"; empty
+// outside serving tasks.
+thread_local std::string tls_context_tag;
+
+}  // namespace
+
+ScopedLogContext::ScopedLogContext(absl::string_view function,
+                                   absl::string_view context_id)
+    : previous_(std::move(tls_context_tag)) {
+  tls_context_tag = absl::StrCat(" ", function, "#", context_id.substr(0, 8));
+}
+
+ScopedLogContext::~ScopedLogContext() {
+  tls_context_tag = std::move(previous_);
+}
+
 namespace log_internal {
 
 LogLine::~LogLine() {
   const std::string line = absl::StrCat(
       std::string(1, LevelLetter(level_)), " ",
       absl::FormatTime("%H:%M:%E6S", absl::Now(), absl::LocalTimeZone()), " ",
-      ActorTag(), " ", stream_.str(), "\n");
+      ActorTag(), tls_context_tag, " ", stream_.str(), "\n");
   // One write(2) per line keeps lines whole when threads and processes share
   // stderr.
   const char* data = line.data();

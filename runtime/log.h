@@ -2,9 +2,12 @@
 //
 // Minimal leveled logging to stderr. Every line names the actor that wrote it
 // (name and the first 8 characters of its uuid) so the interleaved output of
-// a process tree stays readable:
+// a process tree stays readable, and lines written by a context's serving
+// task also name that context (function and the first 8 characters of its
+// id):
 //
 //   I 03:41:07.123456 worker[3f2a9c1e] server stopped (SIGTERM)
+//   W 03:41:07.200000 worker[3f2a9c1e] counter#9b1c22e0 slow consumer
 //
 // Usage:
 //   tether::SetLogActor("worker", uuid);
@@ -35,6 +38,19 @@ bool LogEnabled(LogLevel level);
 
 // Names the actor in every later line. Default: the program's name only.
 void SetLogActor(absl::string_view name, absl::string_view uuid);
+
+// Names a context in every line the calling thread writes while this
+// object lives (serving tasks set it for their context).
+class ScopedLogContext {
+ public:
+  ScopedLogContext(absl::string_view function, absl::string_view context_id);
+  ScopedLogContext(const ScopedLogContext&) = delete;
+  ScopedLogContext& operator=(const ScopedLogContext&) = delete;
+  ~ScopedLogContext();
+
+ private:
+  std::string previous_;
+};
 
 namespace log_internal {
 

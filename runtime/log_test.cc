@@ -44,5 +44,21 @@ TEST(LogTest, LineNamesTheActor) {
       << out;
 }
 
+TEST(LogTest, LinesInAScopedContextNameItUntilTheScopeEnds) {
+  SetLogActor("worker", "0de98db0-1234-4abc-8def-0123456789ab");
+  testing::internal::CaptureStderr();
+  {
+    const ScopedLogContext context("counter",
+                                   "9b1c22e0-5678-4abc-8def-0123456789ab");
+    TETHER_LOG(kInfo) << "inside";
+  }
+  TETHER_LOG(kInfo) << "outside";
+  const std::string out = testing::internal::GetCapturedStderr();
+  EXPECT_NE(out.find("worker[0de98db0] counter#9b1c22e0 inside\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("worker[0de98db0] outside\n"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace tether
