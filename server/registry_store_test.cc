@@ -1,0 +1,116 @@
+#include "server/registry_store.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace tether {
+namespace {
+
+v1::RegistryEntry Entry(const std::string& name, const std::string& uuid) {
+  v1::RegistryEntry entry;
+  entry.mutable_actor()->mutable_id()->set_name(name);
+  entry.mutable_actor()->mutable_id()->set_uuid(uuid);
+  entry.mutable_actor()->add_addresses("127.0.0.1:1");
+  return entry;
+}
+
+std::vector<std::string> Uuids(const std::vector<v1::RegistryEntry>& entries) {
+  std::vector<std::string> uuids;
+  for (const v1::RegistryEntry& entry : entries) {
+    uuids.push_back(entry.actor().id().uuid());
+  }
+  return uuids;
+}
+
+TEST(RegistryStoreTest, FindReturnsEntriesOfANameNewestFirst) {
+  RegistryStore store;
+  store.Put(Entry("worker", "a"));
+  store.Put(Entry("other", "b"));
+  store.Put(Entry("worker", "c"));
+  EXPECT_EQ(Uuids(store.Find("worker")), std::vector<std::string>({"c", "a"}));
+  EXPECT_TRUE(store.Find("nobody").empty());
+}
+
+TEST(RegistryStoreTest, PutStampsRegisteredAt) {
+  RegistryStore store;
+  const v1::RegistryEntry stored = store.Put(Entry("worker", "a"));
+  EXPECT_GT(stored.registered_at().seconds(), 0);
+}
+
+TEST(RegistryStoreTest, RegisteringAUuidAgainReplacesAndRenewsIt) {
+  RegistryStore store;
+  store.Put(Entry("worker", "a"));
+  store.Put(Entry("worker", "b"));
+  store.Put(Entry("worker", "a"));
+  EXPECT_EQ(Uuids(store.Find("worker")), std::vector<std::string>({"a", "b"}));
+}
+
+TEST(RegistryStoreTest, ListOrdersByNameThenNewestFirst) {
+  RegistryStore store;
+  store.Put(Entry("b", "1"));
+  store.Put(Entry("a", "2"));
+  store.Put(Entry("b", "3"));
+  EXPECT_EQ(Uuids(store.List()), std::vector<std::string>({"2", "3", "1"}));
+}
+
+TEST(RegistryStoreTest, RemoveForgetsTheEntry) {
+  RegistryStore store;
+  store.Put(Entry("worker", "a"));
+  EXPECT_TRUE(store.Remove("a"));
+  EXPECT_FALSE(store.Remove("a"));
+  EXPECT_TRUE(store.Find("worker").empty());
+}
+
+TEST(RegistryStoreTest, RemoveIfUnchangedKeepsAReplacedEntry) {
+  RegistryStore store;
+  const v1::RegistryEntry first = store.Put(Entry("worker", "a"));
+  v1::RegistryEntry replaced = first;
+  replaced.mutable_registered_at()->set_nanos(first.registered_at().nanos() +
+                                              1);
+  EXPECT_FALSE(store.RemoveIfUnchanged(replaced));
+  EXPECT_EQ(store.Find("worker").size(), 1u);
+  EXPECT_TRUE(store.RemoveIfUnchanged(first));
+  EXPECT_TRUE(store.Find("worker").empty());
+}
+
+TEST(RegistryStoreTest, AWatcherRunsAtOnceWhenTheNameExists) {
+  RegistryStore store;
+  store.Put(Entry("worker", "a"));
+  std::vector<std::string> seen;
+  const uint64_t watch = store.Watch(
+      "worker",
+      [&](std::vector<v1::RegistryEntry> entries) { seen = Uuids(entries); });
+  EXPECT_EQ(seen, std::vector<std::string>({"a"}));
+  EXPECT_FALSE(store.Unwatch(watch));
+}
+
+TEST(RegistryStoreTest, AWatcherRunsOnceWhenItsNameIsRegistered) {
+  RegistryStore store;
+  int runs = 0;
+  std::vector<std::string> seen;
+  store.Watch("worker", [&](std::vector<v1::RegistryEntry> entries) {
+    ++runs;
+    seen = Uuids(entries);
+  });
+  store.Put(Entry("other", "x"));
+  EXPECT_EQ(runs, 0);
+  store.Put(Entry("worker", "a"));
+  store.Put(Entry("worker", "b"));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(seen, std::vector<std::string>({"a"}));
+}
+
+TEST(RegistryStoreTest, AnUnwatchedWatcherNeverRuns) {
+  RegistryStore store;
+  bool ran = false;
+  const uint64_t watch = store.Watch(
+      "worker", [&](std::vector<v1::RegistryEntry>) { ran = true; });
+  EXPECT_TRUE(store.Unwatch(watch));
+  store.Put(Entry("worker", "a"));
+  EXPECT_FALSE(ran);
+}
+
+}  // namespace
+}  // namespace tether
