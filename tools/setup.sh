@@ -24,6 +24,7 @@ PACKAGES=(
   python3-grpc-tools       # generates Python stubs from proto/
   python3-protobuf
   grpc-proto               # health and reflection .proto files
+  iproute2                 # ip netns: the cross-host discovery test
 )
 
 missing=()

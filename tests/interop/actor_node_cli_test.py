@@ -22,6 +22,13 @@ import proto_stubs  # noqa: E402
 RPC_TIMEOUT_S = 5.0
 # How soon after SIGTERM/SIGINT the node must have exited (and been reaped).
 SIGNAL_EXIT_BUDGET_S = 1.0
+# How soon a node whose registry refuses connections must give up.
+REFUSED_REGISTRY_BUDGET_S = 2.0
+# A registry that never answers: the node gives up after its registration
+# timeout (5 s); this much later it must have exited.
+SILENT_REGISTRY_BUDGET_S = 8.0
+# actor_node's exit code for a bad invocation.
+EXIT_USAGE = 2
 
 
 def _serving(stubs, address):
@@ -43,9 +50,13 @@ def _address_needle(address):
 class BadInvocationTest(unittest.TestCase):
     """Each bad invocation: non-zero exit, one line on stderr naming it."""
 
-    def assertCleanFailure(self, args, needle):
-        """Runs actor_node with args; checks a clean failure naming needle."""
-        returncode, stdout, stderr = node_harness.run_to_exit(args)
+    def assertCleanFailure(self, args, needle,
+                           timeout=node_harness.EXIT_TIMEOUT_S):
+        """Runs actor_node with args; checks a clean failure naming needle.
+
+        Returns the exit code.
+        """
+        returncode, stdout, stderr = node_harness.run_to_exit(args, timeout)
         context = (f"actor_node {' '.join(args)}: exit {returncode}, "
                    f"stdout {stdout!r}, stderr {stderr!r}")
         self.assertGreaterEqual(returncode, 0,
@@ -59,6 +70,7 @@ class BadInvocationTest(unittest.TestCase):
         self.assertFalse(
             any(node_harness.LISTENING_LINE.match(line) for line in stdout),
             f"a failed node must not claim to listen; {context}")
+        return returncode
 
     def test_unknown_flag(self):
         self.assertCleanFailure(
@@ -70,6 +82,37 @@ class BadInvocationTest(unittest.TestCase):
             with self.subTest(address=address):
                 self.assertCleanFailure(
                     ["--name=cli", f"--listen={address}"], address)
+
+    def test_malformed_registry(self):
+        for registry in ("nonsense", "127.0.0.1:", "unix:", "127.0.0.1:99999",
+                         "127.0.0.1:0,"):
+            with self.subTest(registry=registry):
+                returncode = self.assertCleanFailure(
+                    ["--name=cli", "--listen=127.0.0.1:0",
+                     f"--registry={registry}"], "--registry")
+                self.assertEqual(returncode, EXIT_USAGE)
+
+    def test_registry_refusing_connections(self):
+        with node_harness.refusing_port() as port:
+            registry = f"127.0.0.1:{port}"
+            start = time.monotonic()
+            self.assertCleanFailure(
+                ["--name=cli", "--listen=127.0.0.1:0",
+                 f"--registry={registry}"], registry)
+            elapsed = time.monotonic() - start
+        self.assertLess(elapsed, REFUSED_REGISTRY_BUDGET_S,
+                        "a refused registry must fail the node at once")
+
+    def test_registry_that_never_answers(self):
+        with node_harness.occupied_port() as port:
+            registry = f"127.0.0.1:{port}"
+            start = time.monotonic()
+            self.assertCleanFailure(
+                ["--name=cli", "--listen=127.0.0.1:0",
+                 f"--registry={registry}"], registry,
+                timeout=SILENT_REGISTRY_BUDGET_S)
+            elapsed = time.monotonic() - start
+        self.assertLess(elapsed, SILENT_REGISTRY_BUDGET_S)
 
     def test_port_in_use(self):
         with node_harness.occupied_port() as port:

@@ -276,6 +276,39 @@ def occupied_port(host="127.0.0.1"):
 
 
 @contextlib.contextmanager
+def refusing_port(host="127.0.0.1"):
+    """Yields a TCP port on `host` that is bound but never listens.
+
+    Every connection to it is refused at once, and no other socket can
+    bind it while the block runs: an address where nothing answers.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        yield sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def hang_guard(seconds, what):
+    """Fails the block with AssertionError if it still runs after `seconds`.
+
+    A backstop for multi-process tests whose every wait has a shorter
+    deadline of its own: SIGALRM raises in the main thread, interrupting
+    whatever it waits on, and the context managers on the way out kill
+    the processes the test started. Main thread only; not nestable.
+    """
+    def expired(signum, frame):
+        raise AssertionError(f"hang guard: {what} still ran after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
 def socket_dir():
     """Yields a fresh directory for unix sockets; removes it afterwards.
 

@@ -48,6 +48,8 @@ _MODULES = {
     "frame": "tether.v1.frame_pb2",
     "payload": "tether.v1.payload_pb2",
     "error": "tether.v1.error_pb2",
+    "registrar": "tether.v1.registrar_pb2",
+    "registrar_grpc": "tether.v1.registrar_pb2_grpc",
     "status": "google.rpc.status_pb2",
     "health": "grpc.health.v1.health_pb2",
     "health_grpc": "grpc.health.v1.health_pb2_grpc",
@@ -116,8 +118,8 @@ def load():
     """Generates and imports the stubs once per process; returns them.
 
     The result has one attribute per module: actor, actor_grpc, identity,
-    frame, payload, error, status, health, health_grpc, reflection,
-    reflection_grpc.
+    frame, payload, error, registrar, registrar_grpc, status, health,
+    health_grpc, reflection, reflection_grpc.
     """
     global _loaded
     if _loaded is None:
