@@ -19,21 +19,36 @@ namespace {
 constexpr absl::Duration kProbeTimeout = absl::Milliseconds(500);
 constexpr absl::Duration kRetryPause = absl::Milliseconds(10);
 
-// The address at which the actor of `entry` answers as itself (the same
-// uuid: another actor may have taken over the port), if any.
-std::optional<Address> Probe(const v1::RegistryEntry& entry,
-                             absl::Time deadline) {
+// What probing a registered actor found.
+struct Probed {
+  std::optional<Address> answered;  // it answers here as itself
+  bool gone = false;                // nothing listens, or someone else does
+};
+
+// Looks for the actor of `entry` at its addresses. Only a refused
+// connection or another actor's answer (another uuid: the port was taken
+// over) proves the entry stale; an actor that is merely slow is skipped,
+// not removed.
+Probed Probe(const v1::RegistryEntry& entry, absl::Time deadline) {
+  Probed probed;
+  probed.gone = true;
   for (const std::string& text : entry.actor().addresses()) {
     absl::StatusOr<Address> address = Address::Parse(text);
     if (!address.ok()) continue;
     const absl::Duration left = std::min(kProbeTimeout, deadline - absl::Now());
-    if (left <= absl::ZeroDuration()) return std::nullopt;
+    if (left <= absl::ZeroDuration()) {
+      probed.gone = false;
+      return probed;
+    }
     absl::StatusOr<v1::ActorInfo> info = ActorClient::Dial(*address).Info(left);
     if (info.ok() && info->id().uuid() == entry.actor().id().uuid()) {
-      return *address;
+      probed.answered = *address;
+      probed.gone = false;
+      return probed;
     }
+    if (!info.ok() && !absl::IsUnavailable(info.status())) probed.gone = false;
   }
-  return std::nullopt;
+  return probed;
 }
 
 struct Answering {
@@ -41,19 +56,25 @@ struct Answering {
   Address address;  // where it answered
 };
 
-// The first of `entries` (newest first) that answers. Stale entries on
-// the way are unregistered.
+// The first of `entries` (newest first) that answers. Entries proved stale
+// on the way are unregistered.
 std::optional<Answering> FirstAnswering(
     Registry& registry, const std::vector<v1::RegistryEntry>& entries,
     absl::Time deadline) {
   for (const v1::RegistryEntry& entry : entries) {
-    if (std::optional<Address> address = Probe(entry, deadline)) {
-      return Answering{entry, *std::move(address)};
+    Probed probed = Probe(entry, deadline);
+    if (probed.answered.has_value()) {
+      return Answering{entry, *std::move(probed.answered)};
     }
     const v1::ActorId& id = entry.actor().id();
+    if (!probed.gone) {
+      TETHER_LOG(kInfo) << "registry " << registry.address() << ": "
+                        << id.name() << "[" << id.uuid()
+                        << "] did not answer in time; skipping it";
+      continue;
+    }
     TETHER_LOG(kInfo) << "registry " << registry.address() << ": " << id.name()
-                      << "[" << id.uuid()
-                      << "] does not answer; removing its entry";
+                      << "[" << id.uuid() << "] is gone; removing its entry";
     absl::StatusOr<bool> removed =
         registry.Unregister(id.uuid(), "unreachable", deadline);
     if (!removed.ok()) {

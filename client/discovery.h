@@ -11,9 +11,10 @@
 //       WaitForActor(&self, "gretchen", absl::Seconds(5));
 //
 // Which actor a lookup returns when several share a name: the newest
-// registered one that answers. An entry whose actor does not answer at its
-// address (or answers with another uuid) is stale: the lookup unregisters
-// it ("unreachable") and tries the next. Registries are asked in order; one
+// registered one that answers. An entry whose address refuses connections
+// (or answers as another actor) is stale: the lookup unregisters it
+// ("unreachable") and tries the next; an actor that is only slow to answer
+// is skipped but keeps its entry. Registries are asked in order; one
 // that cannot be reached is skipped, and if none can, the lookup fails with
 // UNAVAILABLE naming them. Every call is a cancellation point and returns
 // within `timeout` (DEADLINE_EXCEEDED).

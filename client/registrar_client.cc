@@ -167,7 +167,8 @@ class RegistrarClient final : public Registry {
     if (absl::IsDeadlineExceeded(waited)) {
       return absl::DeadlineExceededError(
           absl::StrCat("registry ", address_, ": no actor named '", name,
-                       "' registered before the deadline"));
+                       "' registered before the deadline (or the registry "
+                       "did not answer)"));
     }
     TETHER_RETURN_IF_ERROR(
         Annotate(waited, address_, absl::StrCat("wait for '", name, "'")));

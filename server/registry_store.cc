@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace tether {
@@ -11,11 +12,15 @@ namespace tether {
 using google::protobuf::util::TimeUtil;
 
 v1::RegistryEntry RegistryStore::Put(v1::RegistryEntry entry) {
-  *entry.mutable_registered_at() = TimeUtil::GetCurrentTime();
   std::vector<Watcher> ready;
   std::vector<v1::RegistryEntry> found;
   {
     absl::MutexLock lock(&mu_);
+    // Unique stamps: RemoveIfUnchanged tells an entry from its replacement
+    // by them.
+    last_stamp_ = std::max(absl::Now(), last_stamp_ + absl::Nanoseconds(1));
+    *entry.mutable_registered_at() =
+        TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(last_stamp_));
     const std::string& name = entry.actor().id().name();
     by_uuid_[entry.actor().id().uuid()] = Stored{entry, next_sequence_++};
     for (auto it = watchers_.begin(); it != watchers_.end();) {

@@ -24,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "tether/v1/registrar.pb.h"
 
 namespace tether {
@@ -33,7 +34,8 @@ class RegistryStore {
   using Watcher = std::function<void(std::vector<v1::RegistryEntry> entries)>;
 
   // Adds `entry`, replacing any entry of the same uuid, and stamps its
-  // registered_at. Returns the stored entry. Watchers of its name run.
+  // registered_at (unique within the store, increasing). Returns the stored
+  // entry. Watchers of its name run.
   v1::RegistryEntry Put(v1::RegistryEntry entry);
 
   // Removes the entry of `uuid`; false when there is none.
@@ -73,6 +75,7 @@ class RegistryStore {
   std::map<std::string, Stored> by_uuid_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Pending> watchers_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_stamp_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t next_watch_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -33,10 +33,24 @@ TEST(RegistryStoreTest, FindReturnsEntriesOfANameNewestFirst) {
   EXPECT_TRUE(store.Find("nobody").empty());
 }
 
-TEST(RegistryStoreTest, PutStampsRegisteredAt) {
+TEST(RegistryStoreTest, PutStampsRegisteredAtUniquelyAndIncreasing) {
   RegistryStore store;
-  const v1::RegistryEntry stored = store.Put(Entry("worker", "a"));
-  EXPECT_GT(stored.registered_at().seconds(), 0);
+  const v1::RegistryEntry first = store.Put(Entry("worker", "a"));
+  const v1::RegistryEntry second = store.Put(Entry("worker", "a"));
+  EXPECT_GT(first.registered_at().seconds(), 0);
+  const auto nanos = [](const v1::RegistryEntry& entry) {
+    return entry.registered_at().seconds() * 1000000000 +
+           entry.registered_at().nanos();
+  };
+  EXPECT_GT(nanos(second), nanos(first));
+}
+
+TEST(RegistryStoreTest, AnEntryReplacedInTheSameInstantIsKept) {
+  RegistryStore store;
+  const v1::RegistryEntry held = store.Put(Entry("worker", "a"));
+  store.Put(Entry("worker", "a"));
+  EXPECT_FALSE(store.RemoveIfUnchanged(held));
+  EXPECT_EQ(store.Find("worker").size(), 1u);
 }
 
 TEST(RegistryStoreTest, RegisteringAUuidAgainReplacesAndRenewsIt) {
