@@ -57,6 +57,14 @@ FIGURES = [
            "idle_actor_rss_mb"),
     Figure("bench/tree_benchmark", "BM_IdleActorRss", "idle_actor_anon_mb",
            "idle_actor_anon_mb"),
+    Figure("bench/discovery_benchmark", "BM_FindActorEmbedded",
+           "find_actor_us", "find_actor_us_embedded"),
+    Figure("bench/discovery_benchmark", "BM_FindActorEtcd", "find_actor_us",
+           "find_actor_us_etcd"),
+    Figure("bench/discovery_benchmark", "BM_Register1000Embedded",
+           "register_1000_s", "register_1000_s_embedded"),
+    Figure("bench/discovery_benchmark", "BM_Register1000Etcd",
+           "register_1000_s", "register_1000_s_etcd"),
 ]
 
 # key = numerator / denominator, emitted only when both were measured. For a

@@ -60,7 +60,8 @@ class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
     return status_;
   }
 
-  // Closes the call and waits for gRPC to finish with it.
+  // Closes the call and waits for gRPC to finish with it. Marked released
+  // before the cancel, which OnDone may follow at once on another thread.
   void Release() {
     {
       absl::MutexLock lock(&mu_);

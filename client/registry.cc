@@ -1,14 +1,19 @@
 #include "client/registry.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/etcd_registry.h"
 #include "client/registrar_client.h"
 #include "runtime/address.h"
+#include "runtime/status_macros.h"
 
 namespace tether {
 
 absl::StatusOr<std::unique_ptr<Registry>> ConnectRegistry(
     absl::string_view address) {
+  if (IsEtcdAddress(address)) {
+    TETHER_ASSIGN_OR_RETURN(Address endpoint, ParseEtcdAddress(address));
+    return NewEtcdRegistry(endpoint);
+  }
   absl::StatusOr<Address> parsed = Address::Parse(address);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(

@@ -25,6 +25,7 @@ PACKAGES=(
   python3-protobuf
   grpc-proto               # health and reflection .proto files
   iproute2                 # ip netns: the cross-host discovery test
+  etcd-server              # etcd 3.4, the --registry=etcd:// backend (tests)
 )
 
 missing=()
@@ -53,3 +54,18 @@ echo "setup: installing ${missing[*]}"
 "${sudo[@]}" apt-get update -q
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
   --no-install-recommends "${missing[@]}" </dev/null
+
+# etcd-server's maintainer scripts enable and start a system etcd on
+# 127.0.0.1:2379 wherever the init system lets them. Tether's tests and
+# benchmarks start their own etcd on free ports and need none; stop the one
+# this run installed so it holds no ports or disk. An etcd that was already
+# installed is left as it is.
+if [[ " ${missing[*]} " == *" etcd-server "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    "${sudo[@]}" systemctl disable --now etcd.service >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/etcd ]; then
+    "${sudo[@]}" /etc/init.d/etcd stop >/dev/null 2>&1 || true
+    "${sudo[@]}" update-rc.d etcd disable >/dev/null 2>&1 || true
+  fi
+  echo "setup: etcd-server installed; its system service is left stopped"
+fi
