@@ -16,10 +16,9 @@ absl::StatusOr<std::unique_ptr<Registry>> ConnectRegistry(
   }
   absl::StatusOr<Address> parsed = Address::Parse(address);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed registry address '", address,
-                     "': ", parsed.status().message(),
-                     " (expected host:port, unix:/path or etcd://host:port)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed registry address '", address,
+        "': ", parsed.status().message(), "; or etcd://host:port for etcd"));
   }
   return NewRegistrarClient(*parsed);
 }
