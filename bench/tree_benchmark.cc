@@ -10,7 +10,8 @@
 //                        reaped.
 //   BM_IdleActorRss      idle_actor_rss_mb: resident memory (VmRSS) of one
 //                        idle child actor; idle_actor_anon_mb: the part
-//                        that is not shared library pages.
+//                        private to it (RssAnon: heap, stacks, and the
+//                        library data the loader relocated).
 //
 //   bazel run -c opt //bench:tree_benchmark
 
@@ -228,8 +229,9 @@ void BM_IdleActorRss(benchmark::State& state) {
     }
   }
   state.counters["idle_actor_rss_mb"] = megabytes;
-  // Of which the child's own memory; the rest is pages of shared libraries
-  // (gRPC, protobuf, abseil) that every actor process maps.
+  // Of which the pages private to the child; the rest are pages of files it
+  // maps (its own binary, libc, libstdc++), shared with every process that
+  // maps them.
   state.counters["idle_actor_anon_mb"] = anonymous;
 }
 BENCHMARK(BM_IdleActorRss)

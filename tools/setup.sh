@@ -10,11 +10,14 @@ PACKAGES=(
   bazel-bootstrap          # Bazel 4.2.3, offline-capable
   g++
   pkg-config               # //bazel:system_libs.bzl reads library flags
-  libgrpc++-dev            # gRPC 1.51 C++ (includes reflection)
+  libgrpc++-dev            # gRPC 1.51 C++ (includes reflection), with the
+                           # static archives WORKSPACE links (grpc*, gpr, upb)
+  libc-ares-dev            # libcares.a, which libgrpc_unsecure.a needs
+  zlib1g-dev               # libz.a, for gRPC and protobuf
   protobuf-compiler        # protoc
   protobuf-compiler-grpc   # grpc_cpp_plugin
-  libprotobuf-dev
-  libabsl-dev              # abseil 20220623
+  libprotobuf-dev          # libprotobuf.a
+  libabsl-dev              # abseil 20220623, libabsl_*.a
   libgtest-dev
   libbenchmark-dev
   clang-format             # the format check in tools/test.sh
