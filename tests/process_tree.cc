@@ -37,6 +37,9 @@ std::set<pid_t>& OwnedPids() ABSL_EXCLUSIVE_LOCKS_REQUIRED(owned_mu) {
 // condition up to a deadline; nothing relies on the interval.
 constexpr absl::Duration kProcPollInterval = absl::Milliseconds(10);
 
+// How long WaitExit waits for the rest of an exited root's stdout.
+constexpr absl::Duration kDrainLimit = absl::Seconds(2);
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream contents;
@@ -221,6 +224,14 @@ RootProcess::RootProcess(std::unique_ptr<SpawnedProcess> process,
       wake_write_fd_(wake_write_fd) {
   absl::MutexLock lock(&owned_mu);
   OwnedPids().insert(process_->pid());
+}
+
+absl::StatusOr<int> RootProcess::WaitExit(absl::Duration timeout) {
+  absl::StatusOr<int> status = process_->WaitExit(timeout);
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stdout_closed_), kDrainLimit);
+  return status;
 }
 
 RootProcess::~RootProcess() {

@@ -112,10 +112,10 @@ class RootProcess {
   void Signal(int signal) { process_->Signal(signal); }
 
   // Waits up to `timeout` for the root to exit, reaps it and returns its
-  // wait(2) status; DeadlineExceeded while it runs.
-  absl::StatusOr<int> WaitExit(absl::Duration timeout) {
-    return process_->WaitExit(timeout);
-  }
+  // wait(2) status; DeadlineExceeded while it runs. Returns once the
+  // root's stdout is read to its end too (or after a short limit, when a
+  // descendant still holds it open), so its last lines are captured.
+  absl::StatusOr<int> WaitExit(absl::Duration timeout);
 
   // Waits until stdout has a line containing `needle`, up to `timeout`.
   bool WaitForStdout(absl::string_view needle, absl::Duration timeout);

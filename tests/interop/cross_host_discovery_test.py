@@ -26,7 +26,8 @@ starting it in namespace A and pointing everything at it:
         --registry-command='etcd --listen-client-urls=http://{a}:2379 ...' \\
         --registry='etcd://{a}:2379'
 
-{a} stands for namespace A's address. By default the registry is an
+{a} stands for namespace A's address and {tmp} for a scratch directory
+removed at the end (e.g. etcd's data directory). By default the registry is an
 actor_node hosting the embedded registrar, at the address it prints.
 """
 
@@ -40,6 +41,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.dont_write_bytecode = True  # Never litter the source tree.
@@ -178,9 +180,11 @@ class CrossHostDiscoveryTest(unittest.TestCase):
 
         # The registry, in A, on A's side of the link.
         if REGISTRY_COMMAND:
+            scratch = self.enterContext(tempfile.TemporaryDirectory())
             self.enterContext(node_harness.NodeProcess(
                 ["netns", "exec", a,
-                 *shlex.split(REGISTRY_COMMAND.format(a=ADDRESS_A))],
+                 *shlex.split(REGISTRY_COMMAND.format(a=ADDRESS_A,
+                                                      tmp=scratch))],
                 binary="ip"))
             registry = REGISTRY_ADDRESS.format(a=ADDRESS_A)
             wait_accepting(a, registry)
@@ -231,7 +235,8 @@ def main():
     parser.add_argument(
         "--registry-command",
         help="command that serves the registry in namespace A ({a}: A's "
-             "address); default: an actor_node hosting the registrar")
+             "address, {tmp}: a scratch directory); default: an actor_node "
+             "hosting the registrar")
     parser.add_argument(
         "--registry",
         help="the address of that registry, for the worker and the probe "
