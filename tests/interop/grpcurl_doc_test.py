@@ -7,7 +7,7 @@ marker line `<!-- check: NAME -->`, and NAME selects the assertions below
 (an unmarked block, an unknown name or a check without its block fails
 the test). The document's address 127.0.0.1:7000 is replaced by a live
 node's; the command then runs under bash exactly as written, here
-documents included.
+documents and coprocesses included.
 
 With grpcurl on PATH the real one runs. Otherwise (Debian does not package
 it and npm does not publish it) grpcurl_standin.py takes its place: a
