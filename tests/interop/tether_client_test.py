@@ -28,6 +28,8 @@ from tether_client import _proto  # noqa: E402
 
 # A healthy node meets these by orders of magnitude.
 TIMEOUT_S = 10.0
+# Covers starting a node (node_harness.START_TIMEOUT_S) and its registering.
+WAIT_TIMEOUT_S = 30.0
 # The node is local; a proxy variable in the environment must not reroute.
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 ErrorKind = tether_client.errors.ErrorKind
@@ -202,7 +204,8 @@ class ClientTest(unittest.TestCase):
 
         with self.assertRaises(Oops):
             with self.actor.open_context("sleep_forever", {},
-                                         timeout=TIMEOUT_S) as ctx:
+                                         timeout=TIMEOUT_S,
+                                         cancel_timeout=TIMEOUT_S) as ctx:
                 self.assertEqual(len(self.open_contexts()), 1)
                 raise Oops("in the block")
         with self.assertRaises(tether_client.ContextCancelled) as caught:
@@ -318,7 +321,7 @@ class RegistrarTest(unittest.TestCase):
         def wait():
             try:
                 found["actor"] = self.registrar.wait_for_actor(
-                    "late", timeout=TIMEOUT_S)
+                    "late", timeout=WAIT_TIMEOUT_S)
             except Exception as err:  # Reported by the assertions below.
                 found["error"] = err
 
@@ -327,7 +330,7 @@ class RegistrarTest(unittest.TestCase):
         self.assertEqual(self.registrar.find("late"), [],
                          "the name must not exist before the node starts")
         late = self.start_worker("late")
-        waiter.join(TIMEOUT_S + 5)
+        waiter.join(WAIT_TIMEOUT_S + 5)
         self.assertFalse(waiter.is_alive(), "Wait did not return")
         self.assertNotIn("error", found)
         with found["actor"] as actor:
