@@ -126,13 +126,18 @@ void Context::OnCalleeFrame(v1::Frame& frame) {
       return Violation("the opener sent Yield before Started");
     }
     case v1::Frame::kStop: {
+      // Allowed at any time after Start (docs/protocol.md §2): a plain
+      // call's opener stops at once; before Started it has sent no data.
       bool ok;
       {
         absl::MutexLock lock(&mu_);
-        ok = started_ && !remote_stopped_;
+        ok = !remote_stopped_ && (started_ || frame.stop().data_count() == 0);
         remote_stopped_ = true;
       }
-      if (!ok) return Violation("the opener sent Stop twice or before Started");
+      if (!ok) {
+        return Violation(
+            "the opener sent Stop twice, or counted data before Started");
+      }
       inbox_.SetEnd(frame.stop().data_count());
       return;
     }
