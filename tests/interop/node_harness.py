@@ -86,6 +86,18 @@ def actor_node_binary():
     return runfile("bazel-bin/server/actor_node")
 
 
+def child_env(overrides=None):
+    """The environment for a child: ours without the noisy gRPC variables,
+    with `overrides` applied (a value of None removes the variable)."""
+    env = {k: v for k, v in os.environ.items() if k not in _NOISY_ENV}
+    for name, value in (overrides or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
 class _LineCollector:
     """Drains one pipe of a child on a daemon thread.
 
@@ -143,13 +155,21 @@ class NodeProcess:
     be called from the test's thread only.
     """
 
-    def __init__(self, args, binary=None):
+    def __init__(self, args, binary=None, env=None, stdin=False):
+        """Starts `binary` (actor_node by default) with `args`.
+
+        `env` overrides variables of the inherited environment (a value of
+        None removes the variable). With `stdin` the process reads a pipe
+        the test writes with write_stdin() and closes with close_stdin();
+        without, it reads /dev/null.
+        """
         self.argv = [binary or actor_node_binary()] + list(args)
         self._pidfd = None
-        env = {k: v for k, v in os.environ.items() if k not in _NOISY_ENV}
         self._proc = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=env, start_new_session=True)
+            self.argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=child_env(env), start_new_session=True)
         with _live_nodes_lock:
             _live_nodes.add(self)
         self._pidfd = os.pidfd_open(self._proc.pid)
@@ -199,6 +219,37 @@ class NodeProcess:
                 f"line: {lines[0]!r}")
         return match.group("address")
 
+    def wait_for_stdout(self, pattern, timeout=START_TIMEOUT_S):
+        """Waits for a stdout line matching the regex `pattern`.
+
+        Returns the first matching line's re.Match. Raises AssertionError
+        (with the output so far) if stdout closes or the deadline passes
+        first.
+        """
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        self._stdout.wait_for(
+            lambda lines, eof: eof or any(map(regex.search, lines)),
+            deadline)
+        for line in self._stdout.lines():
+            match = regex.search(line)
+            if match:
+                return match
+        raise AssertionError(
+            f"{self.command()}: no stdout line matches {pattern!r} within "
+            f"{timeout} s; stdout {self._stdout.lines()!r}, stderr "
+            f"{self._stderr.lines()!r}")
+
+    def write_stdin(self, text):
+        """Writes `text` to the process's stdin pipe and flushes it."""
+        self._proc.stdin.write(text.encode("utf-8"))
+        self._proc.stdin.flush()
+
+    def close_stdin(self):
+        """Closes the stdin pipe (end of input). Idempotent."""
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+
     def wait_exit(self, timeout=EXIT_TIMEOUT_S):
         """Waits for the node to exit, then reaps it; returns its returncode.
 
@@ -229,6 +280,7 @@ class NodeProcess:
 
     def kill(self):
         """SIGKILLs the process group and reaps the node. Idempotent."""
+        self.close_stdin()
         if self._proc.returncode is None:
             self._reap()
         with _live_nodes_lock:
