@@ -54,6 +54,13 @@ constexpr char kUsage[] =
     "                             are sent, Ctrl-C cancels\n"
     "  cancel NAME                cancel an actor";
 
+// The one-line error, then the usage text.
+int BadUsage(const std::string& message) {
+  const int code = UsageError(message);
+  std::fprintf(stderr, "%s\n", kUsage);
+  return code;
+}
+
 absl::StatusOr<std::string> ChooseRegistry() {
   std::string registry = absl::GetFlag(FLAGS_registry);
   if (registry.empty()) {
@@ -76,8 +83,7 @@ absl::StatusOr<std::string> ChooseRegistry() {
 
 int Run(std::vector<char*> positional, ShutdownSignal* interrupt) {
   positional.erase(positional.begin());  // the program
-  if (positional.empty())
-    return UsageError(absl::StrCat("no command\n", kUsage));
+  if (positional.empty()) return BadUsage("no command");
   const std::string command = positional[0];
   std::vector<std::string> operands(positional.begin() + 1, positional.end());
   auto expect = [&](size_t count) { return operands.size() == count; };
@@ -111,8 +117,8 @@ int Run(std::vector<char*> positional, ShutdownSignal* interrupt) {
   if (command == "cancel" && expect(1)) {
     return CancelActor(self, operands[0], options);
   }
-  return UsageError(absl::StrCat("bad command line '", command, "' with ",
-                                 operands.size(), " operands\n", kUsage));
+  return BadUsage(absl::StrCat("bad command line '", command, "' with ",
+                               operands.size(), " operands"));
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "client/actorctl_commands.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -54,6 +56,11 @@ void PrintLine(const std::string& line) {
 
 std::string Short(const std::string& uuid) { return uuid.substr(0, 8); }
 
+// `message` on one line: a parser's multi-line report keeps its first line.
+std::string OneLine(absl::string_view message) {
+  return std::string(message.substr(0, message.find('\n')));
+}
+
 // Remote failures (they carry ErrorInfo) exit 1; the rest (connection,
 // lookup) exit 2.
 int ReportError(const absl::Status& status, const CtlOptions& options) {
@@ -82,6 +89,37 @@ absl::StatusOr<std::unique_ptr<Portal>> Find(ActorRuntime& self,
                      absl::StrJoin(self.registry_addresses(), ", ")));
   }
   return portal;
+}
+
+// Sends every JSON line of stdin; end of input closes this side. Reads only
+// what poll reported, so it never blocks past a cancellation check.
+absl::Status ForwardStdin(MsgStream& stream) {
+  pollfd input = {STDIN_FILENO, POLLIN, 0};
+  std::string pending;
+  char buffer[4096];
+  while (true) {
+    TETHER_RETURN_IF_ERROR(CheckCancelled());
+    const int ready = poll(
+        &input, 1, static_cast<int>(absl::ToInt64Milliseconds(kStdinPoll)));
+    if (ready <= 0) continue;
+    const ssize_t n = read(STDIN_FILENO, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return stream.Close();
+    pending.append(buffer, static_cast<size_t>(n));
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      const std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      if (absl::StripAsciiWhitespace(line).empty()) continue;
+      absl::StatusOr<Value> value = Value::ParseJson(line);
+      if (!value.ok()) {
+        std::fprintf(stderr, "actorctl: skipped a line: %s\n",
+                     OneLine(value.status().message()).c_str());
+        continue;
+      }
+      TETHER_RETURN_IF_ERROR(stream.Send(*std::move(value)));
+    }
+  }
 }
 
 absl::StatusOr<Value> ParseArgs(const std::string& args_json) {
@@ -146,7 +184,7 @@ void PrintTree(const TreeNode& node, const std::string& indent, bool last,
 }  // namespace
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "actorctl: error: %s\n", message.c_str());
+  std::fprintf(stderr, "actorctl: error: %s\n", OneLine(message).c_str());
   return kExitUsage;
 }
 
@@ -277,14 +315,18 @@ int StreamFunction(ActorRuntime& self, const std::string& name,
   absl::StatusOr<std::unique_ptr<Portal>> portal = Find(self, name, options);
   if (!portal.ok()) return ReportError(portal.status(), options);
 
-  // Ctrl-C cancels the open context; the watcher ends with the command.
+  // Ctrl-C cancels the open context, or the context about to open; the
+  // watcher ends with the command.
   absl::Mutex mu;
-  Context* open = nullptr;
+  Context* open = nullptr;  // while the block runs
+  bool interrupted = false;
   bool finished = false;
   std::thread watcher([&] {
-    const std::string reason = interrupt->Wait();
+    interrupt->Wait();
     absl::MutexLock lock(&mu);
-    if (!finished && open != nullptr) open->Cancel();
+    if (finished) return;
+    interrupted = true;
+    if (open != nullptr) open->Cancel();
   });
 
   std::optional<absl::Status> cancelled;
@@ -294,30 +336,16 @@ int StreamFunction(ActorRuntime& self, const std::string& name,
         {
           absl::MutexLock lock(&mu);
           open = &ctx;
+          if (interrupted) ctx.Cancel();
         }
+        auto forget = absl::MakeCleanup([&] {
+          absl::MutexLock lock(&mu);
+          open = nullptr;
+        });
         PrintLine(absl::StrCat("{\"started\":", started.ToJson(), "}"));
         TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
         TaskGroup forwarder;
-        forwarder.Spawn("stdin", [&stream]() -> absl::Status {
-          pollfd input = {STDIN_FILENO, POLLIN, 0};
-          std::string line;
-          while (true) {
-            TETHER_RETURN_IF_ERROR(CheckCancelled());
-            const int ready =
-                poll(&input, 1,
-                     static_cast<int>(absl::ToInt64Milliseconds(kStdinPoll)));
-            if (ready <= 0) continue;
-            if (!std::getline(std::cin, line)) return stream.Close();
-            if (line.empty()) continue;
-            absl::StatusOr<Value> value = Value::ParseJson(line);
-            if (!value.ok()) {
-              std::fprintf(stderr, "actorctl: skipped a line: %s\n",
-                           std::string(value.status().message()).c_str());
-              continue;
-            }
-            TETHER_RETURN_IF_ERROR(stream.Send(*std::move(value)));
-          }
-        });
+        forwarder.Spawn("stdin", [&stream] { return ForwardStdin(stream); });
         for (const Value& value : stream) PrintLine(value.ToJson());
         forwarder.CancelAll(absl::CancelledError("the stream ended"));
         forwarder.Wait().IgnoreError();

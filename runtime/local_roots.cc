@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -85,15 +86,16 @@ std::vector<LocalRoot> ListLocalRoots() {
     if (!(in >> root.name >> root.uuid >> root.address)) continue;
     struct stat info;
     root.recorded_at = stat(path.c_str(), &info) == 0
-                           ? absl::FromTimeT(info.st_mtime)
+                           ? absl::TimeFromTimespec(info.st_mtim)
                            : absl::InfinitePast();
     roots.push_back(std::move(root));
   }
   closedir(dir);
-  std::sort(roots.begin(), roots.end(),
-            [](const LocalRoot& a, const LocalRoot& b) {
-              return a.recorded_at > b.recorded_at;
-            });
+  // Ties (a coarse file system clock) go to the higher pid.
+  std::sort(
+      roots.begin(), roots.end(), [](const LocalRoot& a, const LocalRoot& b) {
+        return std::tie(a.recorded_at, a.pid) > std::tie(b.recorded_at, b.pid);
+      });
   return roots;
 }
 
