@@ -24,6 +24,8 @@ PACKAGES=(
   python3-grpc-tools       # generates Python stubs from proto/
   python3-protobuf
   grpc-proto               # health and reflection .proto files
+  tmux                     # debug-mode tests drive a real terminal
+  gdb                      # the debug prompt's `gdb` command
 )
 
 missing=()
