@@ -42,6 +42,8 @@ import uuid
 POLL_INTERVAL_S = 0.05
 # How long close() keeps killing before it gives up on a process.
 CLOSE_TIMEOUT_S = 10.0
+# How long a hang report may spend collecting stacks.
+GDB_TIMEOUT_S = 60.0
 # sockaddr_un.sun_path holds 108 bytes: keep the socket directory short.
 _SOCKET_BASE = "/tmp"
 _SESSION = "test"
@@ -58,8 +60,8 @@ def become_subreaper():
         raise OSError(errno, f"PR_SET_CHILD_SUBREAPER: {os.strerror(errno)}")
 
 
-def _stat(pid):
-    """(ppid, state) of `pid`, or None once it has no /proc entry."""
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat from the state (field 3) on, or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8",
                   errors="replace") as stat:
@@ -67,8 +69,23 @@ def _stat(pid):
     except (FileNotFoundError, ProcessLookupError):
         return None
     # The command name is in parentheses and may hold spaces.
-    fields = text[text.rindex(")") + 2:].split()
-    return int(fields[1]), fields[0]
+    return text[text.rindex(")") + 2:].split()
+
+
+def _stat(pid):
+    """(ppid, state) of `pid`, or None once it has no /proc entry."""
+    fields = _stat_fields(pid)
+    return None if fields is None else (int(fields[1]), fields[0])
+
+
+def zombie_exit_status(pid):
+    """How `pid` ended, once it is a zombie: its exit code, or -N for
+    signal N (field 52 of /proc/PID/stat); None otherwise."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] != "Z" or len(fields) < 50:
+        return None
+    status = int(fields[49])
+    return -(status & 0x7F) if status & 0x7F else (status >> 8) & 0xFF
 
 
 def descendants(ancestor=None):
@@ -110,6 +127,33 @@ def describe(pids):
             command = "?"
         lines.append(f"{pid} ({stat[1] if stat else 'gone'}) {command}")
     return "\n".join(lines)
+
+
+def thread_stacks(pid):
+    """Every thread of `pid`: state, wait channel and stack, for a hang
+    report (gdb in batch mode; /proc when gdb cannot attach)."""
+    lines = []
+    try:
+        for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+            task = f"/proc/{pid}/task/{tid}"
+            stat = _stat(f"{pid}/task/{tid}")
+            with open(f"{task}/wchan", encoding="utf-8") as wchan:
+                waiting = wchan.read()
+            with open(f"{task}/comm", encoding="utf-8") as comm:
+                name = comm.read().strip()
+            lines.append(f"  thread {tid} {name}: parent {stat[0]}, "
+                         f"state {stat[1]}, wchan {waiting}")
+    except OSError as err:
+        lines.append(f"  /proc: {err}")
+    try:
+        result = subprocess.run(
+            ["gdb", "-q", "-batch", "-p", str(pid), "-ex",
+             "thread apply all bt"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            check=False, timeout=GDB_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return "\n".join(lines + [f"(no stacks: {err})"])
+    return "\n".join(lines + [result.stdout + result.stderr])
 
 
 def reap_zombies():
@@ -216,12 +260,17 @@ class Terminal:
         self._tmux("send-keys", "-t", _SESSION, *keys)
 
     def exit_status(self):
-        """The program's exit code, -N if signal N killed it, None if alive."""
+        """The program's exit code, -N if signal N killed it, None if alive.
+
+        tmux reports it once it has reaped the program; until then (and
+        now and then tmux 3.3a leaves its pane's program a zombie for
+        good) the zombie's /proc entry tells.
+        """
         dead, status, signum = self._display(
             "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}").split("|")
-        if dead != "1":
-            return None
-        return -int(signum) if signum else int(status)
+        if dead == "1" and (status or signum):
+            return -int(signum) if signum else int(status)
+        return zombie_exit_status(self.pid)
 
     def wait_exit(self, timeout):
         """Waits for the program to end; returns exit_status()."""
@@ -233,18 +282,21 @@ class Terminal:
             if time.monotonic() >= deadline:
                 raise AssertionError(
                     f"{' '.join(self.argv)} still runs after {timeout} s; "
-                    f"the screen:\n{self.screen()}")
+                    f"the screen:\n{self.screen()}\n"
+                    f"its threads:\n{thread_stacks(self.pid)}")
             time.sleep(POLL_INTERVAL_S)
 
     def wait_only_tmux_left(self, timeout):
-        """Waits until no descendant but the tmux server is left.
+        """Waits until no descendant but the tmux server is still running.
 
-        Returns the pids still there at the deadline (empty when clean).
+        Returns the pids still running at the deadline (empty when clean).
+        Zombies have exited: their parent has yet to reap them.
         """
         deadline = time.monotonic() + timeout
         while True:
             reap_zombies()
-            left = [pid for pid in descendants() if pid != self.server_pid]
+            left = [pid for pid in descendants()
+                    if pid != self.server_pid and running(pid)]
             if not left or time.monotonic() >= deadline:
                 return left
             time.sleep(POLL_INTERVAL_S)
