@@ -262,9 +262,10 @@ class Terminal:
     def exit_status(self):
         """The program's exit code, -N if signal N killed it, None if alive.
 
-        tmux reports it once it has reaped the program; until then (and
-        now and then tmux 3.3a leaves its pane's program a zombie for
-        good) the zombie's /proc entry tells.
+        tmux reports it once it has reaped the program. Until then the
+        zombie's /proc entry tells: now and then (about one run in five
+        of debug_terminal_test) tmux 3.3a had still not reaped its pane's
+        program 30 s after it exited.
         """
         dead, status, signum = self._display(
             "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}").split("|")
@@ -283,7 +284,8 @@ class Terminal:
                 raise AssertionError(
                     f"{' '.join(self.argv)} still runs after {timeout} s; "
                     f"the screen:\n{self.screen()}\n"
-                    f"its threads:\n{thread_stacks(self.pid)}")
+                    f"its threads (tmux server: {self.server_pid}):\n"
+                    f"{thread_stacks(self.pid)}")
             time.sleep(POLL_INTERVAL_S)
 
     def wait_only_tmux_left(self, timeout):
