@@ -29,6 +29,8 @@ PACKAGES=(
   grpc-proto               # health and reflection .proto files
   iproute2                 # ip netns: the cross-host discovery test
   etcd-server              # etcd 3.4, the --registry=etcd:// backend (tests)
+  tmux                     # debug-mode tests drive a real terminal
+  gdb                      # the debug prompt's `gdb` command
 )
 
 missing=()
