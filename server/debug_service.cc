@@ -22,16 +22,24 @@ using google::protobuf::util::TimeUtil;
 // Link that OnDone severs before the reactor is deleted.
 class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
  public:
-  LockReactor(TtyLock* lock, v1::ActorId root)
-      : lock_(lock), root_(std::move(root)), link_(std::make_shared<Link>()) {
+  LockReactor(grpc::CallbackServerContext* call, TtyLock* lock,
+              v1::ActorId root)
+      : call_(call),
+        lock_(lock),
+        root_(std::move(root)),
+        link_(std::make_shared<Link>()) {
     link_->reactor = this;
     StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      // A half-close counts as Stop; a broken call ends in OnCancel.
-      if (phase_ == Phase::kRequested) Release();
+      // A half-close counts as Stop. A broken call also fails the read
+      // (before OnCancel): the requester lost its channel.
+      if (phase_ == Phase::kRequested) {
+        if (call_->IsCancelled()) return Abandon();
+        Release();
+      }
       if (phase_ == Phase::kAwaitStart) {
         FinishAfterWrites(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                        "the stream ended before Start"));
@@ -180,8 +188,29 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
         grpc::Status(grpc::StatusCode::CANCELLED, "withdrawn by the opener"));
   }
 
+  // The channel broke: a holder's actor goes on the blocked list.
+  void Abandon() {
+    phase_ = Phase::kDone;
+    std::optional<uint64_t> ticket;
+    {
+      absl::MutexLock lock(&mu_);
+      ticket = std::exchange(ticket_, std::nullopt);
+    }
+    if (ticket.has_value()) lock_->Abandon(*ticket);
+    FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
+                                   "the debug lock stream broke"));
+  }
+
+  // A protocol error ends the request: whatever it held or waited for is
+  // released.
   void Refuse(const absl::Status& error) {
     phase_ = Phase::kDone;
+    std::optional<uint64_t> ticket;
+    {
+      absl::MutexLock lock(&mu_);
+      ticket = std::exchange(ticket_, std::nullopt);
+    }
+    if (ticket.has_value()) lock_->Release(*ticket);
     TETHER_LOG(kWarning) << "debug lock stream: " << error.message();
     v1::Frame frame;
     *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
@@ -209,6 +238,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     if (!write_in_flight_) Finish(status);
   }
 
+  grpc::CallbackServerContext* const call_;
   TtyLock* const lock_;
   const v1::ActorId root_;
   const std::shared_ptr<Link> link_;
@@ -227,7 +257,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
 
 grpc::ServerBidiReactor<v1::Frame, v1::Frame>* DebugService::Lock(
     grpc::CallbackServerContext* context) {
-  return new LockReactor(lock_, root_);
+  return new LockReactor(context, lock_, root_);
 }
 
 grpc::ServerUnaryReactor* DebugService::Status(

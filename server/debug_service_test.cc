@@ -328,10 +328,9 @@ TEST_F(DebugServiceTest, CancelledHolderHandsTheLockToTheNextWaiter) {
   EXPECT_TRUE(waiter->AwaitRelease().ok());
 }
 
-// Disabled: fails today. LockReactor::OnReadDone(false) takes the failed
-// read of a cancelled call for a half-close and releases the lock, before
-// OnCancel can abandon it, so the holder's actor is never blocked.
-TEST_F(DebugServiceTest, DISABLED_CancelledHoldersActorIsBlocked) {
+// A holder whose call breaks (not a half-close) lost its channel: the lock
+// passes on and its actor is blocked.
+TEST_F(DebugServiceTest, CancelledHoldersActorIsBlocked) {
   const v1::DebugLockRequest lost = RequestFrom("lost");
   std::unique_ptr<LockStream> holder = Open();
   std::unique_ptr<LockStream> waiter = Open();
@@ -478,11 +477,9 @@ TEST_F(DebugServiceTest, SecondFrameOtherThanStopOrCancelIsAProtocolError) {
   EXPECT_EQ(waiter->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
-// Disabled: fails today. LockReactor::Refuse finishes the call but keeps
-// its ticket, and OnCancel never runs for a call the server finished, so
-// the ended stream holds the lock forever: the waiter is never granted
-// (and a root's teardown, which waits for the lock to be idle, hangs).
-TEST_F(DebugServiceTest, DISABLED_HolderRefusedForAProtocolErrorReleases) {
+// A holder refused for a protocol error releases the lock: OnCancel never
+// runs for a call the server finished itself, so Refuse must.
+TEST_F(DebugServiceTest, HolderRefusedForAProtocolErrorReleases) {
   std::unique_ptr<LockStream> holder = Open();
   std::unique_ptr<LockStream> waiter = Open();
   holder->Request(RequestFrom("holder"));
