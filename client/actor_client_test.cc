@@ -14,6 +14,7 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
   ASSERT_TRUE(identity.ok());
   absl::Notification cancelled;
   ActorRuntime runtime(*identity);
+  runtime.SetDebugMode(true);
   absl::StatusOr<std::unique_ptr<ActorServer>> server =
       ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
                          [&](const v1::ActorId&) { cancelled.Notify(); });
@@ -23,6 +24,10 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
   absl::StatusOr<v1::ActorInfo> info = client.Info(kTimeout);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->id().uuid(), identity->uuid);
+  EXPECT_TRUE(info->debug_mode());
+  // Named no registry, so it hosts the registrar and registers there.
+  ASSERT_EQ(info->registry_addresses_size(), 1);
+  EXPECT_EQ(info->registry_addresses(0), (*server)->address().ToString());
 
   v1::ActorId me;
   me.set_name("test");

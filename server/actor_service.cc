@@ -58,6 +58,10 @@ grpc::ServerUnaryReactor* ActorService::Info(
   for (const std::string& name : runtime_->functions().Names()) {
     response->add_functions(name);
   }
+  response->set_debug_mode(runtime_->debug_mode());
+  for (const std::string& registry : runtime_->registry_addresses()) {
+    response->add_registry_addresses(registry);
+  }
   response->set_contexts_opened(runtime_->contexts_opened());
   response->set_contexts_served(runtime_->contexts_served());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
