@@ -250,7 +250,8 @@ class DebugTerminalTest(unittest.TestCase):
         self.assertRegex(
             errors[0],
             rf"child {first['name']}\[{first['uuid'][:8]}\] died: signal 9|"
-            rf"TransportClosed: the stream to {first['name']} ended")
+            rf"TransportClosed: the stream to "
+            rf"{first['name']}\[{first['uuid'][:8]}\] ended")
         self.assertNotIn(other, errors[0])
 
     # --- Ctrl-C ---
