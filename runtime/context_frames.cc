@@ -116,28 +116,22 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
 
 void Context::OnCalleeFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
-    case v1::Frame::kYieldBatch: {
-      bool ok;
-      {
-        absl::MutexLock lock(&mu_);
-        ok = started_;
-      }
-      if (ok) return OnData(frame.mutable_yield_batch());
-      return Violation("the opener sent Yield before Started");
-    }
+    case v1::Frame::kYieldBatch:
+      // An opener may pipeline data behind its Start (docs/protocol.md §2):
+      // it waits in the inbox, under the usual overrun rules, until the
+      // function opens its stream. A plain function has no stream.
+      if (kind_ == v1::FUNCTION_KIND_PLAIN) break;
+      return OnData(frame.mutable_yield_batch());
     case v1::Frame::kStop: {
-      // Allowed at any time after Start (docs/protocol.md §2): a plain
-      // call's opener stops at once; before Started it has sent no data.
+      // Allowed at any time after Start: a plain call's opener stops at
+      // once, a pipelining opener may stop before Started.
       bool ok;
       {
         absl::MutexLock lock(&mu_);
-        ok = !remote_stopped_ && (started_ || frame.stop().data_count() == 0);
+        ok = !remote_stopped_;
         remote_stopped_ = true;
       }
-      if (!ok) {
-        return Violation(
-            "the opener sent Stop twice, or counted data before Started");
-      }
+      if (!ok) return Violation("the opener sent Stop twice");
       inbox_.SetEnd(frame.stop().data_count());
       return;
     }

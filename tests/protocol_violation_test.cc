@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -323,6 +324,58 @@ TEST_F(ProtocolViolationTest, YieldBeforeStartIsRefused) {
     const RawOutcome outcome = call.Finish();
     ExpectProtocolError(outcome);
     EXPECT_EQ(outcome.frames.size(), 1u) << "a lone Error was expected";
+  });
+}
+
+// Not a violation: an opener may pipeline its data behind Start. The
+// values wait in the callee's buffer until the function opens its stream.
+TEST_F(ProtocolViolationTest, PipelinedYieldsWaitForTheCalleesStream) {
+  TypedCall call(RawChannel());
+  call.Write(StartFrame("echo_values", "pipelined"));
+  for (int i = 1; i <= 3; ++i) {
+    v1::Frame yield;
+    *yield.mutable_yield_batch()->add_values() = Value::Int(i).ToProto();
+    call.Write(yield);
+  }
+  v1::Frame stop;
+  stop.mutable_stop()->set_data_count(3);
+  call.Write(stop);
+  const RawOutcome outcome = call.Finish();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message() << "; "
+                                   << FrameKinds(outcome);
+  // Return may overtake the echoes it counts (protocol.md §3).
+  std::vector<int64_t> echoed;
+  std::optional<v1::Return> returned;
+  for (const v1::Frame& frame : outcome.frames) {
+    if (frame.has_returned()) returned = frame.returned();
+    if (!frame.has_yield_batch()) continue;
+    for (const v1::Payload& payload : frame.yield_batch().values()) {
+      const absl::StatusOr<Value> value = Value::FromProto(payload);
+      ASSERT_TRUE(value.ok()) << value.status();
+      echoed.push_back(*value->AsInt());
+    }
+  }
+  EXPECT_EQ(echoed, (std::vector<int64_t>{1, 2, 3})) << FrameKinds(outcome);
+  ASSERT_TRUE(returned.has_value()) << FrameKinds(outcome);
+  EXPECT_EQ(returned->data_count(), 3u);
+  EXPECT_EQ(*Value::FromProto(returned->value())->AsInt(), 3);
+}
+
+TEST_F(ProtocolViolationTest, YieldToAPlainFunctionIsAViolation) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    v1::Frame start = StartFrame("await_flag", "plain-yield");
+    start.mutable_start()->set_kind(v1::FUNCTION_KIND_PLAIN);
+    *start.mutable_start()->mutable_args() =
+        Value::Object({{"token", Value::String("plain-yield")},
+                       {"flag", Value::String("never")}})
+            .ToProto();
+    call.Write(start);
+    call.Write(YieldFrame(1));
+    const RawOutcome outcome = call.Finish();
+    ASSERT_FALSE(outcome.frames.empty());
+    EXPECT_TRUE(outcome.frames.front().has_start_ack());
+    ExpectProtocolError(outcome);
   });
 }
 

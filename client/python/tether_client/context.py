@@ -232,10 +232,8 @@ class Context:
         `timeout` seconds the RPC is cancelled, which cancels the callee's
         task, and TimeoutError is raised. Closes the context."""
         try:
-            # Not a Stop frame: the C++ callee refuses Stop before Started,
-            # which a plain function never sends, as a protocol error
-            # (runtime/context_frames.cc), while it takes a half-close as
-            # Stop in every state.
+            # A half-close rather than a Stop frame: every callee takes it
+            # as Stop, in every state (protocol.md §2).
             with self._cond:
                 self._half_close_locked()
             return self.result(timeout)
