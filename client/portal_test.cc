@@ -124,6 +124,45 @@ TEST_F(PortalTest, ContextStreamsThenReturns) {
   EXPECT_EQ(*result, Value::Int(5));
 }
 
+// Actor/Info's counters: contexts per role, and frames of open and
+// finished streams.
+TEST_F(PortalTest, InfoCountsContextsAndFrames) {
+  std::vector<uint64_t> open_frames_received;
+  const absl::Status status = portal_->OpenContext(
+      "counter", Value::Int(3),
+      [&](Context& ctx, const Value&) -> absl::Status {
+        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+        for (const Value& v : stream) EXPECT_TRUE(v.AsInt().ok());
+        TETHER_RETURN_IF_ERROR(stream.status());
+        for (const v1::ContextInfo& info : opener_->DescribeContexts()) {
+          open_frames_received.push_back(info.frames_received());
+        }
+        return ctx.Result().status();
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  // StartAck, Started, at least one Yield, Stop: all read before the
+  // stream's end was delivered.
+  ASSERT_EQ(open_frames_received.size(), 1u);
+  EXPECT_GE(open_frames_received[0], 4u);
+
+  // The callee drops the context once its stream is done.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!callee_->DescribeContexts().empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_TRUE(callee_->DescribeContexts().empty());
+  EXPECT_EQ(opener_->contexts_opened(), 1u);
+  EXPECT_EQ(opener_->contexts_served(), 0u);
+  EXPECT_EQ(callee_->contexts_served(), 1u);
+  // Every frame the callee wrote was read: the opener waited for the end of
+  // the call.
+  EXPECT_GE(callee_->frames_sent(), 5u);  // ... and Return.
+  EXPECT_EQ(opener_->frames_received(), callee_->frames_sent());
+  EXPECT_GE(opener_->frames_sent(), 1u);  // Start.
+  EXPECT_GE(callee_->frames_received(), 1u);
+  EXPECT_LE(callee_->frames_received(), opener_->frames_sent());
+}
+
 TEST_F(PortalTest, OpenerCancelIsAbsorbed) {
   bool acked = false;
   absl::Status result_status;

@@ -150,6 +150,8 @@ void ActorRuntime::AddContext(const std::shared_ptr<Context>& context) {
 
 void ActorRuntime::RemoveContext(const Context& context) {
   absl::MutexLock lock(&mu_);
+  finished_frames_sent_ += context.frames_sent();
+  finished_frames_received_ += context.frames_received();
   auto it = contexts_.find({context.id(), context.side()});
   // Only if the entry is this context (ids are chosen by openers).
   if (it != contexts_.end()) {
@@ -191,6 +193,29 @@ uint64_t ActorRuntime::contexts_opened() const {
 uint64_t ActorRuntime::contexts_served() const {
   absl::MutexLock lock(&mu_);
   return contexts_served_;
+}
+
+uint64_t ActorRuntime::frames_sent() const {
+  return SumOverContexts(&ActorRuntime::finished_frames_sent_,
+                         &Context::frames_sent);
+}
+
+uint64_t ActorRuntime::frames_received() const {
+  return SumOverContexts(&ActorRuntime::finished_frames_received_,
+                         &Context::frames_received);
+}
+
+uint64_t ActorRuntime::SumOverContexts(
+    uint64_t ActorRuntime::*finished,
+    uint64_t (Context::*count)() const) const {
+  absl::MutexLock lock(&mu_);
+  uint64_t sum = this->*finished;
+  for (const auto& entry : contexts_) {
+    if (std::shared_ptr<Context> context = entry.second.lock()) {
+      sum += ((*context).*count)();
+    }
+  }
+  return sum;
 }
 
 void ActorRuntime::Serve(std::shared_ptr<Context> context,

@@ -89,7 +89,8 @@ class ActorRuntime {
   void RemoveChild(const std::string& uuid);
   std::vector<v1::ChildInfo> DescribeChildren() const;
 
-  // Open contexts, both sides, for Actor/Signal and Actor/Info.
+  // Open contexts, both sides, for Actor/Signal and Actor/Info. Remove a
+  // context once its stream is done: its frame counts join the totals.
   void AddContext(const std::shared_ptr<Context>& context);
   void RemoveContext(const Context& context);
   // The context `id` on `side`, or null.
@@ -98,6 +99,9 @@ class ActorRuntime {
   std::vector<v1::ContextInfo> DescribeContexts() const;
   uint64_t contexts_opened() const;
   uint64_t contexts_served() const;
+  // Frames written and read by every context stream so far, open or done.
+  uint64_t frames_sent() const;
+  uint64_t frames_received() const;
 
   // Runs `function` for the callee context `context` as a serving task: the
   // task's root scope is the context's, a thrown exception is boxed, and
@@ -114,6 +118,10 @@ class ActorRuntime {
   bool AwaitServingDone(absl::Duration timeout);
 
  private:
+  // `finished` (a finished_frames_* total) plus `count` of every open
+  // context.
+  uint64_t SumOverContexts(uint64_t ActorRuntime::*finished,
+                           uint64_t (Context::*count)() const) const;
   using ContextKey = std::pair<std::string, Context::Side>;
 
   const ActorIdentity identity_;
@@ -131,6 +139,9 @@ class ActorRuntime {
   std::map<ContextKey, std::weak_ptr<Context>> contexts_ ABSL_GUARDED_BY(mu_);
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t contexts_served_ ABSL_GUARDED_BY(mu_) = 0;
+  // Frames of removed contexts; open ones are summed when asked.
+  uint64_t finished_frames_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t finished_frames_received_ ABSL_GUARDED_BY(mu_) = 0;
   int serving_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<v1::ActorId> cancelled_by_ ABSL_GUARDED_BY(mu_);
 

@@ -55,6 +55,8 @@ Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
                if (std::shared_ptr<ContextTransport> t = transport())
                  t->ResumeReading();
              }),
+      // A callee is made from the Start frame its transport read.
+      frames_received_(side == Side::kCallee ? 1 : 0),
       peer_(std::move(peer)) {}
 
 Context::~Context() = default;
@@ -205,6 +207,7 @@ void Context::BindScope(CancelHandle scope) {
 }
 
 void Context::OnFrame(v1::Frame&& frame) {
+  frames_received_.fetch_add(1, std::memory_order_relaxed);
   if (side_ == Side::kOpener) {
     OnOpenerFrame(frame);
   } else {
@@ -212,7 +215,10 @@ void Context::OnFrame(v1::Frame&& frame) {
   }
 }
 
-void Context::OnWriteDone(bool ok) { outbox_.OnWriteDone(ok); }
+void Context::OnWriteDone(bool ok) {
+  if (ok) frames_sent_.fetch_add(1, std::memory_order_relaxed);
+  outbox_.OnWriteDone(ok);
+}
 
 void Context::OnPeerHalfClose() {
   {
@@ -223,7 +229,10 @@ void Context::OnPeerHalfClose() {
   inbox_.SetEnd(inbox_.arrived());
 }
 
-void Context::OnBadFrame(absl::string_view problem) { Violation(problem); }
+void Context::OnBadFrame(absl::string_view problem) {
+  frames_received_.fetch_add(1, std::memory_order_relaxed);
+  Violation(problem);
+}
 
 void Context::OnTransportDone(const absl::Status& status) {
   outbox_.Close(absl::UnavailableError("the context's stream has ended"));
@@ -410,6 +419,8 @@ v1::ContextInfo Context::Describe() const {
                                        : v1::ContextInfo::SIDE_CALLEE);
   info.set_payloads_sent(outbox_.payloads_accepted());
   info.set_payloads_received(inbox_.received());
+  info.set_frames_sent(frames_sent());
+  info.set_frames_received(frames_received());
   absl::MutexLock lock(&mu_);
   *info.mutable_peer() = peer_.id();
   if (outcome_.has_value()) {

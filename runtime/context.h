@@ -194,6 +194,10 @@ class Context : private FrameWriter {
 
   // Observability for Actor/Info.
   v1::ContextInfo Describe() const;
+  // Frames written to and read from this context's stream so far; a
+  // callee's count includes the Start it was made from.
+  uint64_t frames_sent() const { return frames_sent_.load(); }
+  uint64_t frames_received() const { return frames_received_.load(); }
 
  private:
   friend class MsgStream;
@@ -261,6 +265,8 @@ class Context : private FrameWriter {
   std::weak_ptr<ContextTransport> transport_ ABSL_GUARDED_BY(transport_mu_);
   Outbox outbox_;
   Inbox inbox_;
+  std::atomic<uint64_t> frames_sent_{0};
+  std::atomic<uint64_t> frames_received_{0};
 
   mutable absl::Mutex mu_;
   v1::ActorRef peer_ ABSL_GUARDED_BY(mu_);

@@ -64,6 +64,8 @@ grpc::ServerUnaryReactor* ActorService::Info(
   }
   response->set_contexts_opened(runtime_->contexts_opened());
   response->set_contexts_served(runtime_->contexts_served());
+  response->set_frames_sent(runtime_->frames_sent());
+  response->set_frames_received(runtime_->frames_received());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
