@@ -205,9 +205,9 @@ uint64_t ActorRuntime::frames_received() const {
                          &Context::frames_received);
 }
 
-uint64_t ActorRuntime::SumOverContexts(
-    uint64_t ActorRuntime::*finished,
-    uint64_t (Context::*count)() const) const {
+uint64_t ActorRuntime::SumOverContexts(uint64_t ActorRuntime::*finished,
+                                       uint64_t (Context::*count)()
+                                           const) const {
   absl::MutexLock lock(&mu_);
   uint64_t sum = this->*finished;
   for (const auto& entry : contexts_) {

@@ -341,8 +341,8 @@ TEST_F(ProtocolViolationTest, PipelinedYieldsWaitForTheCalleesStream) {
   stop.mutable_stop()->set_data_count(3);
   call.Write(stop);
   const RawOutcome outcome = call.Finish();
-  ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message() << "; "
-                                   << FrameKinds(outcome);
+  ASSERT_TRUE(outcome.status.ok())
+      << outcome.status.error_message() << "; " << FrameKinds(outcome);
   // Return may overtake the echoes it counts (protocol.md §3).
   std::vector<int64_t> echoed;
   std::optional<v1::Return> returned;
