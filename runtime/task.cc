@@ -1,10 +1,12 @@
 #include "runtime/task.h"
 
-#include <sched.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <ctime>
 #include <system_error>
 #include <utility>
 
@@ -12,6 +14,25 @@
 
 namespace tether {
 namespace task_internal {
+namespace {
+
+// Sleeps while `*word` == `expected`, at most `timeout` (infinite for
+// absl::InfiniteDuration()); may return early or spuriously.
+void FutexWait(std::atomic<int>* word, int expected, absl::Duration timeout) {
+  static_assert(sizeof(std::atomic<int>) == sizeof(int));
+  timespec relative = absl::ToTimespec(timeout);
+  syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAIT_PRIVATE, expected,
+          timeout == absl::InfiniteDuration() ? nullptr : &relative, nullptr,
+          0);
+}
+
+// Wakes one thread sleeping in FutexWait on `word`.
+void FutexWake(std::atomic<int>* word) {
+  syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAKE_PRIVATE, 1,
+          nullptr, nullptr, 0);
+}
+
+}  // namespace
 
 // Per-thread state. Shared so that a scope's canceller can wake the thread
 // even while the thread is exiting.
@@ -23,49 +44,34 @@ class TaskState {
 
   // Wakes the task if it is parked, or makes its next Park return at once.
   void Unpark() {
-    if (permit_.exchange(true)) return;  // A wake-up is already pending.
-    // Taking and releasing mu_ makes a parked task re-check its condition.
-    // Both sides use sequentially consistent accesses of permit_ and
-    // parked_, so either this sees parked_ or the task sees permit_.
-    if (parked_.load()) {
-      absl::MutexLock lock(&mu_);
-    }
+    if (permit_.exchange(1) == 1) return;  // A wake-up is already pending.
+    // Sequentially consistent accesses of permit_ and parked_ on both
+    // sides: either this sees parked_, or the task sees permit_ before it
+    // sleeps.
+    if (parked_.load()) FutexWake(&permit_);
   }
 
-  // Blocks until Unpark() or `deadline`; consumes the wake-up. Spins
-  // briefly first, yielding the CPU to any runnable thread: a reply over
-  // loopback often arrives within a round trip (~50-100 us here), and a task
-  // that never slept is woken without a futex call or a scheduler round
-  // trip. The spin costs at most kSpin of CPU per wait.
+  // Blocks until Unpark() or `deadline`; consumes the wake-up. Parks at
+  // once, without spinning: on a machine with few cores a spinning task
+  // takes the CPU from the very threads that would deliver its wake-up.
   void ParkUntil(absl::Time deadline) {
-    const auto spin_until = std::chrono::steady_clock::now() + kSpin;
-    do {
-      if (permit_.exchange(false)) return;
-      sched_yield();
-    } while (std::chrono::steady_clock::now() < spin_until);
-    parked_.store(true);
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithDeadline(
-          absl::Condition(
-              +[](std::atomic<bool>* permit) { return permit->load(); },
-              &permit_),
-          deadline);
+    while (permit_.exchange(0) == 0) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return;
+      parked_.store(true);
+      // FutexWait returns at once unless permit_ is still 0.
+      FutexWait(&permit_, 0, left);
+      parked_.store(false);
     }
-    parked_.store(false);
-    permit_.store(false);
   }
 
   // The scope stack; only the owning thread touches it.
   std::vector<std::shared_ptr<ScopeState>>& scopes() { return scopes_; }
 
  private:
-  static constexpr std::chrono::microseconds kSpin{200};
-
   const std::string name_;
-  // Only for parking: the state itself is in the atomics.
-  absl::Mutex mu_;
-  std::atomic<bool> permit_{false};
+  // 1 while a wake-up is pending; the futex word.
+  std::atomic<int> permit_{0};
   std::atomic<bool> parked_{false};
   std::vector<std::shared_ptr<ScopeState>> scopes_;
 };
