@@ -77,9 +77,12 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   stream->Start();
 
   auto result = body(*context);
-  // With the outcome known the callee is ending the call; without it (a
-  // cancel nobody confirmed) there is nothing to wait for.
-  stream->FinishAndWait(context->outcome().has_value() ? kStreamGrace
+  // Once the callee's final frame arrived it is ending the call: let it.
+  // Without that frame there is nothing to wait for: either no outcome (a
+  // cancel nobody confirmed), or one that came out of band while the
+  // in-band copy waits behind data the block left unread and that would
+  // only be discarded.
+  stream->FinishAndWait(context->final_frame_arrived() ? kStreamGrace
                                                        : absl::ZeroDuration());
   self_->RemoveContext(*context);
   return result;

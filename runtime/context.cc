@@ -292,8 +292,10 @@ bool Context::OnSignal(const v1::SignalRequest& request) {
   // While this side reads its stream the in-band copy arrives soon, in
   // order behind the data sent before it; applying the signal first would
   // drop that data. So a signal waits until reading stops (ShouldRead) or
-  // is superseded by its in-band copy.
-  if (!inbox_.reading_paused()) {
+  // is superseded by its in-band copy, unless that data is being discarded
+  // anyway (the block has exited): then waiting for it only delays the
+  // outcome.
+  if (!inbox_.reading_paused() && !inbox_.discarding()) {
     absl::MutexLock lock(&mu_);
     pending_signal_ = request;
     return true;
@@ -327,6 +329,11 @@ absl::StatusOr<Value> Context::WaitStarted() {
   return ProtocolError(peer_.id(), "the callee returned without Started");
 }
 
+bool Context::final_frame_arrived() const {
+  absl::MutexLock lock(&mu_);
+  return final_frame_arrived_;
+}
+
 absl::Status Context::ExitBlock(absl::Status block_status) {
   const size_t leftover = inbox_.Discard();
   if (leftover > 0) {
@@ -334,6 +341,14 @@ absl::Status Context::ExitBlock(absl::Status block_status) {
                          << "): discarded " << leftover
                          << " unread payloads at exit";
   }
+  // A signal held back for the data in front of it: that data is now
+  // discarded unread.
+  std::optional<v1::SignalRequest> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_signal_);
+  }
+  if (pending.has_value()) ApplySignal(*pending);
   {
     absl::MutexLock lock(&mu_);
     scope_bound_ = false;

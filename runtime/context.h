@@ -187,6 +187,10 @@ class Context : private FrameWriter {
   absl::StatusOr<Value> WaitStarted();
   // Opener: applies the block-exit rules to the block's status.
   absl::Status ExitBlock(absl::Status block_status);
+  // Opener: the callee's final frame (Return or Error) arrived in band, so
+  // its end of the call follows at once. False while only an out-of-band
+  // copy arrived: the in-band one still waits behind unread data.
+  bool final_frame_arrived() const;
   // Callee: the function returned; sends the final frame.
   void FinishCallee(absl::StatusOr<Value> result);
   // Callee: cancels the task on behalf of an actor-wide cancel request.
@@ -277,6 +281,8 @@ class Context : private FrameWriter {
   bool stream_opened_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_sent_ ABSL_GUARDED_BY(mu_) = false;
   bool remote_stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Opener: the callee's Return or Error frame was read from the stream.
+  bool final_frame_arrived_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::StatusOr<Value>> outcome_ ABSL_GUARDED_BY(mu_);
   // The peer's error (opener: its final Error; callee: the opener's report).
   absl::Status remote_error_ ABSL_GUARDED_BY(mu_);

@@ -85,6 +85,10 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       return;
     }
     case v1::Frame::kReturned: {
+      {
+        absl::MutexLock lock(&mu_);
+        final_frame_arrived_ = true;
+      }
       absl::StatusOr<Value> value = Value::FromProto(frame.returned().value());
       if (!value.ok()) {
         return Violation(
@@ -104,8 +108,11 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       inbox_.SetEnd(frame.returned().data_count());
       return;
     }
-    case v1::Frame::kError:
-      ClearPendingSignal();
+    case v1::Frame::kError: {
+      absl::MutexLock lock(&mu_);
+      final_frame_arrived_ = true;
+      pending_signal_.reset();
+    }
       return ApplyRemoteError(MakeError(frame.error().error()));
     default:
       break;

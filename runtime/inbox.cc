@@ -127,6 +127,11 @@ bool Inbox::finished() const {
                           end_.has_value() && arrived_ >= *end_);
 }
 
+bool Inbox::discarding() const {
+  absl::MutexLock lock(&mu_);
+  return discarding_ || !error_.ok();
+}
+
 uint64_t Inbox::arrived() const {
   absl::MutexLock lock(&mu_);
   return arrived_;

@@ -106,6 +106,10 @@ class Inbox {
   // True once end of stream or an error would be returned.
   bool finished() const;
 
+  // True once Discard() or Fail() was called: arriving payloads are dropped
+  // unread.
+  bool discarding() const;
+
   // Payloads that arrived (including dropped ones) and that were received.
   uint64_t arrived() const;
   uint64_t received() const;
