@@ -112,18 +112,20 @@ absl::Status RunEach(ActorRuntime& root, const std::vector<std::string>& names,
   return Report(
       root,
       ActorNursery::Open(&root, [&](ActorNursery& nursery) -> absl::Status {
-        std::vector<Portal*> children;
+        // Each result is observed as soon as it is in: which child gets
+        // the terminal first, and so returns first, is up to the race.
+        tether::TaskGroup observers(/*cancel_on_error=*/true);
         for (const std::string& name : names) {
           TETHER_ASSIGN_OR_RETURN(
               Portal * child,
               nursery.RunInActor(name, function, Value(), Patient()));
-          children.push_back(child);
+          observers.Spawn(name, [&nursery, child]() -> absl::Status {
+            TETHER_ASSIGN_OR_RETURN(Value result, nursery.WaitResult(child));
+            Observe("result", result.ToJson());
+            return absl::OkStatus();
+          });
         }
-        for (Portal* child : children) {
-          TETHER_ASSIGN_OR_RETURN(Value result, nursery.WaitResult(child));
-          Observe("result", result.ToJson());
-        }
-        return absl::OkStatus();
+        return observers.Wait();
       }));
 }
 
