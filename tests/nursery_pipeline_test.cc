@@ -180,7 +180,13 @@ TEST_P(PipelineTest, CancelReportsNoPartialResultAndEndsGracefully) {
               const int64_t wanted = point == CancelPoint::kNone
                                          ? kProducers * kCount
                                          : kBeforeCancel;
-              while (received < wanted) {
+              // Cancelling producer-1 must hit its context: wait until it
+              // is streaming.
+              const auto waiting_for_producer_1 = [&] {
+                return point == CancelPoint::kProducerCancelled &&
+                       next_seq[1] == 0;
+              };
+              while (received < wanted || waiting_for_producer_1()) {
                 TETHER_ASSIGN_OR_RETURN(
                     Value value, stream.Receive(absl::Now() + kReceiveTimeout));
                 TETHER_ASSIGN_OR_RETURN(int64_t p, IntArg(value, "p"));
