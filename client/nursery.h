@@ -117,6 +117,8 @@ class ActorNursery {
   void Teardown(const std::shared_ptr<Child>& child);
   // Records a failure and cancels every child (one-cancels-all).
   void Fail(absl::Status error);
+  // Records a failure unless it is recorded already.
+  void AddErrorLocked(absl::Status error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits until every child has exited; a cancellation point.
   absl::Status AwaitAllExited();
   bool AllExitedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

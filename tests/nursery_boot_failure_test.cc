@@ -159,12 +159,10 @@ TEST_F(NurseryTest, DaemonDyingOfASignalReportsItsSymbolizedStack) {
   EXPECT_FALSE(Child("crasher").exit_code.has_value());
 }
 
-// Disabled: fails today, in about half the runs. The function's call ends
-// with TransportClosed as the child dies, RunInActor fails the nursery
-// with it, and Watch then takes the death for part of that cancellation
-// and drops the ActorFailure that carries the crash report.
-TEST_F(NurseryTest,
-       DISABLED_RunInActorChildDyingOfASignalReportsItsSymbolizedStack) {
+// The function's call ends with TransportClosed as the child dies, and may
+// fail the nursery before the death is seen: the death, which carries the
+// crash report, must still be what the nursery reports, alone.
+TEST_F(NurseryTest, RunInActorChildDyingOfASignalReportsItsSymbolizedStack) {
   const absl::Status status =
       OpenNursery([&](ActorNursery& nursery) -> absl::Status {
         return nursery
@@ -172,6 +170,8 @@ TEST_F(NurseryTest,
             .status();
       });
   ExpectSymbolizedCrashReport(status, "SIGSEGV", "SegfaultMidCall()");
+  EXPECT_EQ(InfoOf(status).kind(), v1::ERROR_KIND_ACTOR_FAILURE)
+      << DescribeError(status);
 }
 
 // abort() raises SIGABRT inside glibc; the report's callers' frames name
