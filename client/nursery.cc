@@ -8,10 +8,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/prompt_watch.h"
 #include "runtime/actor_identity.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
-#include "runtime/tty_lock.h"
 #include "runtime/uuid.h"
 
 namespace tether {
@@ -292,17 +292,6 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
   }
 }
 
-namespace {
-
-// Debug mode: no child is cancelled while someone is at the prompt, and a
-// child holding the terminal is not signalled. Only the root hosts the TTY
-// lock, so only the root's nurseries wait for it.
-TtyLock* PromptLock(const ActorRuntime& self) {
-  return self.debug_mode() ? TtyLock::Hosted() : nullptr;
-}
-
-}  // namespace
-
 void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
   {
     absl::MutexLock lock(&mu_);
@@ -315,7 +304,10 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(absl::Condition(&child->exited), timeout);
   };
-  TtyLock* const prompt = PromptLock(*self_);
+  // Debug mode, in every nursery of the tree: no child is cancelled while
+  // someone is at the prompt, and no child is signalled while it or one of
+  // its descendants holds the terminal.
+  const std::unique_ptr<PromptWatch> prompt = PromptWatch::For(*self_);
   if (prompt != nullptr && !prompt->AwaitIdle(absl::Now())) {
     TETHER_LOG(kInfo) << "waiting for the debug prompt to finish before "
                          "cancelling child "
@@ -325,11 +317,12 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
   TETHER_LOG(kInfo) << "cancelling child " << who;
   child->portal->CancelActor(escalation_.cancel_timeout).IgnoreError();
   if (exited_within(escalation_.cancel_timeout)) return;
-  if (prompt != nullptr &&
-      !prompt->AwaitNotHeldBy(child->id.uuid(), absl::Now())) {
+  const pid_t pid = child->process->pid();
+  if (prompt != nullptr && !prompt->AwaitNotHeldUnder(pid, absl::Now())) {
     TETHER_LOG(kInfo) << "child " << who
-                      << " is at the debug prompt; escalation waits for it";
-    prompt->AwaitNotHeldBy(child->id.uuid(), absl::InfiniteFuture());
+                      << " or a descendant is at the debug prompt; "
+                         "escalation waits for it";
+    prompt->AwaitNotHeldUnder(pid, absl::InfiniteFuture());
     if (exited_within(escalation_.cancel_timeout)) return;
   }
   TETHER_LOG(kWarning) << "child " << who << " still runs "

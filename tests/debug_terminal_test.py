@@ -46,6 +46,8 @@ PROMPT = re.compile(r"\(tether (?P<name>[\w.-]+)\)")
 LISTENING = re.compile(r"tether: actor debug-root listening on (?P<address>\S+)")
 # A line the root (not a child) logged; ROOT_LOG.format(text) matches it.
 ROOT_LOG = r"debug-root\[[0-9a-f]{{8}}\] {}"
+# The same for a line the actor named `middle` logged.
+MIDDLE_LOG = r"middle\[[0-9a-f]{{8}}\] {}"
 PAUSERS = {"pauser_a", "pauser_b"}
 
 
@@ -309,6 +311,52 @@ class DebugTerminalTest(unittest.TestCase):
         self.assertLess(released.start(), cancelled.start())
         self.assertIn("the root's block failed on purpose",
                       observed(screen, "error")[0])
+
+    def test_middle_failure_cancels_a_prompted_grandchild_only_after_c(self):
+        # The nursery that must wait is not the root's: it runs in `middle`,
+        # a child of the root, and asks the root who is at the prompt.
+        term = self.start("middle_fails_at_grandchild_prompt")
+        banner = self.wait_banner()
+        self.assertEqual(banner["name"], "grandchild")
+        grandchild = int(banner["pid"])
+        term.wait_for(r"observed middle_failing_while_prompted=grandchild$",
+                      STEP_TIMEOUT_S)
+        waiting = MIDDLE_LOG.format(
+            r"waiting for the debug prompt to finish before cancelling child "
+            r"grandchild\[")
+        term.wait_for(waiting, STEP_TIMEOUT_S)
+        # The middle failed, yet its child is still at the prompt: alive
+        # and answering, neither cancelled nor signalled.
+        self.assert_alive(grandchild, "grandchild")
+        self.assertIsNone(term.exit_status())
+        term.send_line("ctx")
+        term.wait_for(r"pause_for_the_test \(callee", STEP_TIMEOUT_S)
+        screen = term.screen()
+        cancelling = MIDDLE_LOG.format(r"cancelling child grandchild\[")
+        self.assertIsNone(re.search(cancelling, screen), screen)
+        self.assertNotIn("sending SIGTERM", screen)
+        self.assertEqual(
+            self.debug_status().holder.requester.name, "grandchild")
+
+        term.send_line("c")
+        # The middle's failing function has its post-mortem prompt in turn.
+        post_mortem = self.wait_banner(count=2)
+        self.assertEqual(post_mortem["why"], "post-mortem")
+        self.assertEqual(post_mortem["name"], "middle")
+        term.send_line("c")
+        screen = self.assert_tree_finishes(1)
+        released = re.search(
+            ROOT_LOG.format(r"debug lock released by grandchild\["), screen)
+        cancelled = re.search(cancelling, screen)
+        self.assertIsNotNone(released, screen)
+        self.assertIsNotNone(cancelled, screen)
+        self.assertLess(released.start(), cancelled.start())
+        self.assertNotIn("sending SIGTERM", screen)
+        self.assertFalse(tmux_terminal.running(grandchild))
+        errors = observed(screen, "error")
+        self.assertEqual(len(errors), 1, screen)
+        self.assertIn("the middle's block failed on purpose", errors[0])
+        self.assertEqual(observed(screen, "error_source"), ["middle"])
 
 
 if __name__ == "__main__":
