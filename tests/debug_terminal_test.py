@@ -17,8 +17,11 @@ Prompt lines it relies on (client/debug_prompt.cc, client/debugger.cc):
 import importlib
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
+import time
 import unittest
 
 sys.dont_write_bytecode = True  # Never litter the source tree.
@@ -48,7 +51,45 @@ LISTENING = re.compile(r"tether: actor debug-root listening on (?P<address>\S+)"
 ROOT_LOG = r"debug-root\[[0-9a-f]{{8}}\] {}"
 # The same for a line the actor named `middle` logged.
 MIDDLE_LOG = r"middle\[[0-9a-f]{{8}}\] {}"
+# gdb attaching to a process and reading its symbols; measured at about
+# 2 s in the default build, but it reads every shared library of the
+# process from disk on a loaded machine.
+GDB_TIMEOUT_S = 60.0
+# (The screen's lines come with trailing blanks removed.)
+GDB_PROMPT = r"^\(gdb\)"
 PAUSERS = {"pauser_a", "pauser_b"}
+
+
+def ptrace_refusal():
+    """Why gdb cannot attach to a process here, or None when it can.
+
+    Reads Yama's ptrace_scope (3: no attaching at all), then really
+    attaches gdb to a child of this process and detaches.
+    """
+    if shutil.which("gdb") is None:
+        return "gdb is not installed (tools/setup.sh installs it)"
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope", encoding="utf-8") as f:
+            if f.read().strip() == "3":
+                return "kernel.yama.ptrace_scope is 3: ptrace is disabled"
+    except FileNotFoundError:
+        pass  # no Yama: the classic same-user rules apply
+    target = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE)
+    try:
+        probe = subprocess.run(
+            ["gdb", "-q", "-batch", "-nx", "-p", str(target.pid),
+             "-ex", "detach"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=GDB_TIMEOUT_S, check=False)
+    finally:
+        target.stdin.close()
+        target.kill()
+        target.wait()
+    refused = re.search(r"ptrace: .*|Could not attach.*", probe.stdout +
+                        probe.stderr)
+    return f"gdb cannot attach here: {refused[0]}" if refused else None
 
 
 def observed(screen, key):
@@ -167,6 +208,38 @@ class DebugTerminalTest(unittest.TestCase):
                       STEP_TIMEOUT_S)
         term.send_line("c")
         self.assert_tree_finishes(0)
+
+    def test_gdb_attaches_and_returns_to_the_prompt(self):
+        refusal = ptrace_refusal()
+        if refusal is not None:
+            self.skipTest(refusal)
+        term = self.start("one_pauser")
+        banner = self.wait_banner()
+        started = time.monotonic()
+        term.send_line("gdb")
+        term.wait_for(GDB_PROMPT, GDB_TIMEOUT_S)
+        # gdb stopped the paused process: it still holds the terminal.
+        status = self.wait_debug_status(
+            lambda s: s.holder.requester.name == "pauser_a", "pauser_a holding")
+        self.assertEqual(status.holder.pid, int(banner["pid"]))
+        term.send_line("set pagination off")
+        term.send_line("set confirm off")
+        # gdb starts in the main thread; the paused task is another one.
+        term.send_line("thread apply all bt")
+        term.wait_for(r"^#\d+\s+0x[0-9a-f]+ in .*PauseForTheTest",
+                      GDB_TIMEOUT_S)
+        term.send_line("detach")
+        term.send_line("quit")
+        term.wait_for(r"^gdb exited; back at the tether prompt$",
+                      STEP_TIMEOUT_S)
+        term.wait_for(PROMPT.pattern, STEP_TIMEOUT_S, count=2)
+        self.assert_alive(int(banner["pid"]), "pauser_a")
+        print(f"gdb attached, answered and detached in "
+              f"{time.monotonic() - started:.1f} s", file=sys.stderr)
+
+        term.send_line("c")
+        screen = self.assert_tree_finishes(0)
+        self.assertEqual(observed(screen, "result"), ['"hello from pauser_a"'])
 
     def test_ctx_lists_the_open_context(self):
         term = self.start("one_pauser")
