@@ -188,6 +188,25 @@ void OnFatalSignal(int signal, siginfo_t* info, void* context) {
   DieOf(signal);
 }
 
+// Gives the calling thread an alternate signal stack unless it has one;
+// returns the memory to unmap later, or null when none was installed.
+void* InstallAltStack() {
+  stack_t current = {};
+  if (sigaltstack(nullptr, &current) != 0) return nullptr;
+  if ((current.ss_flags & SS_DISABLE) == 0) return nullptr;  // has one
+  void* memory = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) return nullptr;
+  stack_t ours = {};
+  ours.ss_sp = memory;
+  ours.ss_size = kAltStackSize;
+  if (sigaltstack(&ours, nullptr) != 0) {
+    munmap(memory, kAltStackSize);
+    return nullptr;
+  }
+  return memory;
+}
+
 }  // namespace
 
 void InstallCrashReport(const char* binary) {
@@ -198,8 +217,8 @@ void InstallCrashReport(const char* binary) {
   // it now rather than in the handler.
   void* warm_up[1];
   backtrace(warm_up, 1);
-  static CrashReportStack* const main_thread_stack = new CrashReportStack();
-  (void)main_thread_stack;
+  // The calling thread's stack stays for the life of the process.
+  InstallAltStack();
 
   struct sigaction action = {};
   action.sa_sigaction = OnFatalSignal;
@@ -208,30 +227,14 @@ void InstallCrashReport(const char* binary) {
   for (int signal : kSignals) sigaction(signal, &action, nullptr);
 }
 
-CrashReportStack::CrashReportStack() {
-  stack_t current = {};
-  if (sigaltstack(nullptr, &current) != 0) return;
-  if ((current.ss_flags & SS_DISABLE) == 0) return;  // one is there already
-  void* memory = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (memory == MAP_FAILED) return;
-  stack_t ours = {};
-  ours.ss_sp = memory;
-  ours.ss_size = kAltStackSize;
-  if (sigaltstack(&ours, nullptr) != 0) {
-    munmap(memory, kAltStackSize);
-    return;
-  }
-  stack_ = memory;
-  size_ = kAltStackSize;
-}
+CrashReportStack::CrashReportStack() : stack_(InstallAltStack()) {}
 
 CrashReportStack::~CrashReportStack() {
   if (stack_ == nullptr) return;
   stack_t off = {};
   off.ss_flags = SS_DISABLE;
   sigaltstack(&off, nullptr);
-  munmap(stack_, size_);
+  munmap(stack_, kAltStackSize);
 }
 
 }  // namespace tether

@@ -49,8 +49,6 @@
 #ifndef TETHER_RUNTIME_CRASH_REPORT_H_
 #define TETHER_RUNTIME_CRASH_REPORT_H_
 
-#include <cstddef>
-
 namespace tether {
 
 // Installs the handler for the signals above and an alternate signal stack
@@ -71,8 +69,7 @@ class CrashReportStack {
   CrashReportStack& operator=(const CrashReportStack&) = delete;
 
  private:
-  void* stack_ = nullptr;  // ours to unmap, or null
-  size_t size_ = 0;
+  void* const stack_;  // ours to unmap, or null
 };
 
 }  // namespace tether
