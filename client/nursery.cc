@@ -8,10 +8,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/prompt_watch.h"
 #include "runtime/actor_identity.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
-#include "runtime/tty_lock.h"
 #include "runtime/uuid.h"
 
 namespace tether {
@@ -24,6 +24,15 @@ struct ActorNursery::Child {
   // Guarded by the nursery's mu_.
   bool exited = false;
   bool cancel_requested = false;
+  // Teardown sent it SIGTERM (and maybe SIGKILL): dying of those is not
+  // a failure of its own.
+  bool escalated = false;
+  // Its RunInActor call broke (TransportClosed) and that failed the
+  // nursery. Should the child turn out to have died on its own, its death
+  // replaces this symptom among the nursery's errors.
+  std::optional<absl::Status> broken_call;
+  // Its death is among the nursery's errors.
+  bool died_in_error = false;
   std::optional<absl::StatusOr<Value>> result;
 };
 
@@ -116,7 +125,7 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
                                                         std::string(function),
                                                     args = std::move(args)]() {
     absl::StatusOr<Value> result = child->portal->Run(function, args);
-    bool cancelled_by_us;
+    bool failed;
     {
       absl::MutexLock lock(&mu_);
       child->result = result;
@@ -124,14 +133,27 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
       // A call the nursery itself cancelled (one-cancels-all) is not an
       // error of its own.
       const std::optional<v1::ErrorInfo> info = GetErrorInfo(result.status());
-      cancelled_by_us = !result.ok() && cancelling_all_ &&
-                        (!info.has_value() ||
-                         info->kind() == v1::ERROR_KIND_TRANSPORT_CLOSED ||
-                         (info->kind() == v1::ERROR_KIND_CONTEXT_CANCELLED &&
-                          SameActor(info->canceller(), self_->id())));
+      const bool cancelled_by_us =
+          cancelling_all_ &&
+          (!info.has_value() ||
+           info->kind() == v1::ERROR_KIND_TRANSPORT_CLOSED ||
+           (info->kind() == v1::ERROR_KIND_CONTEXT_CANCELLED &&
+            SameActor(info->canceller(), self_->id())));
+      // Nor is a broken call to a child whose death is already the error.
+      const bool symptom_of_death =
+          child->died_in_error && IsTransportClosed(result.status());
+      failed = !result.ok() && !cancelled_by_us && !symptom_of_death;
+      // Recorded in the same step as the error, so that Watch, which may
+      // learn of the child's death any moment now, sees both.
+      if (failed) AddErrorLocked(result.status());
+      if (failed && IsTransportClosed(result.status())) {
+        child->broken_call = result.status();
+      }
     }
-    if (!result.ok() && !cancelled_by_us) {
-      Fail(result.status());
+    if (failed) {
+      TETHER_LOG(kInfo) << "actor nursery failing: "
+                        << result.status().message();
+      CancelAll();
     } else {
       Teardown(child);
     }
@@ -242,14 +264,25 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
                                  : std::string(status.status().message()),
                      tail.empty() ? "" : "; its stderr ends with:\n", tail));
   }
-  bool unexpected;
+  bool unexpected = false;
   {
     absl::MutexLock lock(&mu_);
-    unexpected =
-        death.has_value() && !child->cancel_requested && !cancelling_all_;
+    const bool killed_by_us =
+        child->escalated && status.ok() && WIFSIGNALED(*status) &&
+        (WTERMSIG(*status) == SIGTERM || WTERMSIG(*status) == SIGKILL);
     // Recorded together with `exited`, so whoever sees every child gone
     // also sees this failure.
-    if (unexpected) errors_.push_back(*death);
+    if (death.has_value() && !killed_by_us && child->broken_call.has_value()) {
+      // Its call broke because it died: the cause replaces the symptom
+      // (the nursery is cancelling already, because of that symptom).
+      std::replace(errors_.begin(), errors_.end(), *child->broken_call, *death);
+      child->died_in_error = true;
+    } else if (death.has_value() && !child->cancel_requested &&
+               !cancelling_all_) {
+      unexpected = true;
+      errors_.push_back(*death);
+      child->died_in_error = true;
+    }
     child->exited = true;
     waiters_.NotifyAll();
   }
@@ -258,17 +291,6 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
     CancelAll();
   }
 }
-
-namespace {
-
-// Debug mode: no child is cancelled while someone is at the prompt, and a
-// child holding the terminal is not signalled. Only the root hosts the TTY
-// lock, so only the root's nurseries wait for it.
-TtyLock* PromptLock(const ActorRuntime& self) {
-  return self.debug_mode() ? TtyLock::Hosted() : nullptr;
-}
-
-}  // namespace
 
 void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
   {
@@ -282,7 +304,10 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(absl::Condition(&child->exited), timeout);
   };
-  TtyLock* const prompt = PromptLock(*self_);
+  // Debug mode, in every nursery of the tree: no child is cancelled while
+  // someone is at the prompt, and no child is signalled while it or one of
+  // its descendants holds the terminal.
+  const std::unique_ptr<PromptWatch> prompt = PromptWatch::For(*self_);
   if (prompt != nullptr && !prompt->AwaitIdle(absl::Now())) {
     TETHER_LOG(kInfo) << "waiting for the debug prompt to finish before "
                          "cancelling child "
@@ -292,16 +317,21 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
   TETHER_LOG(kInfo) << "cancelling child " << who;
   child->portal->CancelActor(escalation_.cancel_timeout).IgnoreError();
   if (exited_within(escalation_.cancel_timeout)) return;
-  if (prompt != nullptr &&
-      !prompt->AwaitNotHeldBy(child->id.uuid(), absl::Now())) {
+  const pid_t pid = child->process->pid();
+  if (prompt != nullptr && !prompt->AwaitNotHeldUnder(pid, absl::Now())) {
     TETHER_LOG(kInfo) << "child " << who
-                      << " is at the debug prompt; escalation waits for it";
-    prompt->AwaitNotHeldBy(child->id.uuid(), absl::InfiniteFuture());
+                      << " or a descendant is at the debug prompt; "
+                         "escalation waits for it";
+    prompt->AwaitNotHeldUnder(pid, absl::InfiniteFuture());
     if (exited_within(escalation_.cancel_timeout)) return;
   }
   TETHER_LOG(kWarning) << "child " << who << " still runs "
                        << escalation_.cancel_timeout
                        << " after its cancel request; sending SIGTERM";
+  {
+    absl::MutexLock lock(&mu_);
+    child->escalated = true;
+  }
   child->process->Signal(SIGTERM);
   if (exited_within(escalation_.terminate_timeout)) return;
   TETHER_LOG(kWarning) << "child " << who << " still runs "
@@ -315,11 +345,21 @@ void ActorNursery::Fail(absl::Status error) {
   TETHER_LOG(kInfo) << "actor nursery failing: " << error.message();
   {
     absl::MutexLock lock(&mu_);
-    if (std::find(errors_.begin(), errors_.end(), error) == errors_.end()) {
-      errors_.push_back(std::move(error));
-    }
+    AddErrorLocked(std::move(error));
   }
   CancelAll();
+}
+
+void ActorNursery::AddErrorLocked(absl::Status error) {
+  if (std::find(errors_.begin(), errors_.end(), error) != errors_.end()) {
+    return;
+  }
+  // A block that passes on a broken call's status (WaitResult) adds
+  // nothing: it is in errors_ already, or its child's death replaced it.
+  for (const std::shared_ptr<Child>& child : children_) {
+    if (child->broken_call == error) return;
+  }
+  errors_.push_back(std::move(error));
 }
 
 absl::Status ActorNursery::AwaitAllExited() {

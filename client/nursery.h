@@ -21,9 +21,15 @@
 //   - The nursery ends when its block has returned and every child has
 //     exited. Until then an error anywhere - the block's, a RunInActor
 //     function's, a child that dies - cancels every child, all at once.
+//     A child that dies during its RunInActor call is reported by its
+//     death (ActorFailure, with the tail of its stderr), not by the
+//     TransportClosed of the call; one killed by the nursery's own
+//     escalation is not a failure.
 //   - Cancelling a child escalates: a cancel request, then SIGTERM after
 //     0.5 s, then SIGKILL 1.6 s later; each step is logged. Every child is
-//     reaped.
+//     reaped. In debug mode the cancel request waits until nobody in the
+//     tree is at the debug prompt, and SIGTERM until neither the child nor
+//     a descendant holds it (client/prompt_watch.h).
 //   - Open returns OK, the one error, or a group (ERROR_KIND_GROUP) of all
 //     of them, each naming its child.
 //   - A nursery is a cancel scope: cancelling the task that opened it
@@ -117,6 +123,8 @@ class ActorNursery {
   void Teardown(const std::shared_ptr<Child>& child);
   // Records a failure and cancels every child (one-cancels-all).
   void Fail(absl::Status error);
+  // Records a failure unless it is recorded already.
+  void AddErrorLocked(absl::Status error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits until every child has exited; a cancellation point.
   absl::Status AwaitAllExited();
   bool AllExitedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,7 +27,11 @@ extern char** environ;
 namespace tether {
 namespace {
 
-constexpr size_t kTailLines = 20;
+// Enough for a crash report (runtime/crash_report.h) and a line or two
+// before it.
+constexpr size_t kTailLines = 40;
+// How long StderrTail waits for a dead child's last output to be copied.
+constexpr absl::Duration kStderrDrainLimit = absl::Seconds(2);
 
 absl::Status ErrnoError(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
@@ -68,6 +73,10 @@ absl::StatusOr<v1::ChildSpec> DecodeChildSpec(absl::string_view text) {
 }
 
 ChildProcess::ChildProcess(pid_t pid, int stderr_fd) : pid_(pid) {
+  {
+    absl::MutexLock lock(&mu_);
+    stderr_fd_ = stderr_fd;
+  }
   stderr_copier_ = std::thread([this, stderr_fd] { CopyStderr(stderr_fd); });
 }
 
@@ -90,8 +99,23 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::CopyStderr(int fd) {
   char chunk[4096];
   while (true) {
+    // Only a chunk known to be there is read, so that `stderr_reading_`
+    // is never set while the copier waits (see StderrTail).
+    pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      stderr_reading_ = true;
+    }
     const ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      absl::MutexLock lock(&mu_);
+      stderr_reading_ = false;
+      continue;
+    }
     if (n <= 0) break;
     // Pass the child's lines through as they are: they name their actor.
     size_t written = 0;
@@ -101,6 +125,7 @@ void ChildProcess::CopyStderr(int fd) {
       written += static_cast<size_t>(w);
     }
     absl::MutexLock lock(&mu_);
+    stderr_reading_ = false;
     partial_line_.append(chunk, static_cast<size_t>(n));
     size_t newline;
     while ((newline = partial_line_.find('\n')) != std::string::npos) {
@@ -109,11 +134,33 @@ void ChildProcess::CopyStderr(int fd) {
       if (tail_.size() > kTailLines) tail_.pop_front();
     }
   }
+  // Closed under mu_: StderrTail looks at the descriptor under mu_.
+  absl::MutexLock lock(&mu_);
+  stderr_reading_ = false;
+  stderr_fd_ = -1;
   close(fd);
+}
+
+bool ChildProcess::StderrCopiedLocked() const {
+  if (stderr_fd_ < 0) return true;
+  int unread = 0;
+  if (ioctl(stderr_fd_, FIONREAD, &unread) != 0) return true;
+  return !stderr_reading_ && unread == 0;
 }
 
 std::string ChildProcess::StderrTail() const {
   absl::MutexLock lock(&mu_);
+  // A child that died wrote its last words (a crash report) before it
+  // did, so they are in the pipe by now: wait until the copier has them.
+  // Bounded, as the copier also waits to pass each chunk on.
+  if (reaped_) {
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](const ChildProcess* child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                 child->mu_) { return child->StderrCopiedLocked(); },
+            this),
+        kStderrDrainLimit);
+  }
   std::vector<std::string> lines(tail_.begin(), tail_.end());
   if (!partial_line_.empty()) lines.push_back(partial_line_);
   return absl::StrJoin(lines, "\n");

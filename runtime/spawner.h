@@ -57,7 +57,8 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   const v1::ActorRef& actor() const { return actor_; }
 
-  // The last lines the child wrote to stderr.
+  // The last lines the child wrote to stderr. Once the child was reaped,
+  // first waits (briefly) until all it wrote before it exited is copied.
   std::string StderrTail() const;
 
   // Sends `signal` unless the child was reaped.
@@ -75,6 +76,8 @@ class ChildProcess {
   friend class Spawner;
   ChildProcess(pid_t pid, int stderr_fd);
   void CopyStderr(int fd);
+  // Nothing the child wrote is still unread or being copied.
+  bool StderrCopiedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const pid_t pid_;
   v1::ActorRef actor_;
@@ -83,6 +86,10 @@ class ChildProcess {
   mutable absl::Mutex mu_;
   std::deque<std::string> tail_ ABSL_GUARDED_BY(mu_);
   std::string partial_line_ ABSL_GUARDED_BY(mu_);
+  // The copier's end of the child's stderr, -1 once closed; whether the
+  // copier holds a chunk it has not added to tail_ yet.
+  int stderr_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  bool stderr_reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reaped_ ABSL_GUARDED_BY(mu_) = false;
   int wait_status_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/crash_report.h"
 
 namespace tether {
 namespace task_internal {
@@ -262,6 +263,8 @@ absl::Status TaskGroup::TrySpawn(std::string name,
   try {
     threads_.emplace(id, std::thread([this, id, task = std::move(task),
                                       body = std::move(body)] {
+                       // User code runs here: an overflow is reported.
+                       const CrashReportStack crash_report_stack;
                        task_internal::tls_task = task;
                        absl::Status status = body();
                        task->scopes().clear();

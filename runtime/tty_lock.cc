@@ -105,21 +105,4 @@ std::optional<v1::DebugLockRequest> TtyLock::holder() const {
   return holder_->request;
 }
 
-bool TtyLock::AwaitIdle(absl::Time deadline) const {
-  absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !holder_.has_value() && waiters_.empty();
-  };
-  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
-}
-
-bool TtyLock::AwaitNotHeldBy(const std::string& uuid,
-                             absl::Time deadline) const {
-  absl::MutexLock lock(&mu_);
-  auto released = [this, &uuid]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !holder_.has_value() || holder_->request.requester().uuid() != uuid;
-  };
-  return mu_.AwaitWithDeadline(absl::Condition(&released), deadline);
-}
-
 }  // namespace tether

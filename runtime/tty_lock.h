@@ -15,7 +15,8 @@
 //   lock.Abandon(*ticket);     // its channel broke instead
 //
 // The process that hosts the lock (the root) publishes it with SetHosted so
-// its own nurseries can wait for the terminal before tearing children down.
+// that its own nurseries read it directly (client/prompt_watch.h) before
+// tearing children down; nurseries elsewhere ask the root's Debug/Status.
 // Thread-safe; grant callbacks run without the lock's mutex held.
 
 #ifndef TETHER_RUNTIME_TTY_LOCK_H_
@@ -31,7 +32,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "tether/v1/debug.pb.h"
 
 namespace tether {
@@ -65,15 +65,6 @@ class TtyLock {
 
   // The current holder, if any.
   std::optional<v1::DebugLockRequest> holder() const;
-
-  // Blocks until nobody holds the lock and nobody waits for it, or until
-  // `deadline`; true when free. Not a cancellation point: used by teardown
-  // that must not run under a user at the prompt.
-  bool AwaitIdle(absl::Time deadline) const;
-
-  // Blocks until `uuid`'s actor does not hold the lock, or until
-  // `deadline`; true when it does not.
-  bool AwaitNotHeldBy(const std::string& uuid, absl::Time deadline) const;
 
   // The lock this process hosts, or null.
   static TtyLock* Hosted();

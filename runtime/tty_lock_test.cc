@@ -1,7 +1,6 @@
 #include "runtime/tty_lock.h"
 
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -86,26 +85,6 @@ TEST(TtyLockTest, AnAbandonedHolderIsBlockedAndTheNextWaiterGranted) {
   absl::StatusOr<uint64_t> again = lock.Request(RequestFrom("a"), nullptr);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(again.status().message().find("a-uuid"), std::string::npos);
-}
-
-TEST(TtyLockTest, AwaitIdleWaitsForTheHolderAndEveryWaiter) {
-  TtyLock lock;
-  EXPECT_TRUE(lock.AwaitIdle(absl::Now()));
-  const uint64_t a = *lock.Request(RequestFrom("a"), [](uint32_t) {});
-  EXPECT_FALSE(lock.AwaitIdle(absl::Now() + absl::Milliseconds(5)));
-  std::thread release([&] { lock.Release(a); });
-  EXPECT_TRUE(lock.AwaitIdle(absl::Now() + absl::Seconds(10)));
-  release.join();
-}
-
-TEST(TtyLockTest, AwaitNotHeldByIgnoresOtherHolders) {
-  TtyLock lock;
-  const uint64_t a = *lock.Request(RequestFrom("a"), [](uint32_t) {});
-  EXPECT_TRUE(lock.AwaitNotHeldBy("b-uuid", absl::Now()));
-  EXPECT_FALSE(
-      lock.AwaitNotHeldBy("a-uuid", absl::Now() + absl::Milliseconds(5)));
-  lock.Release(a);
-  EXPECT_TRUE(lock.AwaitNotHeldBy("a-uuid", absl::Now()));
 }
 
 }  // namespace

@@ -7,13 +7,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "absl/debugging/failure_signal_handler.h"
-#include "absl/debugging/symbolize.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/actor_identity.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
+#include "runtime/crash_report.h"
 #include "runtime/log.h"
 #include "runtime/spawner.h"
 #include "server/grpc_log.h"
@@ -52,8 +51,7 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
   const char* spec_text = std::getenv(kChildSpecEnv);
   if (spec_text == nullptr) return std::nullopt;
   // argv[0] names the child ("tether-child:NAME"), not its binary.
-  absl::InitializeSymbolizer("/proc/self/exe");
-  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  InstallCrashReport("/proc/self/exe");
 
   absl::StatusOr<v1::ChildSpec> spec = DecodeChildSpec(spec_text);
   if (!spec.ok()) return Fail("bad spec", spec.status());

@@ -75,11 +75,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
   }
 
   void OnCancel() override {
-    std::optional<uint64_t> ticket;
-    {
-      absl::MutexLock lock(&mu_);
-      ticket = std::exchange(ticket_, std::nullopt);
-    }
+    const std::optional<uint64_t> ticket = TakeTicket();
     if (ticket.has_value()) lock_->Abandon(*ticket);
     FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
                                    "the debug lock stream broke"));
@@ -161,11 +157,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
   // Stop or half-close: the holder is done, or a waiter gives up.
   void Release() {
     phase_ = Phase::kDone;
-    std::optional<uint64_t> ticket;
-    {
-      absl::MutexLock lock(&mu_);
-      ticket = std::exchange(ticket_, std::nullopt);
-    }
+    const std::optional<uint64_t> ticket = TakeTicket();
     if (ticket.has_value()) lock_->Release(*ticket);
     v1::DebugLockRelease release;
     *release.mutable_released_at() = TimeUtil::GetCurrentTime();
@@ -178,11 +170,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
 
   void Withdraw() {
     phase_ = Phase::kDone;
-    std::optional<uint64_t> ticket;
-    {
-      absl::MutexLock lock(&mu_);
-      ticket = std::exchange(ticket_, std::nullopt);
-    }
+    const std::optional<uint64_t> ticket = TakeTicket();
     if (ticket.has_value()) lock_->Release(*ticket);
     FinishAfterWrites(
         grpc::Status(grpc::StatusCode::CANCELLED, "withdrawn by the opener"));
@@ -191,11 +179,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
   // The channel broke: a holder's actor goes on the blocked list.
   void Abandon() {
     phase_ = Phase::kDone;
-    std::optional<uint64_t> ticket;
-    {
-      absl::MutexLock lock(&mu_);
-      ticket = std::exchange(ticket_, std::nullopt);
-    }
+    const std::optional<uint64_t> ticket = TakeTicket();
     if (ticket.has_value()) lock_->Abandon(*ticket);
     FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
                                    "the debug lock stream broke"));
@@ -205,11 +189,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
   // released.
   void Refuse(const absl::Status& error) {
     phase_ = Phase::kDone;
-    std::optional<uint64_t> ticket;
-    {
-      absl::MutexLock lock(&mu_);
-      ticket = std::exchange(ticket_, std::nullopt);
-    }
+    const std::optional<uint64_t> ticket = TakeTicket();
     if (ticket.has_value()) lock_->Release(*ticket);
     TETHER_LOG(kWarning) << "debug lock stream: " << error.message();
     v1::Frame frame;
@@ -217,6 +197,13 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     Send(std::move(frame));
     FinishAfterWrites(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    std::string(error.message())));
+  }
+
+  // The request's ticket, once: whoever ends the request first gives it
+  // back to the lock.
+  std::optional<uint64_t> TakeTicket() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(ticket_, std::nullopt);
   }
 
   void Send(v1::Frame frame) {

@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/debugging/failure_signal_handler.h"
-#include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
@@ -17,6 +15,7 @@
 #include "runtime/actor_identity.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
+#include "runtime/crash_report.h"
 #include "runtime/log.h"
 #include "server/child_main.h"
 #include "server/grpc_log.h"
@@ -105,8 +104,7 @@ int Run(const std::vector<char*>& positional) {
 
 int ActorNodeMain(int argc, char** argv) {
   if (std::optional<int> code = RunAsChildIfSpawned(argc, argv)) return *code;
-  absl::InitializeSymbolizer(argv[0]);
-  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  InstallCrashReport(argv[0]);
   absl::SetProgramUsageMessage(
       "Runs one Tether actor.\n"
       "  actor_node --name=NAME --listen=HOST:PORT|unix:/PATH "

@@ -3,11 +3,10 @@
 #include <cstdio>
 #include <optional>
 
-#include "absl/debugging/failure_signal_handler.h"
-#include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/actor_identity.h"
 #include "runtime/address.h"
+#include "runtime/crash_report.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
 #include "runtime/task.h"
@@ -36,8 +35,7 @@ int Fail(const absl::Status& status) {
 int RootMain(int argc, char** argv, const RootOptions& options,
              const std::function<absl::Status(ActorRuntime& root)>& body) {
   if (std::optional<int> code = RunAsChildIfSpawned(argc, argv)) return *code;
-  absl::InitializeSymbolizer(argv[0]);
-  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  InstallCrashReport(argv[0]);
 
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create(options.name);
   if (!identity.ok()) return Fail(identity.status());

@@ -12,6 +12,10 @@
 //                        root receives the boxed remote error
 //   root_fails_at_prompt pauser_a pauses; once it holds the terminal the
 //                        root's block fails
+//   middle_fails_at_grandchild_prompt
+//                        the root runs `middle`, whose own nursery runs
+//                        `grandchild`, which pauses; once it holds the
+//                        terminal the middle's block fails
 //
 // A scenario that ends with an error returns it, so the program exits 1
 // and prints it (RootMain); otherwise it exits 0.
@@ -19,6 +23,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,6 +37,9 @@
 #include "absl/time/time.h"
 #include "client/debugger.h"
 #include "client/nursery.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/errors.h"
 #include "runtime/function_registry.h"
@@ -40,6 +48,7 @@
 #include "runtime/tty_lock.h"
 #include "runtime/value.h"
 #include "server/root_main.h"
+#include "tether/v1/debug.grpc.pb.h"
 #include "tether/v1/error.pb.h"
 
 namespace {
@@ -83,6 +92,53 @@ absl::StatusOr<Value> ThrowForTheTest(const Value&) {
   throw std::out_of_range("the test's deliberate failure");
 }
 TETHER_REGISTER_PLAIN(throw_for_the_test, ThrowForTheTest);
+
+// Who holds the TTY lock, as the root's Debug/Status says, or "" when
+// nobody does.
+absl::StatusOr<std::string> AskRootForHolder(tether::v1::Debug::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  tether::v1::DebugStatus status;
+  const grpc::Status answer =
+      stub.Status(&context, tether::v1::DebugStatusRequest(), &status);
+  if (!answer.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("Debug/Status: ", answer.error_message()));
+  }
+  return status.has_holder() ? status.holder().requester().name() : "";
+}
+
+// In `middle`: runs `grandchild`, which pauses, and fails once the
+// grandchild holds the terminal. Its nursery must then wait for the
+// prompt before it cancels the grandchild.
+absl::StatusOr<Value> FailAtGrandchildPrompt(const Value&) {
+  ActorRuntime* self = ActorRuntime::Current();
+  const std::unique_ptr<tether::v1::Debug::Stub> root =
+      tether::v1::Debug::NewStub(grpc::CreateChannel(
+          self->root().addresses(0), grpc::InsecureChannelCredentials()));
+  TETHER_RETURN_IF_ERROR(
+      ActorNursery::Open(self, [&](ActorNursery& nursery) -> absl::Status {
+        TETHER_RETURN_IF_ERROR(nursery
+                                   .RunInActor("grandchild",
+                                               "pause_for_the_test", Value(),
+                                               Patient())
+                                   .status());
+        const absl::Time deadline = absl::Now() + kPromptDeadline;
+        while (true) {
+          TETHER_ASSIGN_OR_RETURN(std::string holder, AskRootForHolder(*root));
+          if (holder == "grandchild") break;
+          if (absl::Now() >= deadline) {
+            return absl::DeadlineExceededError(
+                "the grandchild did not take the debug prompt in time");
+          }
+          TETHER_RETURN_IF_ERROR(tether::Sleep(kPollInterval));
+        }
+        Observe("middle_failing_while_prompted", "grandchild");
+        return absl::AbortedError("the middle's block failed on purpose");
+      }));
+  return Value::String("the middle's nursery did not fail");
+}
+TETHER_REGISTER_PLAIN(fail_at_grandchild_prompt, FailAtGrandchildPrompt);
 
 // --- The root's side ---
 
@@ -178,6 +234,10 @@ Scenarios() {
          return RunEach(root, {"failer"}, "throw_for_the_test");
        }},
       {"root_fails_at_prompt", RootFailsAtPrompt},
+      {"middle_fails_at_grandchild_prompt",
+       [](ActorRuntime& root) {
+         return RunEach(root, {"middle"}, "fail_at_grandchild_prompt");
+       }},
   };
   return *scenarios;
 }
