@@ -288,14 +288,68 @@ class ReadCommandsTest(unittest.TestCase):
                 self.assertTrue(result.stderr[0].startswith(
                     "actorctl: error: --args: malformed JSON"), result)
 
-    @unittest.expectedFailure
+    def check_flag_error(self, args, error):
+        """`args` is a usage error: exit 2, `error` on one line, then the
+        usage hint, and nothing else."""
+        result = self.ctl(*args)
+        self.assertEqual(result.returncode, 2, result)
+        self.assertEqual(result.stdout, [], result)
+        self.assertEqual(len(result.stderr), 2, result)
+        self.assertEqual(result.stderr[0], f"actorctl: error: {error}",
+                         result)
+        self.assertTrue(result.stderr[1].startswith("usage: actorctl "),
+                        result)
+        self.assertIn("actorctl --help", result.stderr[1], result)
+
     def test_unknown_flag_exits_2(self):
-        # Known bug: abseil's flag parser rejects an unknown or malformed
-        # flag itself and exits 1 (with "ERROR: Unknown command line flag"),
-        # which the exit-code contract reserves for remote errors.
-        for args in (["--bogus", "ls"], ["--timeout=soon", "ls"]):
+        for args, error in (
+                (["--bogus", "ls"], "unknown flag --bogus"),
+                (["info", "worker", "--verbose=1"], "unknown flag --verbose"),
+                (["--timeout=soon", "ls"],
+                 "--timeout: 'soon' is not a positive duration (want e.g. "
+                 "500ms, 10s, 1m)"),
+                (["--json=maybe", "ls"],
+                 "--json: 'maybe' is not true or false"),
+                (["--log_level=loud", "ls"],
+                 "--log_level: unknown log level 'loud' (want debug, info, "
+                 "warning or error)")):
             with self.subTest(args=args):
-                self.assertEqual(self.ctl(*args).returncode, 2)
+                self.check_flag_error(args, error)
+
+    def test_flag_without_its_value_exits_2(self):
+        for args, flag in ((["call", "worker", "echo", "--args"], "--args"),
+                           (["ls", "--timeout="], "--timeout"),
+                           (["--registry", "--json", "ls"], "--registry")):
+            with self.subTest(args=args):
+                self.check_flag_error(
+                    args, f"{flag} needs a value ({flag}=VALUE)")
+
+    def test_flags_take_their_value_in_either_form(self):
+        for args in (["--timeout", "10s", "--args", "[1]"],
+                     ["--timeout=10s", "--args=[1]"]):
+            with self.subTest(args=args):
+                result = self.ctl("call", "worker", "echo", *args)
+                self.assertEqual(result.returncode, 0, result)
+                self.assertEqual(result.stdout, ["[1]"], result)
+
+    def test_help_exits_0_listing_commands_and_flags(self):
+        for args in (["--help"], ["-h"], ["info", "worker", "--help"],
+                     ["--bogus", "--help"]):
+            with self.subTest(args=args):
+                # Help needs no registry: none is given, none is asked.
+                result = self.cluster.ctl(*args)
+                self.assertEqual(result.returncode, 0, result)
+                self.assertEqual(result.stderr, [], result)
+                self.assertEqual(result.stdout[0],
+                                 "usage: actorctl [FLAGS] COMMAND [OPERANDS]",
+                                 result)
+                text = "\n".join(result.stdout)
+                for word in ("ls", "tree", "info NAME", "call NAME FUNCTION",
+                             "stream NAME FUNCTION", "cancel NAME",
+                             "--registry=ADDR", "--json", "--args=JSON",
+                             "--timeout=DURATION", "--log_level=LEVEL",
+                             "--help, -h"):
+                    self.assertIn(word, text, result)
 
 
 class InteractiveStreamTest(unittest.TestCase):
