@@ -11,18 +11,17 @@
 // unix:/path, or etcd://host:port); by default $TETHER_REGISTRY, else the
 // registrar of the newest root running on this machine
 // (runtime/local_roots.h). --json prints JSON. Exit codes: 0 success, 1
-// remote error, 2 usage or connection error.
+// remote error, 2 usage or connection error. The flags are parsed by
+// client/actorctl_flags.h; --help lists them.
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "client/actorctl_commands.h"
+#include "client/actorctl_flags.h"
 #include "client/registry.h"
 #include "runtime/actor_identity.h"
 #include "runtime/actor_runtime.h"
@@ -31,38 +30,18 @@
 #include "server/grpc_log.h"
 #include "server/shutdown_signal.h"
 
-ABSL_FLAG(std::string, registry, "",
-          "Registry: host:port or unix:/path of a registrar, or "
-          "etcd://host:port. Default: $TETHER_REGISTRY, else the newest "
-          "local root.");
-ABSL_FLAG(bool, json, false, "Print JSON.");
-ABSL_FLAG(std::string, args, "", "Arguments of call/stream, as JSON.");
-ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
-          "Deadline of each lookup and call.");
-ABSL_FLAG(std::string, log_level, "warning", "debug, info, warning or error");
-
 namespace tether {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: actorctl [--registry=ADDR] [--json] COMMAND\n"
-    "  ls                         registered actors\n"
-    "  tree                       the supervision tree\n"
-    "  info NAME                  an actor's state and contexts\n"
-    "  call NAME FUNCTION         run a plain function (--args=JSON)\n"
-    "  stream NAME FUNCTION       open a context (--args=JSON); stdin lines\n"
-    "                             are sent, Ctrl-C cancels\n"
-    "  cancel NAME                cancel an actor";
-
-// The one-line error, then the usage text.
-int BadUsage(const std::string& message) {
-  const int code = UsageError(message);
-  std::fprintf(stderr, "%s\n", kUsage);
+// The one-line error, then a short usage hint.
+int BadUsage(absl::string_view message) {
+  const int code = UsageError(std::string(message));
+  std::fprintf(stderr, "%s\n", kCtlUsageHint);
   return code;
 }
 
-absl::StatusOr<std::string> ChooseRegistry() {
-  std::string registry = absl::GetFlag(FLAGS_registry);
+absl::StatusOr<std::string> ChooseRegistry(const CtlCommandLine& line) {
+  std::string registry = line.registry;
   if (registry.empty()) {
     const char* env = std::getenv("TETHER_REGISTRY");
     if (env != nullptr) registry = env;
@@ -81,26 +60,23 @@ absl::StatusOr<std::string> ChooseRegistry() {
   return registry;
 }
 
-int Run(std::vector<char*> positional, ShutdownSignal* interrupt) {
-  positional.erase(positional.begin());  // the program
-  if (positional.empty()) return BadUsage("no command");
-  const std::string command = positional[0];
-  std::vector<std::string> operands(positional.begin() + 1, positional.end());
+int Run(const CtlCommandLine& line, ShutdownSignal* interrupt) {
+  if (line.operands.empty()) return BadUsage("no command");
+  const std::string& command = line.operands[0];
+  const std::vector<std::string> operands(line.operands.begin() + 1,
+                                          line.operands.end());
   auto expect = [&](size_t count) { return operands.size() == count; };
-  absl::StatusOr<LogLevel> level =
-      ParseLogLevel(absl::GetFlag(FLAGS_log_level));
-  if (!level.ok()) return UsageError(std::string(level.status().message()));
-  SetLogLevel(*level);
+  SetLogLevel(line.log_level);
 
-  absl::StatusOr<std::string> registry = ChooseRegistry();
+  absl::StatusOr<std::string> registry = ChooseRegistry(line);
   if (!registry.ok())
     return UsageError(std::string(registry.status().message()));
   ActorRuntime self(*ActorIdentity::Create("actorctl"));
   self.SetRegistryAddresses({*registry});
   CtlOptions options;
-  options.json = absl::GetFlag(FLAGS_json);
-  options.timeout = absl::GetFlag(FLAGS_timeout);
-  const std::string args = absl::GetFlag(FLAGS_args);
+  options.json = line.json;
+  options.timeout = line.timeout;
+  const std::string& args = line.args;
 
   if (command == "ls" && expect(0)) return ListActors(self, options);
   if (command == "tree" && expect(0)) return ShowTree(self, options);
@@ -125,8 +101,13 @@ int Run(std::vector<char*> positional, ShutdownSignal* interrupt) {
 }  // namespace tether
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(tether::kUsage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<tether::CtlCommandLine> line =
+      tether::ParseCtlCommandLine(argc, argv);
+  if (!line.ok()) return tether::BadUsage(line.status().message());
+  if (line->help) {
+    std::fputs(tether::kCtlHelp, stdout);
+    return tether::kExitOk;
+  }
   // Before gRPC starts threads, so they inherit the blocked signals.
   absl::StatusOr<std::unique_ptr<tether::ShutdownSignal>> interrupt =
       tether::ShutdownSignal::Install();
@@ -134,5 +115,5 @@ int main(int argc, char** argv) {
     return tether::UsageError(std::string(interrupt.status().message()));
   }
   tether::RouteGrpcLogsToTetherLog();
-  return tether::Run(std::move(positional), interrupt->get());
+  return tether::Run(*line, interrupt->get());
 }

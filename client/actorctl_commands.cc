@@ -276,14 +276,19 @@ int ShowInfo(ActorRuntime& self, const std::string& name,
     PrintLine(absl::StrCat("  parent     ", info->parent().id().name(), "[",
                            info->parent().id().uuid(), "]"));
   }
+  // Since start, over every context stream, open or finished.
+  PrintLine(absl::StrCat("  frames     sent ", info->frames_sent(),
+                         " received ", info->frames_received()));
   PrintLine(absl::StrCat("  contexts   ", info->contexts_size()));
   for (const v1::ContextInfo& context : info->contexts()) {
     PrintLine(absl::StrCat(
         "    ", context.function(), " ",
         v1::ContextInfo::Side_Name(context.side()), " ",
         v1::ContextInfo::State_Name(context.state()), " peer ",
-        context.peer().name(), "[", Short(context.peer().uuid()), "] sent ",
-        context.payloads_sent(), " received ", context.payloads_received()));
+        context.peer().name(), "[", Short(context.peer().uuid()),
+        "] payloads sent ", context.payloads_sent(), " received ",
+        context.payloads_received(), ", frames sent ", context.frames_sent(),
+        " received ", context.frames_received()));
   }
   PrintLine(absl::StrCat("  children   ", info->children_size()));
   for (const v1::ChildInfo& child : info->children()) {

@@ -1,5 +1,6 @@
 #include "client/registrar_client.h"
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -106,6 +107,13 @@ class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
   absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
+// A unary method of the Registrar's callback API, such as &Async::Find.
+using Async = v1::Registrar::StubInterface::async_interface;
+template <typename Request, typename Response>
+using UnaryMethod = void (Async::*)(grpc::ClientContext*, const Request*,
+                                    Response*,
+                                    std::function<void(grpc::Status)>);
+
 class RegistrarClient final : public Registry {
  public:
   explicit RegistrarClient(const Address& address)
@@ -125,15 +133,8 @@ class RegistrarClient final : public Registry {
     request.set_uuid(uuid);
     request.set_reason(std::string(reason));
     v1::UnregisterResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    TETHER_RETURN_IF_ERROR(Annotate(AwaitCall(context,
-                                              [&](auto done) {
-                                                stub_->async()->Unregister(
-                                                    &context, &request,
-                                                    &response, std::move(done));
-                                              }),
-                                    address_, "unregister"));
+    TETHER_RETURN_IF_ERROR(
+        Call(&Async::Unregister, request, response, deadline, "unregister"));
     return response.removed();
   }
 
@@ -142,15 +143,8 @@ class RegistrarClient final : public Registry {
     v1::FindRequest request;
     request.set_name(name);
     v1::FindResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    TETHER_RETURN_IF_ERROR(
-        Annotate(AwaitCall(context,
-                           [&](auto done) {
-                             stub_->async()->Find(&context, &request, &response,
-                                                  std::move(done));
-                           }),
-                 address_, absl::StrCat("find '", name, "'")));
+    TETHER_RETURN_IF_ERROR(Call(&Async::Find, request, response, deadline,
+                                absl::StrCat("find '", name, "'")));
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
   }
@@ -160,41 +154,45 @@ class RegistrarClient final : public Registry {
     v1::WaitRequest request;
     request.set_name(name);
     v1::FindResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    const absl::Status waited = AwaitCall(context, [&](auto done) {
-      stub_->async()->Wait(&context, &request, &response, std::move(done));
-    });
+    const absl::Status waited = Call(&Async::Wait, request, response, deadline,
+                                     absl::StrCat("wait for '", name, "'"));
     if (absl::IsDeadlineExceeded(waited)) {
       return absl::DeadlineExceededError(
           absl::StrCat("registry ", address_, ": no actor named '", name,
                        "' registered before the deadline (or the registry "
                        "did not answer)"));
     }
-    TETHER_RETURN_IF_ERROR(
-        Annotate(waited, address_, absl::StrCat("wait for '", name, "'")));
+    TETHER_RETURN_IF_ERROR(waited);
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
   }
 
   absl::StatusOr<std::vector<v1::RegistryEntry>> List(
       absl::Time deadline) override {
-    v1::ListResponse response;
     v1::ListRequest request;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    TETHER_RETURN_IF_ERROR(Annotate(AwaitCall(context,
-                                              [&](auto done) {
-                                                stub_->async()->List(
-                                                    &context, &request,
-                                                    &response, std::move(done));
-                                              }),
-                                    address_, "list"));
+    v1::ListResponse response;
+    TETHER_RETURN_IF_ERROR(
+        Call(&Async::List, request, response, deadline, "list"));
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
   }
 
  private:
+  // One unary call of `method` that ends by `deadline`, awaited as a
+  // cancellation point of the calling task (client/await_call.h). An error
+  // names this registry and `what`.
+  template <typename Request, typename Response>
+  absl::Status Call(UnaryMethod<Request, Response> method,
+                    const Request& request, Response& response,
+                    absl::Time deadline, absl::string_view what) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    const absl::Status status = AwaitCall(context, [&](auto done) {
+      (stub_->async()->*method)(&context, &request, &response, std::move(done));
+    });
+    return Annotate(status, address_, what);
+  }
+
   const std::string address_;
   const std::unique_ptr<v1::Registrar::Stub> stub_;
 };

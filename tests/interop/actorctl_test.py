@@ -107,8 +107,14 @@ class ReadCommandsTest(unittest.TestCase):
 
     # --- info ---
 
+    def serve_a_call(self):
+        """Has the worker serve one context, so its frame counters move."""
+        result = self.ctl("call", "worker", "echo", "--args=1")
+        self.assertEqual(result.returncode, 0, result)
+
     def test_info_text(self):
         uuid = self.uuid_of("worker")
+        self.serve_a_call()
         result = self.ctl("info", "worker")
         self.assertEqual(result.returncode, 0, result)
         self.assertEqual(result.stdout[0], f"worker[{uuid}]", result)
@@ -122,11 +128,18 @@ class ReadCommandsTest(unittest.TestCase):
                          result)
         self.assertRegex(fields.get("uptime", ""), r"^[0-9.hms]+$")
         self.assertRegex(fields.get("contexts", ""), r"^\d+$")
+        frames = re.match(r"^sent (\d+) received (\d+)$",
+                          fields.get("frames", ""))
+        self.assertIsNotNone(frames, result)
+        # The call's StartAck and Start at least.
+        self.assertGreater(int(frames.group(1)), 0, result)
+        self.assertGreater(int(frames.group(2)), 0, result)
         self.assertEqual(fields.get("children"), "0", result)
         self.assertNotIn("parent", fields, "a node that joined a registry "
                          "is not supervised by it")
 
     def test_info_json(self):
+        self.serve_a_call()
         result = self.ctl("--json", "info", "worker")
         self.assertEqual(result.returncode, 0, result)
         info = result.json()
@@ -137,6 +150,10 @@ class ReadCommandsTest(unittest.TestCase):
         self.assertEqual(info["functions"], INTEROP_FUNCTIONS)
         self.assertRegex(info["uptime"], r"^[0-9.]+s$")
         self.assertNotIn("parent", info)
+        # 64-bit counters are JSON strings; zero ones would be left out.
+        self.assertGreater(int(info.get("frames_sent", 0)), 0, result)
+        self.assertGreater(int(info.get("frames_received", 0)), 0, result)
+        self.assertGreater(int(info.get("contexts_served", 0)), 0, result)
 
     # --- call ---
 
@@ -288,14 +305,68 @@ class ReadCommandsTest(unittest.TestCase):
                 self.assertTrue(result.stderr[0].startswith(
                     "actorctl: error: --args: malformed JSON"), result)
 
-    @unittest.expectedFailure
+    def check_flag_error(self, args, error):
+        """`args` is a usage error: exit 2, `error` on one line, then the
+        usage hint, and nothing else."""
+        result = self.ctl(*args)
+        self.assertEqual(result.returncode, 2, result)
+        self.assertEqual(result.stdout, [], result)
+        self.assertEqual(len(result.stderr), 2, result)
+        self.assertEqual(result.stderr[0], f"actorctl: error: {error}",
+                         result)
+        self.assertTrue(result.stderr[1].startswith("usage: actorctl "),
+                        result)
+        self.assertIn("actorctl --help", result.stderr[1], result)
+
     def test_unknown_flag_exits_2(self):
-        # Known bug: abseil's flag parser rejects an unknown or malformed
-        # flag itself and exits 1 (with "ERROR: Unknown command line flag"),
-        # which the exit-code contract reserves for remote errors.
-        for args in (["--bogus", "ls"], ["--timeout=soon", "ls"]):
+        for args, error in (
+                (["--bogus", "ls"], "unknown flag --bogus"),
+                (["info", "worker", "--verbose=1"], "unknown flag --verbose"),
+                (["--timeout=soon", "ls"],
+                 "--timeout: 'soon' is not a positive duration (want e.g. "
+                 "500ms, 10s, 1m)"),
+                (["--json=maybe", "ls"],
+                 "--json: 'maybe' is not true or false"),
+                (["--log_level=loud", "ls"],
+                 "--log_level: unknown log level 'loud' (want debug, info, "
+                 "warning or error)")):
             with self.subTest(args=args):
-                self.assertEqual(self.ctl(*args).returncode, 2)
+                self.check_flag_error(args, error)
+
+    def test_flag_without_its_value_exits_2(self):
+        for args, flag in ((["call", "worker", "echo", "--args"], "--args"),
+                           (["ls", "--timeout="], "--timeout"),
+                           (["--registry", "--json", "ls"], "--registry")):
+            with self.subTest(args=args):
+                self.check_flag_error(
+                    args, f"{flag} needs a value ({flag}=VALUE)")
+
+    def test_flags_take_their_value_in_either_form(self):
+        for args in (["--timeout", "10s", "--args", "[1]"],
+                     ["--timeout=10s", "--args=[1]"]):
+            with self.subTest(args=args):
+                result = self.ctl("call", "worker", "echo", *args)
+                self.assertEqual(result.returncode, 0, result)
+                self.assertEqual(result.stdout, ["[1]"], result)
+
+    def test_help_exits_0_listing_commands_and_flags(self):
+        for args in (["--help"], ["-h"], ["info", "worker", "--help"],
+                     ["--bogus", "--help"]):
+            with self.subTest(args=args):
+                # Help needs no registry: none is given, none is asked.
+                result = self.cluster.ctl(*args)
+                self.assertEqual(result.returncode, 0, result)
+                self.assertEqual(result.stderr, [], result)
+                self.assertEqual(result.stdout[0],
+                                 "usage: actorctl [FLAGS] COMMAND [OPERANDS]",
+                                 result)
+                text = "\n".join(result.stdout)
+                for word in ("ls", "tree", "info NAME", "call NAME FUNCTION",
+                             "stream NAME FUNCTION", "cancel NAME",
+                             "--registry=ADDR", "--json", "--args=JSON",
+                             "--timeout=DURATION", "--log_level=LEVEL",
+                             "--help, -h"):
+                    self.assertIn(word, text, result)
 
 
 class InteractiveStreamTest(unittest.TestCase):
@@ -349,9 +420,20 @@ class InteractiveStreamTest(unittest.TestCase):
 
         text = cluster.ctl(f"--registry={registry}", "info", "worker")
         self.assertIn("  contexts   1", text.stdout, text)
-        self.assertIn(f"    sleep_forever SIDE_CALLEE STATE_STARTED peer "
-                      f"actorctl[{stream_uuid[:8]}] sent 0 received 0",
-                      text.stdout, text)
+        # Frames so far: the callee has read Start, and written StartAck at
+        # least (Started was read by actorctl, but its write may not have
+        # been counted yet).
+        self.assertGreaterEqual(int(contexts[0]["frames_received"]), 1, info)
+        self.assertGreaterEqual(int(contexts[0]["frames_sent"]), 1, info)
+        self.assertNotIn("payloads_sent", contexts[0], "none yet")
+        context_lines = [line for line in text.stdout
+                         if line.startswith("    sleep_forever ")]
+        self.assertEqual(len(context_lines), 1, text)
+        self.assertRegex(
+            context_lines[0],
+            rf"^    sleep_forever SIDE_CALLEE STATE_STARTED peer "
+            rf"actorctl\[{stream_uuid[:8]}\] payloads sent 0 received 0, "
+            rf"frames sent [1-9]\d* received [1-9]\d*$")
 
         os.kill(stream.pid, signal.SIGINT)
         returncode = stream.wait_exit(timeout=10)
