@@ -31,8 +31,8 @@ struct ActorNursery::Child {
   // nursery. Should the child turn out to have died on its own, its death
   // replaces this symptom among the nursery's errors.
   std::optional<absl::Status> broken_call;
-  // Its death is among the nursery's errors.
-  bool died_in_error = false;
+  // Its death, once it is among the nursery's errors.
+  std::optional<absl::Status> death_in_error;
   std::optional<absl::StatusOr<Value>> result;
 };
 
@@ -128,7 +128,13 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
     bool failed;
     {
       absl::MutexLock lock(&mu_);
-      child->result = result;
+      // Nor is a broken call to a child whose death is already the error;
+      // the death is then its result too (WaitResult).
+      const bool symptom_of_death = child->death_in_error.has_value() &&
+                                    IsTransportClosed(result.status());
+      child->result = symptom_of_death
+                          ? absl::StatusOr<Value>(*child->death_in_error)
+                          : result;
       waiters_.NotifyAll();
       // A call the nursery itself cancelled (one-cancels-all) is not an
       // error of its own.
@@ -139,9 +145,6 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
            info->kind() == v1::ERROR_KIND_TRANSPORT_CLOSED ||
            (info->kind() == v1::ERROR_KIND_CONTEXT_CANCELLED &&
             SameActor(info->canceller(), self_->id())));
-      // Nor is a broken call to a child whose death is already the error.
-      const bool symptom_of_death =
-          child->died_in_error && IsTransportClosed(result.status());
       failed = !result.ok() && !cancelled_by_us && !symptom_of_death;
       // Recorded in the same step as the error, so that Watch, which may
       // learn of the child's death any moment now, sees both.
@@ -175,6 +178,13 @@ absl::StatusOr<Value> ActorNursery::WaitResult(Portal* portal) {
       },
       absl::InfiniteFuture());
   if (!waited.ok()) return waited;
+  // A child that died in error: its death is the result, also when its
+  // call has not ended yet or ended with the broken stream.
+  if (child->death_in_error.has_value() &&
+      (!child->result.has_value() ||
+       IsTransportClosed(child->result->status()))) {
+    return *child->death_in_error;
+  }
   if (!child->result.has_value()) {
     return ActorFailureError(child->id, absl::StrCat(Describe(child->id),
                                                      " exited before its "
@@ -276,12 +286,15 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
       // Its call broke because it died: the cause replaces the symptom
       // (the nursery is cancelling already, because of that symptom).
       std::replace(errors_.begin(), errors_.end(), *child->broken_call, *death);
-      child->died_in_error = true;
+      child->death_in_error = death;
+      // Later WaitResult calls get the cause as well; one made earlier
+      // passes the symptom on, which AddErrorLocked drops.
+      child->result = *death;
     } else if (death.has_value() && !child->cancel_requested &&
                !cancelling_all_) {
       unexpected = true;
       errors_.push_back(*death);
-      child->died_in_error = true;
+      child->death_in_error = death;
     }
     child->exited = true;
     waiters_.NotifyAll();

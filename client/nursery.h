@@ -100,7 +100,9 @@ class ActorNursery {
                                      absl::string_view function, Value args,
                                      const ActorOptions& options = {});
 
-  // Waits for the result of a RunInActor child (a cancellation point).
+  // Waits for the result of a RunInActor child (a cancellation point). A
+  // child that died on its own (a crash, an exit) gives its ActorFailure,
+  // not the broken call its death caused.
   absl::StatusOr<Value> WaitResult(Portal* portal);
 
   // Cancels every child now, in parallel, with escalation.
