@@ -238,6 +238,9 @@ class Context : private FrameWriter {
   void ApplyCancelRequest(const v1::ActorId& requester);
   void ApplySignal(const v1::SignalRequest& request);
   void ClearPendingSignal();
+  // Opener: the callee's Return or Error arrived in band; an out-of-band
+  // copy still held back is superseded.
+  void NoteFinalFrame();
   // Sends an urgent frame in band and, when streams may stall, out of band.
   void SendUrgent(v1::Frame frame);
   void CancelScopeWith(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);

@@ -85,10 +85,7 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       return;
     }
     case v1::Frame::kReturned: {
-      {
-        absl::MutexLock lock(&mu_);
-        final_frame_arrived_ = true;
-      }
+      NoteFinalFrame();
       absl::StatusOr<Value> value = Value::FromProto(frame.returned().value());
       if (!value.ok()) {
         return Violation(
@@ -108,11 +105,8 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       inbox_.SetEnd(frame.returned().data_count());
       return;
     }
-    case v1::Frame::kError: {
-      absl::MutexLock lock(&mu_);
-      final_frame_arrived_ = true;
-      pending_signal_.reset();
-    }
+    case v1::Frame::kError:
+      NoteFinalFrame();
       return ApplyRemoteError(MakeError(frame.error().error()));
     default:
       break;
@@ -185,6 +179,12 @@ void Context::OnData(v1::Yield* batch) {
   v1::Frame frame;
   *frame.mutable_error()->mutable_error() = *GetErrorInfo(error);
   SendUrgent(std::move(frame));
+}
+
+void Context::NoteFinalFrame() {
+  absl::MutexLock lock(&mu_);
+  final_frame_arrived_ = true;
+  pending_signal_.reset();
 }
 
 void Context::ClearPendingSignal() {
