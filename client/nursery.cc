@@ -128,14 +128,6 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
     bool failed;
     {
       absl::MutexLock lock(&mu_);
-      // Nor is a broken call to a child whose death is already the error;
-      // the death is then its result too (WaitResult).
-      const bool symptom_of_death = child->death_in_error.has_value() &&
-                                    IsTransportClosed(result.status());
-      child->result = symptom_of_death
-                          ? absl::StatusOr<Value>(*child->death_in_error)
-                          : result;
-      waiters_.NotifyAll();
       // A call the nursery itself cancelled (one-cancels-all) is not an
       // error of its own.
       const std::optional<v1::ErrorInfo> info = GetErrorInfo(result.status());
@@ -145,6 +137,14 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
            info->kind() == v1::ERROR_KIND_TRANSPORT_CLOSED ||
            (info->kind() == v1::ERROR_KIND_CONTEXT_CANCELLED &&
             SameActor(info->canceller(), self_->id())));
+      // Nor is a broken call to a child whose death is already the error;
+      // the death is then its result too (WaitResult).
+      const bool symptom_of_death = child->death_in_error.has_value() &&
+                                    IsTransportClosed(result.status());
+      child->result = symptom_of_death
+                          ? absl::StatusOr<Value>(*child->death_in_error)
+                          : result;
+      waiters_.NotifyAll();
       failed = !result.ok() && !cancelled_by_us && !symptom_of_death;
       // Recorded in the same step as the error, so that Watch, which may
       // learn of the child's death any moment now, sees both.
