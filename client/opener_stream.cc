@@ -1,11 +1,22 @@
 #include "client/opener_stream.h"
 
+#include "grpcpp/support/slice.h"
+#include "grpcpp/support/stub_options.h"
 #include "runtime/status_conversion.h"
 
 namespace tether {
+namespace {
+
+// The full name of the tether.v1.Actor/Context method, which the generic
+// stub calls by name.
+constexpr char kContextMethod[] = "/tether.v1.Actor/Context";
+
+using Reactor = grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+}  // namespace
 
 std::shared_ptr<OpenerStream> OpenerStream::Create(
-    std::shared_ptr<Context> context, v1::Actor::Stub* stub,
+    std::shared_ptr<Context> context, grpc::GenericStub* stub,
     PeerSignaller* signaller) {
   std::shared_ptr<OpenerStream> stream(
       new OpenerStream(std::move(context), stub, signaller));
@@ -14,13 +25,14 @@ std::shared_ptr<OpenerStream> OpenerStream::Create(
 }
 
 OpenerStream::OpenerStream(std::shared_ptr<Context> context,
-                           v1::Actor::Stub* stub, PeerSignaller* signaller)
+                           grpc::GenericStub* stub, PeerSignaller* signaller)
     : context_(std::move(context)), signaller_(signaller) {
-  stub->async()->Context(&call_, this);
+  stub->PrepareBidiStreamingCall(&call_, kContextMethod, grpc::StubOptions(),
+                                 this);
 }
 
 void OpenerStream::Start() {
-  grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
+  Reactor::StartRead(&in_);
   StartCall();
 }
 
@@ -37,7 +49,13 @@ void OpenerStream::OnReadDone(bool ok) {
     read_closed_ = true;
     return;
   }
-  context_->OnFrame(std::move(in_));
+  grpc::Slice slice;
+  if (in_.DumpToSingleSlice(&slice).ok()) {
+    context_->OnFrame(absl::string_view(
+        reinterpret_cast<const char*>(slice.begin()), slice.size()));
+  } else {
+    context_->OnBadFrame("a frame could not be read");
+  }
   in_.Clear();
   // Pause first, then ask: a ResumeReading() racing with the question
   // either finds the pause and starts the read itself, or comes before it
@@ -62,13 +80,16 @@ void OpenerStream::OnDone(const grpc::Status& status) {
   done_ = true;
 }
 
-void OpenerStream::StartWrite(const v1::Frame* frame) {
+void OpenerStream::StartWrite(absl::string_view frame) {
+  grpc::Slice slice(frame.data(), frame.size());
+  grpc::ByteBuffer buffer(&slice, 1);
   {
     // gRPC frees its side of the call after OnDone; a write racing with the
     // end of the call must not reach it.
     absl::MutexLock lock(&mu_);
     if (!call_ended_) {
-      grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartWrite(frame);
+      out_.Swap(&buffer);  // The previous write is done with out_.
+      Reactor::StartWrite(&out_);
       return;
     }
   }
@@ -79,7 +100,7 @@ void OpenerStream::ResumeReading() {
   absl::MutexLock lock(&mu_);
   if (!reading_paused_ || read_closed_ || call_ended_) return;
   reading_paused_ = false;
-  grpc::ClientBidiReactor<v1::Frame, v1::Frame>::StartRead(&in_);
+  Reactor::StartRead(&in_);
 }
 
 void OpenerStream::Finish(const absl::Status& status) { call_.TryCancel(); }

@@ -18,23 +18,29 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/client_callback.h"
 #include "runtime/context.h"
 #include "runtime/peer_signaller.h"
-#include "tether/v1/actor.grpc.pb.h"
+#include "tether/v1/actor.pb.h"
 
 namespace tether {
 
-class OpenerStream final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
-                           public ContextTransport {
+// Frames cross the stream as bytes: the context serializes and decodes
+// them itself (runtime/yield_wire.h).
+class OpenerStream final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+      public ContextTransport {
  public:
-  // Binds the call and attaches to `context` (weakly); `stub` and
-  // `signaller` must outlive the stream.
+  // Binds a tether.v1.Actor/Context call on `stub`'s channel and attaches
+  // to `context` (weakly); `stub` and `signaller` must outlive the stream.
   static std::shared_ptr<OpenerStream> Create(std::shared_ptr<Context> context,
-                                              v1::Actor::Stub* stub,
+                                              grpc::GenericStub* stub,
                                               PeerSignaller* signaller);
   // REQUIRES: FinishAndWait() returned.
   ~OpenerStream() override = default;
@@ -52,22 +58,24 @@ class OpenerStream final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
   void OnDone(const grpc::Status& status) override;
 
   // ContextTransport
-  void StartWrite(const v1::Frame* frame) override;
+  void StartWrite(absl::string_view frame) override;
   void ResumeReading() override;
   void Finish(const absl::Status& status) override;
   void Signal(const v1::SignalRequest& request) override;
 
  private:
-  OpenerStream(std::shared_ptr<Context> context, v1::Actor::Stub* stub,
+  OpenerStream(std::shared_ptr<Context> context, grpc::GenericStub* stub,
                PeerSignaller* signaller);
 
   const std::shared_ptr<Context> context_;
   PeerSignaller* const signaller_;
   grpc::ClientContext call_;
   // Only the single outstanding read touches it.
-  v1::Frame in_;
+  grpc::ByteBuffer in_;
 
   absl::Mutex mu_;
+  // The frame being written.
+  grpc::ByteBuffer out_ ABSL_GUARDED_BY(mu_);
   bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
   // gRPC has begun OnDone: its side of the call may be gone.

@@ -47,6 +47,7 @@ Portal::Portal(ActorRuntime* self, const Address& peer)
   channel_ = grpc::CreateCustomChannel(
       peer.ToString(), grpc::InsecureChannelCredentials(), arguments);
   stub_ = v1::Actor::NewStub(channel_);
+  context_stub_ = std::make_unique<grpc::GenericStub>(channel_);
 }
 
 template <typename Body>
@@ -58,7 +59,7 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
       Context::Side::kOpener, self_->ref(), std::move(callee),
       std::string(function), NewUuid(), kind, options);
   std::shared_ptr<OpenerStream> stream =
-      OpenerStream::Create(context, stub_.get(), &signaller_);
+      OpenerStream::Create(context, context_stub_.get(), &signaller_);
   self_->AddContext(context);
 
   v1::Frame frame;

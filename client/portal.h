@@ -37,6 +37,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "runtime/actor_runtime.h"
 #include "runtime/address.h"
 #include "runtime/context.h"
@@ -84,6 +85,8 @@ class Portal {
   const Address peer_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Actor::Stub> stub_;
+  // Contexts: their frames cross the stream as bytes (client/opener_stream.h).
+  std::unique_ptr<grpc::GenericStub> context_stub_;
   PeerSignaller signaller_;
 };
 

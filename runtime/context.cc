@@ -7,6 +7,7 @@
 #include "runtime/errors.h"
 #include "runtime/log.h"
 #include "runtime/status_macros.h"
+#include "runtime/yield_wire.h"
 
 namespace tether {
 namespace {
@@ -206,8 +207,20 @@ void Context::BindScope(CancelHandle scope) {
   if (!pending.ok()) scope.Cancel(pending);
 }
 
-void Context::OnFrame(v1::Frame&& frame) {
+void Context::OnFrame(absl::string_view bytes) {
   frames_received_.fetch_add(1, std::memory_order_relaxed);
+  // Data frames, the common case, are decoded payload by payload without
+  // parsing them into a v1::Frame first.
+  if (std::optional<absl::string_view> yield = LoneYieldOf(bytes)) {
+    return OnYield(*yield);
+  }
+  v1::Frame frame;
+  if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Violation("a frame could not be parsed as tether.v1.Frame");
+  }
+  if (frame.has_yield_batch()) {
+    return OnYield(frame.yield_batch().SerializeAsString());
+  }
   if (side_ == Side::kOpener) {
     OnOpenerFrame(frame);
   } else {
@@ -549,7 +562,7 @@ std::shared_ptr<ContextTransport> Context::transport() const {
   return transport_.lock();
 }
 
-void Context::StartWrite(const v1::Frame* frame) {
+void Context::StartWrite(absl::string_view frame) {
   if (std::shared_ptr<ContextTransport> t = transport()) t->StartWrite(frame);
 }
 

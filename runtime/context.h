@@ -160,9 +160,9 @@ class Context : private FrameWriter {
   // the callee's task); errors and cancel requests cancel it. A cancel that
   // arrived earlier is applied at once.
   void BindScope(CancelHandle scope);
-  // Transport thread: one frame arrived; its contents are taken. Never
-  // blocks.
-  void OnFrame(v1::Frame&& frame);
+  // Transport thread: one serialized frame arrived (a frame that does not
+  // parse is a protocol violation). Never blocks.
+  void OnFrame(absl::string_view frame);
   // Transport thread: the write handed to ContextTransport::StartWrite
   // finished; `ok` false means the stream broke.
   void OnWriteDone(bool ok);
@@ -207,20 +207,22 @@ class Context : private FrameWriter {
   friend class MsgStream;
 
   // Stream operations, through MsgStream.
-  absl::Status StreamSend(Value value, absl::Time deadline);
+  absl::Status StreamSend(const Value& value, absl::Time deadline);
   absl::StatusOr<Value> StreamReceive(absl::Time deadline);
   absl::StatusOr<std::optional<Value>> StreamTryReceive();
   absl::Status StreamClose();
   bool StreamClosed() const;
 
   // FrameWriter, for the outbox: forwards to the attached transport.
-  void StartWrite(const v1::Frame* frame) override;
+  void StartWrite(absl::string_view frame) override;
   // The attached transport while it exists, else null.
   std::shared_ptr<ContextTransport> transport() const;
 
   void OnOpenerFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
   void OnCalleeFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnData(v1::Yield* batch);
+  // A Yield frame, given as the serialized Yield inside it.
+  void OnYield(absl::string_view yield) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnData(absl::string_view yield);
   // The peer broke the protocol: report it and end the context.
   void Violation(absl::string_view problem);
   // Opener: records the callee's final error and applies it (absorbed or

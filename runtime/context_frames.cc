@@ -7,6 +7,7 @@
 #include "runtime/context.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
+#include "runtime/yield_wire.h"
 
 namespace tether {
 namespace {
@@ -64,15 +65,6 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       }
       break;
     }
-    case v1::Frame::kYieldBatch: {
-      bool ok;
-      {
-        absl::MutexLock lock(&mu_);
-        ok = started_;
-      }
-      if (ok) return OnData(frame.mutable_yield_batch());
-      break;
-    }
     case v1::Frame::kStop: {
       bool ok;
       {
@@ -117,12 +109,6 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
 
 void Context::OnCalleeFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
-    case v1::Frame::kYieldBatch:
-      // An opener may pipeline data behind its Start (docs/protocol.md §2):
-      // it waits in the inbox, under the usual overrun rules, until the
-      // function opens its stream. A plain function has no stream.
-      if (kind_ == v1::FUNCTION_KIND_PLAIN) break;
-      return OnData(frame.mutable_yield_batch());
     case v1::Frame::kStop: {
       // Allowed at any time after Start: a plain call's opener stops at
       // once, a pipelining opener may stop before Started.
@@ -151,11 +137,32 @@ void Context::OnCalleeFrame(v1::Frame& frame) {
                          " out of order"));
 }
 
-void Context::OnData(v1::Yield* batch) {
+void Context::OnYield(absl::string_view yield) {
+  bool accepted;
+  if (side_ == Side::kOpener) {
+    absl::MutexLock lock(&mu_);
+    accepted = started_;
+  } else {
+    // An opener may pipeline data behind its Start (docs/protocol.md §2):
+    // it waits in the inbox, under the usual overrun rules, until the
+    // function opens its stream. A plain function has no stream.
+    accepted = kind_ != v1::FUNCTION_KIND_PLAIN;
+  }
+  if (accepted) return OnData(yield);
+  Violation(absl::StrCat(side_ == Side::kOpener ? "the callee" : "the opener",
+                         " sent ", FrameName(v1::Frame::kYieldBatch),
+                         " out of order"));
+}
+
+void Context::OnData(absl::string_view yield) {
+  const absl::StatusOr<size_t> count = CountYieldPayloads(yield);
+  if (!count.ok()) {
+    return Violation(
+        absl::StrCat("bad Yield frame: ", count.status().message()));
+  }
   // A backlog being drained after an error or at exit is only counted.
-  if (inbox_.DropIfUnwanted(static_cast<size_t>(batch->values_size()))) return;
-  absl::StatusOr<std::vector<Value>> values =
-      ValuesFromBatch(std::move(*batch->mutable_values()));
+  if (inbox_.DropIfUnwanted(*count)) return;
+  absl::StatusOr<std::vector<Value>> values = DecodeYield(yield);
   if (!values.ok()) {
     return Violation(
         absl::StrCat("bad Yield payload: ", values.status().message()));

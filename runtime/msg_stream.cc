@@ -13,7 +13,7 @@ constexpr absl::Duration kStreamEndWait = absl::Seconds(1);
 
 }  // namespace
 
-absl::Status Context::StreamSend(Value value, absl::Time deadline) {
+absl::Status Context::StreamSend(const Value& value, absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
     if (stop_sent_) {
@@ -23,7 +23,7 @@ absl::Status Context::StreamSend(Value value, absl::Time deadline) {
     if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
     if (!remote_error_.ok()) return remote_error_;
   }
-  absl::Status sent = outbox_.SendData(std::move(value), deadline);
+  absl::Status sent = outbox_.SendData(value, deadline);
   if (!absl::IsUnavailable(sent)) return sent;
   // The stream broke under the send, usually because the peer ended the
   // context; report why it ended, which arrives with the stream's end.
@@ -58,8 +58,8 @@ bool Context::StreamClosed() const {
   return stop_sent_ || outcome_.has_value();
 }
 
-absl::Status MsgStream::Send(Value value, absl::Time deadline) {
-  return context_->StreamSend(std::move(value), deadline);
+absl::Status MsgStream::Send(const Value& value, absl::Time deadline) {
+  return context_->StreamSend(value, deadline);
 }
 
 absl::StatusOr<Value> MsgStream::Receive(absl::Time deadline) {

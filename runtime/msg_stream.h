@@ -26,7 +26,8 @@ class Context;
 class MsgStream {
  public:
   // Queues `value` for the peer; waits while the send queue is full.
-  absl::Status Send(Value value, absl::Time deadline = absl::InfiniteFuture());
+  absl::Status Send(const Value& value,
+                    absl::Time deadline = absl::InfiniteFuture());
   // The next value; OutOfRange("end of stream") once the peer stopped and
   // everything it sent was received; the context's error; the cancel
   // reason; DeadlineExceeded.

@@ -9,15 +9,15 @@ namespace tether {
 Outbox::Outbox(FrameWriter* writer, Options options)
     : writer_(writer), options_(options) {}
 
-absl::Status Outbox::SendData(Value value, absl::Time deadline) {
-  const v1::Frame* next = nullptr;
+absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
+  const std::string* next = nullptr;
   {
     absl::MutexLock lock(&mu_);
     absl::Status status = AwaitLocked(
         mu_, senders_,
         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return !closed_.ok() || data_ended_ ||
-                 data_.size() < options_.capacity;
+                 queued_payloads_ < options_.capacity;
         },
         deadline);
     if (!status.ok()) return status;
@@ -26,16 +26,26 @@ absl::Status Outbox::SendData(Value value, absl::Time deadline) {
       return absl::FailedPreconditionError(
           "the stream's sending side is closed (Stop, Return or Error sent)");
     }
-    data_.push_back(std::move(value));
+    // A batch takes payloads up to its bounds; a lone payload may exceed
+    // the byte bound.
+    if (batches_.empty() ||
+        batches_.back().payloads() >= options_.max_batch_payloads ||
+        (batches_.back().payloads() > 0 &&
+         batches_.back().payload_bytes() + value.ByteSizeLong() >
+             options_.max_batch_bytes)) {
+      batches_.emplace_back();
+    }
+    batches_.back().Append(value);
+    ++queued_payloads_;
     ++accepted_;
     next = NextWriteLocked();
   }
-  if (next != nullptr) Write(next);
+  if (next != nullptr) Write(*next);
   return absl::OkStatus();
 }
 
 void Outbox::SendControl(v1::Frame frame) {
-  const v1::Frame* next = nullptr;
+  const std::string* next = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok() || final_queued_) return;
@@ -53,20 +63,21 @@ void Outbox::SendControl(v1::Frame frame) {
         frame.mutable_error()->set_data_count(accepted_);
         data_ended_ = true;
         final_queued_ = true;
-        if (!data_.empty()) {
-          TETHER_LOG(kDebug) << "dropping " << data_.size()
+        if (queued_payloads_ > 0) {
+          TETHER_LOG(kDebug) << "dropping " << queued_payloads_
                              << " queued payloads behind an Error";
-          data_.clear();
+          batches_.clear();
+          queued_payloads_ = 0;
         }
         break;
       default:
         break;
     }
     if (data_ended_) senders_.NotifyAll();
-    control_.push_back(std::move(frame));
+    control_.push_back(frame.SerializeAsString());
     next = NextWriteLocked();
   }
-  if (next != nullptr) Write(next);
+  if (next != nullptr) Write(*next);
 }
 
 void Outbox::WhenDrained(std::function<void()> drained) {
@@ -88,7 +99,7 @@ void Outbox::OnWriteDone(bool ok) {
     Close(absl::UnavailableError("the stream broke while writing"));
     return;
   }
-  const v1::Frame* next = nullptr;
+  const std::string* next = nullptr;
   std::function<void()> drained;
   {
     absl::MutexLock lock(&mu_);
@@ -96,7 +107,7 @@ void Outbox::OnWriteDone(bool ok) {
     next = NextWriteLocked();
     drained = TakeDrainedLocked();
   }
-  if (next != nullptr) Write(next);
+  if (next != nullptr) Write(*next);
   if (drained) drained();
 }
 
@@ -107,7 +118,8 @@ void Outbox::Close(absl::Status reason) {
     if (!closed_.ok()) return;
     closed_ = std::move(reason);
     control_.clear();
-    data_.clear();
+    batches_.clear();
+    queued_payloads_ = 0;
     senders_.NotifyAll();
     drained.swap(drained_);
   }
@@ -116,7 +128,7 @@ void Outbox::Close(absl::Status reason) {
 
 bool Outbox::busy() const {
   absl::MutexLock lock(&mu_);
-  return writing_ || !data_.empty();
+  return writing_ || !batches_.empty();
 }
 
 uint64_t Outbox::payloads_accepted() const {
@@ -124,24 +136,15 @@ uint64_t Outbox::payloads_accepted() const {
   return accepted_;
 }
 
-const v1::Frame* Outbox::NextWriteLocked() {
+const std::string* Outbox::NextWriteLocked() {
   if (writing_ || !closed_.ok()) return nullptr;
   if (!control_.empty()) {
     in_flight_ = std::move(control_.front());
     control_.pop_front();
-  } else if (!data_.empty()) {
-    in_flight_.Clear();
-    std::vector<Value> batch;
-    size_t bytes = 0;
-    while (!data_.empty() && batch.size() < options_.max_batch_payloads &&
-           (batch.empty() ||
-            bytes + data_.front().ByteSizeLong() <= options_.max_batch_bytes)) {
-      bytes += data_.front().ByteSizeLong();
-      batch.push_back(std::move(data_.front()));
-      data_.pop_front();
-    }
-    AppendToBatch(std::move(batch),
-                  in_flight_.mutable_yield_batch()->mutable_values());
+  } else if (!batches_.empty()) {
+    queued_payloads_ -= batches_.front().payloads();
+    in_flight_ = std::move(batches_.front()).Finish();
+    batches_.pop_front();
     senders_.NotifyAll();
   } else {
     return nullptr;
@@ -153,12 +156,12 @@ const v1::Frame* Outbox::NextWriteLocked() {
 std::function<void()> Outbox::TakeDrainedLocked() {
   std::function<void()> drained;
   // A closed stream counts as drained: nothing queued will ever be written.
-  if (!closed_.ok() || (!writing_ && control_.empty() && data_.empty())) {
+  if (!closed_.ok() || (!writing_ && control_.empty() && batches_.empty())) {
     drained.swap(drained_);
   }
   return drained;
 }
 
-void Outbox::Write(const v1::Frame* frame) { writer_->StartWrite(frame); }
+void Outbox::Write(absl::string_view frame) { writer_->StartWrite(frame); }
 
 }  // namespace tether

@@ -4,7 +4,8 @@
 // Started, Cancel, Error, Stop, Return) overtake queued data; data queued
 // while a write is in flight leaves as one Yield batch (adaptive batching:
 // one payload per write when idle, large batches under load); exactly one
-// write is outstanding at a time.
+// write is outstanding at a time. Frames are serialized as they are queued,
+// payloads straight into the batch that will carry them.
 //
 //   Outbox outbox(&transport, Outbox::Options{});
 //   TETHER_RETURN_IF_ERROR(outbox.SendData(Value::Int(1), deadline));
@@ -21,13 +22,16 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "runtime/task.h"
 #include "runtime/value.h"
+#include "runtime/yield_wire.h"
 #include "tether/v1/frame.pb.h"
 
 namespace tether {
@@ -36,10 +40,11 @@ namespace tether {
 class FrameWriter {
  public:
   virtual ~FrameWriter() = default;
-  // Starts writing `*frame`, which stays valid and unchanged until the
-  // transport calls Outbox::OnWriteDone. Never called again before that.
-  // Called from any thread, never with the outbox's lock held.
-  virtual void StartWrite(const v1::Frame* frame) = 0;
+  // Starts writing `frame`, a serialized tether.v1.Frame whose bytes stay
+  // valid and unchanged until the transport calls Outbox::OnWriteDone.
+  // Never called again before that. Called from any thread, never with the
+  // outbox's lock held.
+  virtual void StartWrite(absl::string_view frame) = 0;
 };
 
 class Outbox {
@@ -60,7 +65,7 @@ class Outbox {
   // Errors: the cancel reason; DeadlineExceeded; FailedPrecondition once a
   // frame ending this direction (Stop, Return, Error) was queued; the Close()
   // reason once the stream failed.
-  absl::Status SendData(Value value, absl::Time deadline);
+  absl::Status SendData(const Value& value, absl::Time deadline);
 
   // Queues a control frame ahead of every queued payload; never blocks.
   // Stop, Return and Error get `data_count` = payloads accepted so far and
@@ -88,21 +93,25 @@ class Outbox {
   bool busy() const;
 
  private:
-  // Picks the next frame to write, if any and no write is in flight.
-  // Returns it (owned by in_flight_) or null.
-  const v1::Frame* NextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Picks the next frame to write, if any and no write is in flight, and
+  // moves it to in_flight_. Returns in_flight_ or null.
+  const std::string* NextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the drained callback if the outbox is idle.
   std::function<void()> TakeDrainedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Write(const v1::Frame* frame);
+  void Write(absl::string_view frame);
 
   FrameWriter* const writer_;
   const Options options_;
 
   mutable absl::Mutex mu_;
-  std::deque<v1::Frame> control_ ABSL_GUARDED_BY(mu_);
-  std::deque<Value> data_ ABSL_GUARDED_BY(mu_);
+  // Serialized control frames, in order.
+  std::deque<std::string> control_ ABSL_GUARDED_BY(mu_);
+  // Yield frames waiting to be written; new payloads go to the last one
+  // until it is full.
+  std::deque<YieldFrameBuilder> batches_ ABSL_GUARDED_BY(mu_);
+  size_t queued_payloads_ ABSL_GUARDED_BY(mu_) = 0;
   // The frame being written; untouched while writing_.
-  v1::Frame in_flight_ ABSL_GUARDED_BY(mu_);
+  std::string in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Stop, Return or Error was queued.
   bool data_ended_ ABSL_GUARDED_BY(mu_) = false;

@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/yield_wire.h"
 
 namespace tether {
 
@@ -18,7 +19,7 @@ std::vector<Value> BatchValues(const v1::Frame& frame) {
     return {};
   }
   absl::StatusOr<std::vector<Value>> values =
-      ValuesFromBatch(frame.yield_batch().values());
+      DecodeYield(frame.yield_batch().SerializeAsString());
   if (!values.ok()) {
     ADD_FAILURE() << values.status();
     return {};
@@ -80,21 +81,24 @@ v1::Frame CancelFrame() {
   return frame;
 }
 
-void FakeWriter::StartWrite(const v1::Frame* frame) {
+void FakeWriter::StartWrite(absl::string_view frame) {
+  v1::Frame parsed;
+  if (!parsed.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    ADD_FAILURE() << "the outbox wrote a frame that does not parse";
+  }
   absl::MutexLock lock(&mu_);
-  if (in_flight_ != nullptr) ++overlapping_writes_;
+  if (in_flight_.has_value()) ++overlapping_writes_;
   in_flight_ = frame;
-  frames_.push_back(*frame);
+  in_flight_copy_ = std::string(frame);
+  frames_.push_back(std::move(parsed));
 }
 
 bool FakeWriter::Complete(bool ok) {
   {
     absl::MutexLock lock(&mu_);
-    if (in_flight_ == nullptr) return false;
-    if (in_flight_->SerializeAsString() != frames_.back().SerializeAsString()) {
-      ++changed_frames_;
-    }
-    in_flight_ = nullptr;
+    if (!in_flight_.has_value()) return false;
+    if (*in_flight_ != in_flight_copy_) ++changed_frames_;
+    in_flight_.reset();
   }
   outbox_->OnWriteDone(ok);
   return true;
@@ -107,7 +111,7 @@ void FakeWriter::CompleteAll() {
 
 bool FakeWriter::in_flight() const {
   absl::MutexLock lock(&mu_);
-  return in_flight_ != nullptr;
+  return in_flight_.has_value();
 }
 
 std::vector<v1::Frame> FakeWriter::frames() const {

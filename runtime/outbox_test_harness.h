@@ -19,12 +19,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -64,7 +66,7 @@ class FakeWriter : public FrameWriter {
  public:
   void set_outbox(Outbox* outbox) { outbox_ = outbox; }
 
-  void StartWrite(const v1::Frame* frame) override;
+  void StartWrite(absl::string_view frame) override;
 
   // Completes the write in flight with `ok`; false when none is.
   bool Complete(bool ok = true);
@@ -88,7 +90,9 @@ class FakeWriter : public FrameWriter {
   // Set once, before the outbox can start a write.
   Outbox* outbox_ = nullptr;
   mutable absl::Mutex mu_;
-  const v1::Frame* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The bytes being written, and a copy to check they stay unchanged.
+  std::optional<absl::string_view> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::string in_flight_copy_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Frame> frames_ ABSL_GUARDED_BY(mu_);
   int overlapping_writes_ ABSL_GUARDED_BY(mu_) = 0;
   int changed_frames_ ABSL_GUARDED_BY(mu_) = 0;

@@ -98,19 +98,6 @@ size_t DelimitedFieldSize(size_t length) {
   return 1 + pb::io::CodedOutputStream::VarintSize64(length) + length;
 }
 
-// The type URL in force after `batch`: that of its last `message` payload
-// that set one.
-absl::string_view LastTypeUrl(const pb::RepeatedPtrField<v1::Payload>& batch) {
-  for (int i = batch.size() - 1; i >= 0; --i) {
-    const v1::Payload& payload = batch[i];
-    if (payload.kind_case() == v1::Payload::kMessage &&
-        !payload.type_url().empty()) {
-      return payload.type_url();
-    }
-  }
-  return "";
-}
-
 }  // namespace
 
 Value::Value() { json_.set_null_value(pb::NULL_VALUE); }
@@ -318,19 +305,24 @@ absl::StatusOr<Value> Value::FromProto(v1::Payload&& payload,
             "message payload has no type_url and none is inherited from an "
             "earlier payload of its batch");
       }
-      if (TypeNameOf(type_url).empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("malformed type_url \"", type_url,
-                         "\": no message name after the last '/'"));
-      }
       std::string bytes;
       bytes.swap(*payload.mutable_message());
-      return Value(std::string(type_url), std::move(bytes));
+      return Typed(std::string(type_url), std::move(bytes));
     }
     case v1::Payload::KIND_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError("payload has neither json nor message");
+}
+
+absl::StatusOr<Value> Value::Typed(std::string type_url,
+                                   std::string message_bytes) {
+  if (TypeNameOf(type_url).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed type_url \"", type_url,
+                     "\": no message name after the last '/'"));
+  }
+  return Value(std::move(type_url), std::move(message_bytes));
 }
 
 size_t Value::ByteSizeLong() const {
@@ -350,53 +342,6 @@ bool operator==(const Value& a, const Value& b) {
     return a.type_url_ == b.type_url_ && a.message_bytes_ == b.message_bytes_;
   }
   return JsonEquals(a.json_, b.json_);
-}
-
-void AppendToBatch(std::vector<Value> values,
-                   pb::RepeatedPtrField<v1::Payload>* out) {
-  std::string previous(LastTypeUrl(*out));
-  out->Reserve(out->size() + static_cast<int>(values.size()));
-  for (Value& value : values) {
-    v1::Payload* payload = out->Add();
-    if (value.is_json()) {
-      payload->mutable_json()->Swap(&value.json_);
-      continue;
-    }
-    payload->mutable_message()->swap(value.message_bytes_);
-    if (value.type_url() != previous) {
-      payload->set_type_url(value.type_url());
-      previous = value.type_url();
-    }
-  }
-}
-
-absl::StatusOr<std::vector<Value>> ValuesFromBatch(
-    const pb::RepeatedPtrField<v1::Payload>& batch) {
-  return ValuesFromBatch(pb::RepeatedPtrField<v1::Payload>(batch));
-}
-
-absl::StatusOr<std::vector<Value>> ValuesFromBatch(
-    pb::RepeatedPtrField<v1::Payload>&& batch) {
-  std::vector<Value> values;
-  values.reserve(batch.size());
-  // The type URL a typed payload without one inherits; copied because
-  // FromProto takes the payload's strings.
-  std::string inherited;
-  for (int i = 0; i < batch.size(); ++i) {
-    v1::Payload& payload = batch[i];
-    if (payload.kind_case() == v1::Payload::kMessage &&
-        !payload.type_url().empty()) {
-      inherited = payload.type_url();
-    }
-    absl::StatusOr<Value> value =
-        Value::FromProto(std::move(payload), inherited);
-    if (!value.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("payload ", i, " of batch: ", value.status().message()));
-    }
-    values.push_back(*std::move(value));
-  }
-  return values;
 }
 
 }  // namespace tether

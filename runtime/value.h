@@ -33,7 +33,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
-#include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/struct.pb.h"
 #include "tether/v1/payload.pb.h"
 
@@ -78,6 +77,12 @@ class Value {
     return Value(std::string(kTypeUrlPrefix).append(message.GetTypeName()),
                  message.SerializeAsString());
   }
+
+  // A typed value from a type URL and a serialized message, as read off the
+  // wire; the bytes are not parsed. InvalidArgument when the type URL has no
+  // message name after its last '/'.
+  [[nodiscard]] static absl::StatusOr<Value> Typed(std::string type_url,
+                                                   std::string message_bytes);
 
   bool is_json() const { return !is_message_; }
   bool is_message() const { return is_message_; }
@@ -141,9 +146,6 @@ class Value {
   // Deep equality: JSON by content (numbers compare as doubles, so NaN is
   // not equal to itself), typed messages by type URL and bytes.
   friend bool operator==(const Value& a, const Value& b);
-  friend void AppendToBatch(
-      std::vector<Value> values,
-      google::protobuf::RepeatedPtrField<v1::Payload>* out);
   friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }
 
  private:
@@ -157,22 +159,6 @@ class Value {
   std::string type_url_;          // Only when is_message_.
   std::string message_bytes_;     // Only when is_message_.
 };
-
-// Appends `values` to a Yield batch, moving their contents. A typed payload
-// whose type URL equals that of the nearest preceding typed payload in `out`
-// (including payloads appended earlier) is written without it, so a batch
-// of N messages of one type spells the URL once.
-void AppendToBatch(std::vector<Value> values,
-                   google::protobuf::RepeatedPtrField<v1::Payload>* out);
-
-// Reads a Yield batch written by AppendToBatch (or any sender following the
-// batch rule). InvalidArgument naming the payload's index when one is
-// malformed.
-[[nodiscard]] absl::StatusOr<std::vector<Value>> ValuesFromBatch(
-    const google::protobuf::RepeatedPtrField<v1::Payload>& batch);
-// The same, taking the payloads' contents instead of copying them.
-[[nodiscard]] absl::StatusOr<std::vector<Value>> ValuesFromBatch(
-    google::protobuf::RepeatedPtrField<v1::Payload>&& batch);
 
 }  // namespace tether
 

@@ -264,46 +264,5 @@ TEST(ValueTest, FromProtoTypeUrlRules) {
   EXPECT_EQ(*Value::FromProto(json), Value::Bool(true));
 }
 
-TEST(ValueTest, BatchSpellsEachTypeUrlOnceWhileItRepeats) {
-  const std::vector<Value> values = {Value::Message(MakeActorId("a")),
-                                     Value::Message(MakeActorId("b")),
-                                     Value::Int(1),
-                                     Value::Message(MakeActorId("c")),
-                                     Value::Message(v1::ErrorInfo()),
-                                     Value::Message(MakeActorId("d"))};
-  google::protobuf::RepeatedPtrField<v1::Payload> batch;
-  AppendToBatch(values, &batch);
-  ASSERT_EQ(batch.size(), 6);
-  EXPECT_EQ(batch[0].type_url(), "type.googleapis.com/tether.v1.ActorId");
-  EXPECT_EQ(batch[1].type_url(), "");
-  EXPECT_EQ(batch[2].type_url(), "");
-  EXPECT_EQ(batch[3].type_url(), "");
-  EXPECT_EQ(batch[4].type_url(), "type.googleapis.com/tether.v1.ErrorInfo");
-  EXPECT_EQ(batch[5].type_url(), "type.googleapis.com/tether.v1.ActorId");
-
-  const absl::StatusOr<std::vector<Value>> back = ValuesFromBatch(batch);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(*back, values);
-}
-
-TEST(ValueTest, AppendingToABatchContinuesItsTypeUrl) {
-  google::protobuf::RepeatedPtrField<v1::Payload> batch;
-  AppendToBatch({Value::Message(MakeActorId("a"))}, &batch);
-  AppendToBatch({Value::String("x"), Value::Message(MakeActorId("b"))}, &batch);
-  ASSERT_EQ(batch.size(), 3);
-  EXPECT_EQ(batch[2].type_url(), "");
-  EXPECT_EQ(ValuesFromBatch(batch)->at(2), Value::Message(MakeActorId("b")));
-}
-
-TEST(ValueTest, BatchWithUntypedFirstMessageIsRejected) {
-  google::protobuf::RepeatedPtrField<v1::Payload> batch;
-  batch.Add()->mutable_json()->set_number_value(1);
-  batch.Add()->set_message("");
-  const absl::StatusOr<std::vector<Value>> values = ValuesFromBatch(batch);
-  EXPECT_EQ(values.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(values.status().message(), "payload 1 of batch"))
-      << values.status();
-}
-
 }  // namespace
 }  // namespace tether

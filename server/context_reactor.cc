@@ -66,30 +66,36 @@ void ContextReactor::OnReadDone(bool ok) {
     }
     return;
   }
-  v1::Frame frame;
   std::string problem;
+  grpc::Slice slice;
   if (in_.Length() > kMaxFrameBytes) {
     problem = absl::StrCat("a frame of ", in_.Length(),
                            " bytes exceeds the limit of ", kMaxFrameBytes);
-  } else if (!grpc::SerializationTraits<v1::Frame>::Deserialize(&in_, &frame)
-                  .ok()) {
-    problem = "a frame could not be parsed as tether.v1.Frame";
+  } else if (!in_.DumpToSingleSlice(&slice).ok()) {
+    problem = "a frame could not be read";
   }
   in_.Clear();
-  if (ctx == nullptr) {
-    if (!problem.empty()) {
-      return Refuse(ProtocolError(runtime_->id(), problem));
+  const absl::string_view bytes(reinterpret_cast<const char*>(slice.begin()),
+                                slice.size());
+  if (ctx != nullptr) {
+    if (problem.empty()) {
+      ctx->OnFrame(bytes);
+    } else {
+      ctx->OnBadFrame(problem);
     }
-    if (!frame.has_start()) {
-      return Refuse(ProtocolError(
-          runtime_->id(), "the first frame of a context must be Start"));
-    }
-    OnStart(frame);
-  } else if (!problem.empty()) {
-    ctx->OnBadFrame(problem);
-  } else {
-    ctx->OnFrame(std::move(frame));
+    return MaybeRead();
   }
+  v1::Frame frame;
+  if (problem.empty() &&
+      !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    problem = "a frame could not be parsed as tether.v1.Frame";
+  }
+  if (!problem.empty()) return Refuse(ProtocolError(runtime_->id(), problem));
+  if (!frame.has_start()) {
+    return Refuse(ProtocolError(runtime_->id(),
+                                "the first frame of a context must be Start"));
+  }
+  OnStart(frame);
   MaybeRead();
 }
 
@@ -184,22 +190,17 @@ void ContextReactor::ResumeReading() {
   StartRead(&in_);
 }
 
-void ContextReactor::StartWrite(const v1::Frame* frame) {
+void ContextReactor::StartWrite(absl::string_view frame) {
+  grpc::Slice slice(frame.data(), frame.size());
+  grpc::ByteBuffer buffer(&slice, 1);
   bool ok;
   {
     absl::MutexLock lock(&mu_);
-    if (finished_) {
-      ok = false;
-    } else {
-      bool own_buffer = false;
-      out_.Clear();  // The previous write is done; Serialize wants it empty.
-      ok = grpc::SerializationTraits<v1::Frame>::Serialize(*frame, &out_,
-                                                           &own_buffer)
-               .ok();
-      if (ok) {
-        grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
-            &out_);
-      }
+    ok = !finished_;
+    if (ok) {
+      out_.Swap(&buffer);  // The previous write is done with out_.
+      grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
+          &out_);
     }
   }
   // A write that cannot start completes at once as failed, so the outbox

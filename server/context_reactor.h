@@ -48,7 +48,7 @@ class ContextReactor final
   void OnDone() override;
 
   // ContextTransport
-  void StartWrite(const v1::Frame* frame) override;
+  void StartWrite(absl::string_view frame) override;
   void ResumeReading() override;
   void Finish(const absl::Status& status) override;
   void Signal(const v1::SignalRequest& request) override;

@@ -1,0 +1,165 @@
+#include "runtime/yield_wire.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "runtime/value.h"
+#include "tether/v1/error.pb.h"
+#include "tether/v1/frame.pb.h"
+#include "tether/v1/identity.pb.h"
+
+namespace tether {
+
+void PrintTo(const Value& value, std::ostream* os) { *os << value.ToJson(); }
+
+namespace {
+
+v1::ActorId MakeActorId(const std::string& name) {
+  v1::ActorId id;
+  id.set_name(name);
+  return id;
+}
+
+std::string FrameOf(const std::vector<Value>& values) {
+  YieldFrameBuilder builder;
+  for (const Value& value : values) builder.Append(value);
+  return std::move(builder).Finish();
+}
+
+TEST(YieldWireTest,
+     BuiltFramesParseAsFramesAndSpellEachTypeUrlOnceWhileItRepeats) {
+  const std::vector<Value> values = {Value::Message(MakeActorId("a")),
+                                     Value::Message(MakeActorId("b")),
+                                     Value::Int(1),
+                                     Value::Message(MakeActorId("c")),
+                                     Value::Message(v1::ErrorInfo()),
+                                     Value::Message(MakeActorId("d"))};
+  v1::Frame frame;
+  ASSERT_TRUE(frame.ParseFromString(FrameOf(values)));
+  ASSERT_TRUE(frame.has_yield_batch());
+  const auto& batch = frame.yield_batch().values();
+  ASSERT_EQ(batch.size(), 6);
+  EXPECT_EQ(batch[0].type_url(), "type.googleapis.com/tether.v1.ActorId");
+  EXPECT_EQ(batch[1].type_url(), "");
+  EXPECT_EQ(batch[2].type_url(), "");
+  EXPECT_TRUE(batch[2].has_json());
+  EXPECT_EQ(batch[3].type_url(), "");
+  EXPECT_EQ(batch[4].type_url(), "type.googleapis.com/tether.v1.ErrorInfo");
+  EXPECT_EQ(batch[5].type_url(), "type.googleapis.com/tether.v1.ActorId");
+  // An empty message still sets the payload's kind.
+  EXPECT_EQ(batch[4].kind_case(), v1::Payload::kMessage);
+}
+
+TEST(YieldWireTest, DecodingGivesBackWhatWasAppended) {
+  const std::vector<Value> values = {
+      Value::Message(MakeActorId("a")), Value::Message(MakeActorId("b")),
+      Value::Object({{"n", Value::Int(3)}, {"s", Value::String("x")}}),
+      Value::Null(), Value::Message(v1::ErrorInfo())};
+  const std::string frame = FrameOf(values);
+  const std::optional<absl::string_view> yield = LoneYieldOf(frame);
+  ASSERT_TRUE(yield.has_value());
+  EXPECT_EQ(*CountYieldPayloads(*yield), values.size());
+  const absl::StatusOr<std::vector<Value>> back = DecodeYield(*yield);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, values);
+}
+
+TEST(YieldWireTest, LargeBatchesKeepTheirLengths) {
+  std::vector<Value> values;
+  for (int i = 0; i < 300; ++i) {
+    values.push_back(Value::Message(MakeActorId(std::string(i, 'x'))));
+  }
+  const std::string frame = FrameOf(values);
+  EXPECT_GT(frame.size(), 1u << 14);  // A length needing three bytes.
+  const absl::StatusOr<std::vector<Value>> back =
+      DecodeYield(*LoneYieldOf(frame));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, values);
+}
+
+TEST(YieldWireTest, DecodesWhatProtobufWrites) {
+  v1::Yield yield;
+  *yield.add_values() = Value::Message(MakeActorId("a")).ToProto();
+  v1::Payload* inheriting = yield.add_values();
+  inheriting->set_message(MakeActorId("b").SerializeAsString());
+  *yield.add_values() = Value::Bool(true).ToProto();
+  const absl::StatusOr<std::vector<Value>> values =
+      DecodeYield(yield.SerializeAsString());
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(*values, (std::vector<Value>{Value::Message(MakeActorId("a")),
+                                         Value::Message(MakeActorId("b")),
+                                         Value::Bool(true)}));
+}
+
+TEST(YieldWireTest, UnknownFieldsAreSkipped) {
+  v1::Payload payload = Value::Int(7).ToProto();
+  std::string bytes = payload.SerializeAsString();
+  bytes += std::string("\x28\x05", 2);  // Field 5, varint 5: not in Payload.
+  v1::Yield yield;
+  std::string yield_bytes = std::string("\x10\x01", 2);  // Field 2, varint.
+  yield_bytes += '\x0a';
+  yield_bytes += static_cast<char>(bytes.size());
+  yield_bytes += bytes;
+  ASSERT_TRUE(yield.ParseFromString(yield_bytes));  // protobuf agrees.
+  const absl::StatusOr<std::vector<Value>> values = DecodeYield(yield_bytes);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(*values, std::vector<Value>{Value::Int(7)});
+}
+
+TEST(YieldWireTest, AFirstMessageWithoutTypeUrlIsRejectedByIndex) {
+  v1::Yield yield;
+  yield.add_values()->mutable_json()->set_number_value(1);
+  yield.add_values()->set_message("");
+  const absl::StatusOr<std::vector<Value>> values =
+      DecodeYield(yield.SerializeAsString());
+  EXPECT_EQ(values.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(values.status().message(), "payload 1 of batch"))
+      << values.status();
+}
+
+TEST(YieldWireTest, APayloadWithNoKindIsRejected) {
+  v1::Yield yield;
+  yield.add_values()->set_type_url("type.googleapis.com/x.Y");
+  const absl::StatusOr<std::vector<Value>> values =
+      DecodeYield(yield.SerializeAsString());
+  EXPECT_EQ(values.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(values.status().message(), "neither"))
+      << values.status();
+}
+
+TEST(YieldWireTest, MalformedBytesAreRejected) {
+  // A payload entry claiming more bytes than there are.
+  const std::string truncated("\x0a\x05\x12\x01", 4);
+  EXPECT_EQ(CountYieldPayloads(truncated).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeYield(truncated).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A type URL that is not UTF-8.
+  std::string payload("\x12\x00\x1a\x02\xc3\x28", 6);
+  std::string yield("\x0a", 1);
+  yield += static_cast<char>(payload.size());
+  yield += payload;
+  EXPECT_EQ(DecodeYield(yield).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // JSON that does not parse.
+  const std::string bad_json("\x0a\x03\x0a\x01\xff", 5);
+  EXPECT_EQ(DecodeYield(bad_json).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(YieldWireTest, OnlyALoneYieldIsTakenApart) {
+  v1::Frame stop;
+  stop.mutable_stop()->set_data_count(3);
+  EXPECT_FALSE(LoneYieldOf(stop.SerializeAsString()).has_value());
+  std::string yield_then_stop = FrameOf({Value::Int(1)});
+  yield_then_stop += stop.SerializeAsString();
+  EXPECT_FALSE(LoneYieldOf(yield_then_stop).has_value());
+  EXPECT_FALSE(LoneYieldOf("garbage").has_value());
+  EXPECT_FALSE(LoneYieldOf("").has_value());
+}
+
+}  // namespace
+}  // namespace tether
