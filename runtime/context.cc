@@ -51,11 +51,15 @@ Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
       kind_(kind),
       options_(options),
       outbox_(this, SendOptions(options)),
-      inbox_(ReceiveOptions(side, options),
-             [this] {
-               if (std::shared_ptr<ContextTransport> t = transport())
-                 t->ResumeReading();
-             }),
+      inbox_(
+          ReceiveOptions(side, options),
+          [this] {
+            if (std::shared_ptr<ContextTransport> t = transport())
+              t->ResumeReading();
+          },
+          [this](const absl::Status& error) {
+            Violation(absl::StrCat("bad Yield payload: ", error.message()));
+          }),
       // A callee is made from the Start frame its transport read.
       frames_received_(side == Side::kCallee ? 1 : 0),
       peer_(std::move(peer)) {}

@@ -155,19 +155,14 @@ void Context::OnYield(absl::string_view yield) {
 }
 
 void Context::OnData(absl::string_view yield) {
-  const absl::StatusOr<size_t> count = CountYieldPayloads(yield);
-  if (!count.ok()) {
+  absl::StatusOr<YieldBatch> batch = YieldBatch::Parse(std::string(yield));
+  if (!batch.ok()) {
     return Violation(
-        absl::StrCat("bad Yield frame: ", count.status().message()));
+        absl::StrCat("bad Yield frame: ", batch.status().message()));
   }
   // A backlog being drained after an error or at exit is only counted.
-  if (inbox_.DropIfUnwanted(*count)) return;
-  absl::StatusOr<std::vector<Value>> values = DecodeYield(yield);
-  if (!values.ok()) {
-    return Violation(
-        absl::StrCat("bad Yield payload: ", values.status().message()));
-  }
-  const size_t overrun = inbox_.Push(*std::move(values));
+  if (inbox_.DropIfUnwanted(batch->size())) return;
+  const size_t overrun = inbox_.Push(*std::move(batch));
   if (overrun == 0) return;
   const absl::Status error =
       StreamOverrunError(peer(), self_.id(),

@@ -6,9 +6,11 @@
 
 namespace tether {
 
-Inbox::Inbox(Options options, std::function<void()> resume_reading)
+Inbox::Inbox(Options options, std::function<void()> resume_reading,
+             std::function<void(const absl::Status&)> malformed)
     : options_(options),
       resume_reading_(std::move(resume_reading)),
+      malformed_(std::move(malformed)),
       mode_(options.mode) {}
 
 void Inbox::AllowOverruns() {
@@ -16,23 +18,26 @@ void Inbox::AllowOverruns() {
   if (mode_ == Mode::kOverrun) mode_ = Mode::kAllowOverruns;
 }
 
-size_t Inbox::Push(std::vector<Value> batch) {
+size_t Inbox::Push(YieldBatch batch) {
   absl::MutexLock lock(&mu_);
   arrived_ += batch.size();
   if (!error_.ok() || discarding_) return 0;
   size_t overrun = 0;
-  for (Value& value : batch) {
-    if (buffer_.size() < options_.buffer_size && overflow_.empty()) {
-      buffer_.push_back(std::move(value));
-    } else if (mode_ == Mode::kOverrun) {
-      ++overrun;
-    } else if (mode_ == Mode::kAllowOverruns) {
-      overflow_.push_back(std::move(value));
-    } else {
-      // kBackpressure: the batch was already read; hold it past the buffer
-      // (senders bound a batch by the buffer size) and stop reading.
-      buffer_.push_back(std::move(value));
+  // kAllowOverruns holds what does not fit as overflow; kBackpressure holds
+  // it past the buffer (the batch was already read: senders bound a batch
+  // by the buffer size) and stops reading.
+  if (mode_ == Mode::kOverrun) {
+    const size_t room = options_.buffer_size > held_count_
+                            ? options_.buffer_size - held_count_
+                            : 0;
+    if (batch.size() > room) {
+      overrun = batch.size() - room;
+      batch.Truncate(room);
     }
+  }
+  if (!batch.empty()) {
+    held_count_ += batch.size();
+    held_.push_back(std::move(batch));
   }
   receivers_.NotifyAll();
   return overrun;
@@ -88,6 +93,7 @@ size_t Inbox::Discard() {
 
 absl::StatusOr<Value> Inbox::Receive(absl::Time deadline) {
   bool resume = false;
+  bool malformed = false;
   absl::StatusOr<Value> result;
   {
     absl::MutexLock lock(&mu_);
@@ -96,22 +102,25 @@ absl::StatusOr<Value> Inbox::Receive(absl::Time deadline) {
         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ReadyLocked(); },
         deadline);
     if (!status.ok()) return status;
-    result = TakeLocked(&resume);
+    result = TakeLocked(&resume, &malformed);
   }
   if (resume) resume_reading_();
+  if (malformed) return OnMalformed(result.status());
   return result;
 }
 
 absl::StatusOr<std::optional<Value>> Inbox::TryReceive() {
   TETHER_RETURN_IF_ERROR(CheckCancelled());
   bool resume = false;
+  bool malformed = false;
   absl::StatusOr<Value> result;
   {
     absl::MutexLock lock(&mu_);
     if (!ReadyLocked()) return std::nullopt;
-    result = TakeLocked(&resume);
+    result = TakeLocked(&resume, &malformed);
   }
   if (resume) resume_reading_();
+  if (malformed) return OnMalformed(result.status());
   if (!result.ok()) return result.status();
   return std::optional<Value>(*std::move(result));
 }
@@ -123,8 +132,8 @@ bool Inbox::reading_paused() const {
 
 bool Inbox::finished() const {
   absl::MutexLock lock(&mu_);
-  return !error_.ok() || (buffer_.empty() && overflow_.empty() &&
-                          end_.has_value() && arrived_ >= *end_);
+  return !error_.ok() ||
+         (held_count_ == 0 && end_.has_value() && arrived_ >= *end_);
 }
 
 bool Inbox::discarding() const {
@@ -148,28 +157,26 @@ bool Inbox::FitsLocked() const {
     case Mode::kOverrun:
       return true;
     case Mode::kAllowOverruns:
-      return overflow_.size() < options_.overflow_capacity;
+      return held_count_ < options_.buffer_size + options_.overflow_capacity;
     case Mode::kBackpressure:
-      return buffer_.size() < options_.buffer_size;
+      return held_count_ < options_.buffer_size;
   }
   return true;
 }
 
 bool Inbox::ReadyLocked() const {
-  return !error_.ok() || !buffer_.empty() ||
-         (end_.has_value() && arrived_ >= *end_ && overflow_.empty());
+  return !error_.ok() || held_count_ > 0 ||
+         (end_.has_value() && arrived_ >= *end_);
 }
 
-absl::StatusOr<Value> Inbox::TakeLocked(bool* resume) {
+absl::StatusOr<Value> Inbox::TakeLocked(bool* resume, bool* malformed) {
   if (!error_.ok()) return error_;
-  if (buffer_.empty()) return absl::OutOfRangeError("end of stream");
-  Value value = std::move(buffer_.front());
-  buffer_.pop_front();
+  if (held_count_ == 0) return absl::OutOfRangeError("end of stream");
+  absl::StatusOr<Value> value = held_.front().Next();
+  if (held_.front().empty()) held_.pop_front();
+  --held_count_;
+  *malformed = !value.ok();
   ++received_;
-  while (!overflow_.empty() && buffer_.size() < options_.buffer_size) {
-    buffer_.push_back(std::move(overflow_.front()));
-    overflow_.pop_front();
-  }
   if (paused_ && FitsLocked()) {
     paused_ = false;
     *resume = true;
@@ -177,10 +184,17 @@ absl::StatusOr<Value> Inbox::TakeLocked(bool* resume) {
   return value;
 }
 
+absl::Status Inbox::OnMalformed(const absl::Status& error) {
+  if (malformed_) malformed_(error);
+  Fail(error);  // Unless `malformed_` applied an error already.
+  absl::MutexLock lock(&mu_);
+  return error_;
+}
+
 size_t Inbox::DropAllLocked() {
-  const size_t dropped = buffer_.size() + overflow_.size();
-  buffer_.clear();
-  overflow_.clear();
+  const size_t dropped = held_count_;
+  held_.clear();
+  held_count_ = 0;
   return dropped;
 }
 

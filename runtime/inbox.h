@@ -32,7 +32,6 @@
 #include <deque>
 #include <functional>
 #include <optional>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -41,6 +40,7 @@
 #include "absl/time/time.h"
 #include "runtime/task.h"
 #include "runtime/value.h"
+#include "runtime/yield_wire.h"
 
 namespace tether {
 
@@ -57,8 +57,12 @@ class Inbox {
   };
 
   // `resume_reading` is called (never with the lock held) when the inbox
-  // wants reads again after ShouldRead() said no.
-  Inbox(Options options, std::function<void()> resume_reading);
+  // wants reads again after ShouldRead() said no. `malformed` is called
+  // (likewise) with the error when a payload taken by a receiver does not
+  // decode; the receiver then gets the inbox's error, which is the one
+  // `malformed` applied with Fail() or else that error.
+  Inbox(Options options, std::function<void()> resume_reading,
+        std::function<void(const absl::Status&)> malformed = nullptr);
   Inbox(const Inbox&) = delete;
   Inbox& operator=(const Inbox&) = delete;
 
@@ -66,9 +70,10 @@ class Inbox {
   // allow_overruns); other modes are kept.
   void AllowOverruns();
 
-  // Transport side. Accepts one batch; returns how many payloads did not
-  // fit (kOverrun only; always 0 in the other modes).
-  size_t Push(std::vector<Value> batch);
+  // Transport side. Accepts one batch, still serialized (receivers decode
+  // the payloads they take); returns how many payloads did not fit
+  // (kOverrun only; always 0 in the other modes).
+  size_t Push(YieldBatch batch);
 
   // Transport side. Counts `count` payloads that arrived and returns true
   // when nobody will receive them (after Fail or Discard), so the caller
@@ -119,17 +124,25 @@ class Inbox {
   bool ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the next buffered payload or the terminal status; REQUIRES
   // ReadyLocked(). Sets *resume when reading should restart.
-  absl::StatusOr<Value> TakeLocked(bool* resume)
+  // A payload that does not decode comes back as its error with *malformed
+  // set.
+  absl::StatusOr<Value> TakeLocked(bool* resume, bool* malformed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a receiver gets for a payload that did not decode.
+  absl::Status OnMalformed(const absl::Status& error) ABSL_LOCKS_EXCLUDED(mu_);
   size_t DropAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   const std::function<void()> resume_reading_;
+  const std::function<void(const absl::Status&)> malformed_;
 
   mutable absl::Mutex mu_;
   Mode mode_ ABSL_GUARDED_BY(mu_);
-  std::deque<Value> buffer_ ABSL_GUARDED_BY(mu_);
-  std::deque<Value> overflow_ ABSL_GUARDED_BY(mu_);
+  // Payloads held for the task, oldest first, in the batches they arrived
+  // in. The first buffer_size of them are the buffer; the rest are the
+  // overflow (kAllowOverruns) or held past the buffer (kBackpressure).
+  std::deque<YieldBatch> held_ ABSL_GUARDED_BY(mu_);
+  size_t held_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<uint64_t> end_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   bool discarding_ ABSL_GUARDED_BY(mu_) = false;

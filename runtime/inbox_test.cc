@@ -17,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "runtime/task.h"
 #include "runtime/value.h"
+#include "runtime/yield_wire.h"
+#include "tether/v1/frame.pb.h"
 
 namespace tether {
 
@@ -28,11 +30,16 @@ namespace {
 // Long enough that reaching it means a wake-up was lost.
 constexpr absl::Duration kHang = absl::Seconds(30);
 
-// The payloads first, first + 1, ..., count of them.
-std::vector<Value> Ints(int64_t first, int64_t count) {
-  std::vector<Value> values;
-  for (int64_t i = 0; i < count; ++i) values.push_back(Value::Int(first + i));
-  return values;
+// A batch as it comes off the wire: the payloads first, first + 1, ...,
+// count of them.
+YieldBatch Ints(int64_t first, int64_t count) {
+  YieldFrameBuilder frame;
+  for (int64_t i = 0; i < count; ++i) frame.Append(Value::Int(first + i));
+  const std::string bytes = std::move(frame).Finish();
+  absl::StatusOr<YieldBatch> batch =
+      YieldBatch::Parse(std::string(*LoneYieldOf(bytes)));
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  return *std::move(batch);
 }
 
 // An inbox whose resume callback counts its calls.
@@ -299,6 +306,28 @@ TEST(InboxTest, EndOfStreamAnnouncedBeforeTheDataArrives) {
   EXPECT_EQ(TakeInt(*inbox), 2);
   EXPECT_EQ(inbox->TryReceive().status(),
             absl::OutOfRangeError("end of stream"));
+}
+
+TEST(InboxTest, APayloadThatDoesNotDecodeFailsTheInboxThroughTheCallback) {
+  v1::Yield yield;
+  *yield.add_values() = Value::Int(1).ToProto();
+  yield.add_values()->set_message("");  // No type URL to inherit.
+  *yield.add_values() = Value::Int(3).ToProto();
+  absl::Status reported;
+  Inbox inbox(
+      {Inbox::Mode::kOverrun, 8}, [] {},
+      [&](const absl::Status& error) { reported = error; });
+  absl::StatusOr<YieldBatch> batch =
+      YieldBatch::Parse(yield.SerializeAsString());
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(inbox.Push(*std::move(batch)), 0u);
+  EXPECT_EQ(TakeInt(inbox), 1);
+  const absl::StatusOr<Value> bad = inbox.Receive(absl::Now() + kHang);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(reported, bad.status());
+  // The payload behind it is dropped with the inbox: nothing is delivered
+  // after a malformed payload.
+  EXPECT_EQ(inbox.Receive(absl::Now() + kHang).status(), bad.status());
 }
 
 TEST(InboxTest, EndOfStreamWithNoData) {

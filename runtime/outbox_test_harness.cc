@@ -18,13 +18,22 @@ std::vector<Value> BatchValues(const v1::Frame& frame) {
     ADD_FAILURE() << "not a Yield frame: " << frame.ShortDebugString();
     return {};
   }
-  absl::StatusOr<std::vector<Value>> values =
-      DecodeYield(frame.yield_batch().SerializeAsString());
-  if (!values.ok()) {
-    ADD_FAILURE() << values.status();
+  absl::StatusOr<YieldBatch> batch =
+      YieldBatch::Parse(frame.yield_batch().SerializeAsString());
+  if (!batch.ok()) {
+    ADD_FAILURE() << batch.status();
     return {};
   }
-  return *std::move(values);
+  std::vector<Value> values;
+  while (!batch->empty()) {
+    absl::StatusOr<Value> value = batch->Next();
+    if (!value.ok()) {
+      ADD_FAILURE() << value.status();
+      return {};
+    }
+    values.push_back(*std::move(value));
+  }
+  return values;
 }
 
 std::string Describe(const v1::Frame& frame) {

@@ -100,31 +100,52 @@ size_t DelimitedFieldSize(size_t length) {
 
 }  // namespace
 
-Value::Value() { json_.set_null_value(pb::NULL_VALUE); }
+Value::Value() : json_(std::in_place) { json_->set_null_value(pb::NULL_VALUE); }
 
-Value::Value(std::string type_url, std::string message_bytes)
+Value::Value(std::shared_ptr<const std::string> type_url,
+             std::string message_bytes)
     : is_message_(true),
       type_url_(std::move(type_url)),
-      message_bytes_(std::move(message_bytes)) {
-  json_.set_null_value(pb::NULL_VALUE);
+      message_bytes_(std::move(message_bytes)) {}
+
+std::shared_ptr<const std::string> Value::TypeUrlOf(
+    const pb::Message& message) {
+  return std::make_shared<const std::string>(
+      std::string(kTypeUrlPrefix).append(message.GetTypeName()));
+}
+
+const std::string& Value::type_url() const {
+  if (type_url_ != nullptr) return *type_url_;
+  static const std::string* const kNone = new std::string();
+  return *kNone;
+}
+
+const pb::Value& Value::json() const {
+  if (json_.has_value()) return *json_;
+  static const pb::Value* const kNull = [] {
+    auto* null = new pb::Value();
+    null->set_null_value(pb::NULL_VALUE);
+    return null;
+  }();
+  return *kNull;
 }
 
 Value Value::Json(pb::Value json) {
   Value value;
   if (json.kind_case() != pb::Value::KIND_NOT_SET)
-    value.json_ = std::move(json);
+    *value.json_ = std::move(json);
   return value;
 }
 
 Value Value::Bool(bool value) {
   Value result;
-  result.json_.set_bool_value(value);
+  result.json_->set_bool_value(value);
   return result;
 }
 
 Value Value::Number(double value) {
   Value result;
-  result.json_.set_number_value(value);
+  result.json_->set_number_value(value);
   return result;
 }
 
@@ -132,28 +153,28 @@ Value Value::Int(int64_t value) { return Number(static_cast<double>(value)); }
 
 Value Value::String(std::string value) {
   Value result;
-  result.json_.set_string_value(std::move(value));
+  result.json_->set_string_value(std::move(value));
   return result;
 }
 
 Value Value::Object(
     std::initializer_list<std::pair<std::string, Value>> fields) {
   Value result;
-  auto* out = result.json_.mutable_struct_value()->mutable_fields();
+  auto* out = result.json_->mutable_struct_value()->mutable_fields();
   for (const auto& [key, member] : fields) {
-    if (member.is_message_) DieTypedMember("Object", member.type_url_);
-    (*out)[key] = member.json_;
+    if (member.is_message_) DieTypedMember("Object", member.type_url());
+    (*out)[key] = *member.json_;
   }
   return result;
 }
 
 Value Value::List(std::vector<Value> elements) {
   Value result;
-  pb::ListValue* out = result.json_.mutable_list_value();
+  pb::ListValue* out = result.json_->mutable_list_value();
   out->mutable_values()->Reserve(static_cast<int>(elements.size()));
   for (Value& element : elements) {
-    if (element.is_message_) DieTypedMember("List", element.type_url_);
-    *out->add_values() = std::move(element.json_);
+    if (element.is_message_) DieTypedMember("List", element.type_url());
+    *out->add_values() = std::move(*element.json_);
   }
   return result;
 }
@@ -172,10 +193,10 @@ absl::StatusOr<Value> Value::ParseJson(absl::string_view text) {
 std::string Value::ToJson() const {
   std::string out;
   if (!is_message_) {
-    if (pb::util::MessageToJsonString(json_, &out).ok()) return out;
-    return absl::StrCat("<", JsonKindName(json_), " with no JSON form>");
+    if (pb::util::MessageToJsonString(*json_, &out).ok()) return out;
+    return absl::StrCat("<", JsonKindName(*json_), " with no JSON form>");
   }
-  const absl::string_view type_name = TypeNameOf(type_url_);
+  const absl::string_view type_name = TypeNameOf(type_url());
   const pb::Descriptor* descriptor =
       pb::DescriptorPool::generated_pool()->FindMessageTypeByName(
           std::string(type_name));
@@ -193,7 +214,7 @@ std::string Value::ToJson() const {
 
 absl::Status Value::UnpackTo(pb::Message* message) const {
   const std::string expected = message->GetTypeName();
-  if (!is_message_ || TypeNameOf(type_url_) != expected) {
+  if (!is_message_ || TypeNameOf(type_url()) != expected) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a ", expected, " message, got ", Describe()));
   }
@@ -206,14 +227,14 @@ absl::Status Value::UnpackTo(pb::Message* message) const {
 }
 
 absl::StatusOr<int64_t> Value::AsInt() const {
-  if (is_message_ || json_.kind_case() != pb::Value::kNumberValue) {
+  if (is_message_ || json_->kind_case() != pb::Value::kNumberValue) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected an integer, got ", Describe()));
   }
   // 2^63 is exactly representable; every double in [-2^63, 2^63) that has no
   // fraction converts to int64_t without loss.
   constexpr double kTwoTo63 = 9223372036854775808.0;
-  const double number = json_.number_value();
+  const double number = json_->number_value();
   if (std::trunc(number) != number || number < -kTwoTo63 ||
       number >= kTwoTo63) {
     return absl::InvalidArgumentError(
@@ -223,35 +244,35 @@ absl::StatusOr<int64_t> Value::AsInt() const {
 }
 
 absl::StatusOr<double> Value::AsDouble() const {
-  if (is_message_ || json_.kind_case() != pb::Value::kNumberValue) {
+  if (is_message_ || json_->kind_case() != pb::Value::kNumberValue) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a number, got ", Describe()));
   }
-  return json_.number_value();
+  return json_->number_value();
 }
 
 absl::StatusOr<std::string> Value::AsString() const {
-  if (is_message_ || json_.kind_case() != pb::Value::kStringValue) {
+  if (is_message_ || json_->kind_case() != pb::Value::kStringValue) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a string, got ", Describe()));
   }
-  return json_.string_value();
+  return json_->string_value();
 }
 
 absl::StatusOr<bool> Value::AsBool() const {
-  if (is_message_ || json_.kind_case() != pb::Value::kBoolValue) {
+  if (is_message_ || json_->kind_case() != pb::Value::kBoolValue) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a bool, got ", Describe()));
   }
-  return json_.bool_value();
+  return json_->bool_value();
 }
 
 absl::StatusOr<Value> Value::Field(absl::string_view name) const {
-  if (is_message_ || json_.kind_case() != pb::Value::kStructValue) {
+  if (is_message_ || json_->kind_case() != pb::Value::kStructValue) {
     return absl::InvalidArgumentError(absl::StrCat(
         "expected a JSON object with field \"", name, "\", got ", Describe()));
   }
-  const auto& fields = json_.struct_value().fields();
+  const auto& fields = json_->struct_value().fields();
   const auto it = fields.find(std::string(name));
   if (it == fields.end()) {
     return absl::NotFoundError(
@@ -261,13 +282,13 @@ absl::StatusOr<Value> Value::Field(absl::string_view name) const {
 }
 
 absl::StatusOr<std::vector<Value>> Value::Elements() const {
-  if (is_message_ || json_.kind_case() != pb::Value::kListValue) {
+  if (is_message_ || json_->kind_case() != pb::Value::kListValue) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a JSON list, got ", Describe()));
   }
   std::vector<Value> elements;
-  elements.reserve(json_.list_value().values_size());
-  for (const pb::Value& element : json_.list_value().values()) {
+  elements.reserve(json_->list_value().values_size());
+  for (const pb::Value& element : json_->list_value().values()) {
     elements.push_back(Json(element));
   }
   return elements;
@@ -277,9 +298,9 @@ v1::Payload Value::ToProto() const {
   v1::Payload payload;
   if (is_message_) {
     payload.set_message(message_bytes_);
-    payload.set_type_url(type_url_);
+    payload.set_type_url(type_url());
   } else {
-    *payload.mutable_json() = json_;
+    *payload.mutable_json() = *json_;
   }
   return payload;
 }
@@ -294,7 +315,7 @@ absl::StatusOr<Value> Value::FromProto(v1::Payload&& payload,
   switch (payload.kind_case()) {
     case v1::Payload::kJson: {
       Value value;
-      value.json_.Swap(payload.mutable_json());
+      value.json_->Swap(payload.mutable_json());
       return value;
     }
     case v1::Payload::kMessage: {
@@ -317,31 +338,39 @@ absl::StatusOr<Value> Value::FromProto(v1::Payload&& payload,
 
 absl::StatusOr<Value> Value::Typed(std::string type_url,
                                    std::string message_bytes) {
-  if (TypeNameOf(type_url).empty()) {
+  return Typed(std::make_shared<const std::string>(std::move(type_url)),
+               std::move(message_bytes));
+}
+
+absl::StatusOr<Value> Value::Typed(std::shared_ptr<const std::string> type_url,
+                                   std::string message_bytes) {
+  const absl::string_view url = type_url == nullptr ? "" : *type_url;
+  if (TypeNameOf(url).empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("malformed type_url \"", type_url,
+        absl::StrCat("malformed type_url \"", url,
                      "\": no message name after the last '/'"));
   }
   return Value(std::move(type_url), std::move(message_bytes));
 }
 
 size_t Value::ByteSizeLong() const {
-  if (!is_message_) return DelimitedFieldSize(json_.ByteSizeLong());
+  if (!is_message_) return DelimitedFieldSize(json_->ByteSizeLong());
   return DelimitedFieldSize(message_bytes_.size()) +
-         DelimitedFieldSize(type_url_.size());
+         DelimitedFieldSize(type_url().size());
 }
 
 std::string Value::Describe() const {
-  if (is_message_) return absl::StrCat("a ", TypeNameOf(type_url_), " message");
-  return std::string(JsonKindName(json_));
+  if (is_message_)
+    return absl::StrCat("a ", TypeNameOf(type_url()), " message");
+  return std::string(JsonKindName(*json_));
 }
 
 bool operator==(const Value& a, const Value& b) {
   if (a.is_message_ != b.is_message_) return false;
   if (a.is_message_) {
-    return a.type_url_ == b.type_url_ && a.message_bytes_ == b.message_bytes_;
+    return a.type_url() == b.type_url() && a.message_bytes_ == b.message_bytes_;
   }
-  return JsonEquals(a.json_, b.json_);
+  return JsonEquals(*a.json_, *b.json_);
 }
 
 }  // namespace tether

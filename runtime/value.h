@@ -24,6 +24,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -74,24 +76,33 @@ class Value {
   static Value Message(const M& message) {
     static_assert(std::is_base_of<google::protobuf::Message, M>::value,
                   "Value::Message takes a protobuf message");
-    return Value(std::string(kTypeUrlPrefix).append(message.GetTypeName()),
-                 message.SerializeAsString());
+    if constexpr (std::is_final<M>::value) {
+      // A generated message type: one type URL string for all its values.
+      static const std::shared_ptr<const std::string>* const type_url =
+          new std::shared_ptr<const std::string>(TypeUrlOf(message));
+      return Value(*type_url, message.SerializeAsString());
+    } else {
+      return Value(TypeUrlOf(message), message.SerializeAsString());
+    }
   }
 
   // A typed value from a type URL and a serialized message, as read off the
   // wire; the bytes are not parsed. InvalidArgument when the type URL has no
-  // message name after its last '/'.
+  // message name after its last '/'. The second form shares the URL string
+  // with other values, as the values of one batch do.
   [[nodiscard]] static absl::StatusOr<Value> Typed(std::string type_url,
                                                    std::string message_bytes);
+  [[nodiscard]] static absl::StatusOr<Value> Typed(
+      std::shared_ptr<const std::string> type_url, std::string message_bytes);
 
   bool is_json() const { return !is_message_; }
   bool is_message() const { return is_message_; }
 
   // The JSON value; JSON null for a typed message.
-  const google::protobuf::Value& json() const { return json_; }
+  const google::protobuf::Value& json() const;
   // "type.googleapis.com/<full.message.Name>" for a typed message, "" for
   // JSON.
-  const std::string& type_url() const { return type_url_; }
+  const std::string& type_url() const;
   // The serialized message; "" for JSON.
   const std::string& message_bytes() const { return message_bytes_; }
 
@@ -149,15 +160,21 @@ class Value {
   friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }
 
  private:
-  Value(std::string type_url, std::string message_bytes);
+  Value(std::shared_ptr<const std::string> type_url, std::string message_bytes);
+
+  static std::shared_ptr<const std::string> TypeUrlOf(
+      const google::protobuf::Message& message);
 
   // "JSON number", "a tether.v1.ActorId message", ... for error messages.
   std::string Describe() const;
 
   bool is_message_ = false;
-  google::protobuf::Value json_;  // Only when !is_message_.
-  std::string type_url_;          // Only when is_message_.
-  std::string message_bytes_;     // Only when is_message_.
+  // Only when !is_message_: typed values, the data path's common case, do
+  // not pay for a JSON value they never hold.
+  std::optional<google::protobuf::Value> json_;
+  // Only when is_message_; shared, as values of one type are many.
+  std::shared_ptr<const std::string> type_url_;
+  std::string message_bytes_;  // Only when is_message_.
 };
 
 }  // namespace tether

@@ -1,6 +1,7 @@
 #include "runtime/yield_wire.h"
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -58,6 +59,7 @@ class WireReader {
   explicit WireReader(absl::string_view bytes) : rest_(bytes) {}
 
   bool done() const { return rest_.empty(); }
+  size_t rest_size() const { return rest_.size(); }
 
   bool ReadKey(uint32_t* field, int* wire_type) {
     uint64_t key;
@@ -115,36 +117,35 @@ class WireReader {
   absl::string_view rest_;
 };
 
-// Calls `payload` with the bytes of each `values` entry of a serialized
-// Yield, in order, until it returns an error.
-template <typename F>
-absl::Status ForEachPayload(absl::string_view yield, F payload) {
-  WireReader reader(yield);
+// Reads the next `values` entry of a serialized Yield into `*payload`,
+// skipping other fields. False at the end; InvalidArgument when malformed.
+absl::StatusOr<bool> NextPayloadBytes(WireReader& reader,
+                                      absl::string_view* payload) {
   while (!reader.done()) {
     uint32_t field;
     int wire_type;
     if (!reader.ReadKey(&field, &wire_type)) {
       return absl::InvalidArgumentError("malformed Yield frame");
     }
-    if (field != kYieldValues || wire_type != kDelimited) {
-      if (!reader.Skip(wire_type)) {
+    if (field == kYieldValues && wire_type == kDelimited) {
+      if (!reader.ReadDelimited(payload)) {
         return absl::InvalidArgumentError("malformed Yield frame");
       }
-      continue;
+      return true;
     }
-    absl::string_view bytes;
-    if (!reader.ReadDelimited(&bytes)) {
+    if (!reader.Skip(wire_type)) {
       return absl::InvalidArgumentError("malformed Yield frame");
     }
-    if (absl::Status status = payload(bytes); !status.ok()) return status;
   }
-  return absl::OkStatus();
+  return false;
 }
 
 // Decodes one payload. `*inherited_type_url` is the type URL in force from
-// the batch's earlier payloads; a typed payload that sets one updates it.
-absl::StatusOr<Value> DecodePayload(absl::string_view bytes,
-                                    std::string* inherited_type_url) {
+// the batch's earlier payloads (null before the first); a typed payload that
+// sets one updates it. Values of one type share the URL string.
+absl::StatusOr<Value> DecodePayload(
+    absl::string_view bytes,
+    std::shared_ptr<const std::string>* inherited_type_url) {
   enum class Kind { kNone, kJson, kMessage };
   Kind kind = Kind::kNone;
   pb::Value json;
@@ -196,10 +197,11 @@ absl::StatusOr<Value> DecodePayload(absl::string_view bytes,
     case Kind::kJson:
       return Value::Json(std::move(json));
     case Kind::kMessage:
-      if (!type_url.empty()) {
-        inherited_type_url->assign(type_url.data(), type_url.size());
+      if (!type_url.empty() && (*inherited_type_url == nullptr ||
+                                **inherited_type_url != type_url)) {
+        *inherited_type_url = std::make_shared<const std::string>(type_url);
       }
-      if (inherited_type_url->empty()) {
+      if (*inherited_type_url == nullptr) {
         return absl::InvalidArgumentError(
             "message payload has no type_url and none is inherited from an "
             "earlier payload of its batch");
@@ -267,32 +269,39 @@ std::optional<absl::string_view> LoneYieldOf(absl::string_view frame) {
   return yield;
 }
 
-absl::StatusOr<size_t> CountYieldPayloads(absl::string_view yield) {
+absl::StatusOr<YieldBatch> YieldBatch::Parse(std::string yield) {
+  WireReader reader(yield);
   size_t count = 0;
-  const absl::Status status = ForEachPayload(yield, [&](absl::string_view) {
+  absl::string_view payload;
+  while (true) {
+    absl::StatusOr<bool> more = NextPayloadBytes(reader, &payload);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
     ++count;
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return count;
+  }
+  return YieldBatch(std::move(yield), count);
 }
 
-absl::StatusOr<std::vector<Value>> DecodeYield(absl::string_view yield) {
-  std::vector<Value> values;
-  std::string inherited_type_url;
-  const absl::Status status =
-      ForEachPayload(yield, [&](absl::string_view bytes) -> absl::Status {
-        absl::StatusOr<Value> value = DecodePayload(bytes, &inherited_type_url);
-        if (!value.ok()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("payload ", values.size(),
-                           " of batch: ", value.status().message()));
-        }
-        values.push_back(*std::move(value));
-        return absl::OkStatus();
-      });
-  if (!status.ok()) return status;
-  return values;
+YieldBatch::YieldBatch(std::string yield, size_t count)
+    : yield_(std::move(yield)), remaining_(count) {}
+
+absl::StatusOr<Value> YieldBatch::Next() {
+  WireReader reader(absl::string_view(yield_).substr(offset_));
+  absl::string_view bytes;
+  const absl::StatusOr<bool> found = NextPayloadBytes(reader, &bytes);
+  offset_ = yield_.size() - reader.rest_size();
+  --remaining_;
+  const size_t index = index_++;
+  absl::StatusOr<Value> value =
+      found.value_or(false)
+          ? DecodePayload(bytes, &type_url_)
+          // Parse() counted the entries, so this cannot happen.
+          : absl::InternalError("the batch ended early");
+  if (!value.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "payload ", index, " of batch: ", value.status().message()));
+  }
+  return value;
 }
 
 }  // namespace tether

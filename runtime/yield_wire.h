@@ -3,9 +3,9 @@
 // The wire form of Yield batches, written and read value by value without
 // building tether.v1.Payload messages. A context's data path is the hot
 // path of the runtime: the sender appends each value straight to the frame
-// that will carry it, and the receiver decodes a frame's payloads straight
-// into Values, so a payload costs a copy of its bytes, not a message object
-// with strings of its own on each side.
+// that will carry it, and the receiving task decodes each payload straight
+// into a Value as it takes it, so a payload costs a copy of its bytes, not a
+// message object with strings of its own on each side.
 //
 //   YieldFrameBuilder frame;
 //   frame.Append(Value::Int(1));
@@ -13,7 +13,9 @@
 //   std::string bytes = std::move(frame).Finish();  // a serialized v1::Frame
 //
 //   if (std::optional<absl::string_view> yield = LoneYieldOf(bytes)) {
-//     absl::StatusOr<std::vector<Value>> values = DecodeYield(*yield);
+//     absl::StatusOr<YieldBatch> batch =
+//     YieldBatch::Parse(std::string(*yield)); while (!batch->empty())
+//     absl::StatusOr<Value> value = batch->Next();
 //   }
 //
 // Everything here follows the batch rule of payload.proto: a typed payload
@@ -25,9 +27,9 @@
 #define TETHER_RUNTIME_YIELD_WIRE_H_
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -66,16 +68,37 @@ class YieldFrameBuilder {
 // Yield inside it; nullopt for every other frame, well-formed or not.
 std::optional<absl::string_view> LoneYieldOf(absl::string_view frame);
 
-// The number of payloads of a serialized tether.v1.Yield, without decoding
-// them. InvalidArgument when the bytes are not a well-formed Yield.
-[[nodiscard]] absl::StatusOr<size_t> CountYieldPayloads(
-    absl::string_view yield);
+// The payloads of one serialized tether.v1.Yield, decoded one at a time, so
+// that a receiver decodes (and allocates) each payload on the thread that
+// takes it. Thread-compatible.
+class YieldBatch {
+ public:
+  // Takes the bytes of a Yield. InvalidArgument when they are not a
+  // well-formed Yield; the payloads themselves are checked by Next().
+  [[nodiscard]] static absl::StatusOr<YieldBatch> Parse(std::string yield);
 
-// The payloads of a serialized tether.v1.Yield, in order. InvalidArgument
-// when the bytes are not a well-formed Yield, or naming the payload's index
-// when one is not a valid payload.
-[[nodiscard]] absl::StatusOr<std::vector<Value>> DecodeYield(
-    absl::string_view yield);
+  // Payloads not yet taken.
+  size_t size() const { return remaining_; }
+  bool empty() const { return remaining_ == 0; }
+
+  // Decodes and takes the next payload. InvalidArgument naming its index in
+  // the batch when it is not a valid payload. REQUIRES: !empty().
+  [[nodiscard]] absl::StatusOr<Value> Next();
+
+  // Keeps only the next `count` payloads. REQUIRES: count <= size().
+  void Truncate(size_t count) { remaining_ = count; }
+
+ private:
+  YieldBatch(std::string yield, size_t count);
+
+  std::string yield_;
+  // Where the next payload's field starts.
+  size_t offset_ = 0;
+  size_t remaining_;
+  size_t index_ = 0;
+  // The type URL in force for payloads that omit theirs.
+  std::shared_ptr<const std::string> type_url_;
+};
 
 }  // namespace tether
 

@@ -23,6 +23,19 @@ v1::ActorId MakeActorId(const std::string& name) {
   return id;
 }
 
+// Every payload of a serialized Yield, or the first error.
+absl::StatusOr<std::vector<Value>> DecodeYield(absl::string_view yield) {
+  absl::StatusOr<YieldBatch> batch = YieldBatch::Parse(std::string(yield));
+  if (!batch.ok()) return batch.status();
+  std::vector<Value> values;
+  while (!batch->empty()) {
+    absl::StatusOr<Value> value = batch->Next();
+    if (!value.ok()) return value.status();
+    values.push_back(*std::move(value));
+  }
+  return values;
+}
+
 std::string FrameOf(const std::vector<Value>& values) {
   YieldFrameBuilder builder;
   for (const Value& value : values) builder.Append(value);
@@ -61,7 +74,7 @@ TEST(YieldWireTest, DecodingGivesBackWhatWasAppended) {
   const std::string frame = FrameOf(values);
   const std::optional<absl::string_view> yield = LoneYieldOf(frame);
   ASSERT_TRUE(yield.has_value());
-  EXPECT_EQ(*CountYieldPayloads(*yield), values.size());
+  EXPECT_EQ(YieldBatch::Parse(std::string(*yield))->size(), values.size());
   const absl::StatusOr<std::vector<Value>> back = DecodeYield(*yield);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, values);
@@ -133,9 +146,7 @@ TEST(YieldWireTest, APayloadWithNoKindIsRejected) {
 TEST(YieldWireTest, MalformedBytesAreRejected) {
   // A payload entry claiming more bytes than there are.
   const std::string truncated("\x0a\x05\x12\x01", 4);
-  EXPECT_EQ(CountYieldPayloads(truncated).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DecodeYield(truncated).status().code(),
+  EXPECT_EQ(YieldBatch::Parse(truncated).status().code(),
             absl::StatusCode::kInvalidArgument);
   // A type URL that is not UTF-8.
   std::string payload("\x12\x00\x1a\x02\xc3\x28", 6);
@@ -148,6 +159,31 @@ TEST(YieldWireTest, MalformedBytesAreRejected) {
   const std::string bad_json("\x0a\x03\x0a\x01\xff", 5);
   EXPECT_EQ(DecodeYield(bad_json).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(YieldWireTest, ABatchDecodesAsItIsTakenAndCanBeTruncated) {
+  absl::StatusOr<YieldBatch> batch = YieldBatch::Parse(std::string(
+      *LoneYieldOf(FrameOf({Value::Int(1), Value::Int(2), Value::Int(3)}))));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->size(), 3u);
+  EXPECT_EQ(*batch->Next(), Value::Int(1));
+  batch->Truncate(1);
+  EXPECT_EQ(*batch->Next(), Value::Int(2));
+  EXPECT_TRUE(batch->empty());
+}
+
+TEST(YieldWireTest, APayloadThatDoesNotDecodeIsReportedWhenTaken) {
+  v1::Yield yield;
+  *yield.add_values() = Value::Int(1).ToProto();
+  yield.add_values()->set_type_url("type.googleapis.com/x.Y");  // No kind.
+  absl::StatusOr<YieldBatch> batch =
+      YieldBatch::Parse(yield.SerializeAsString());
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(*batch->Next(), Value::Int(1));
+  const absl::StatusOr<Value> bad = batch->Next();
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(bad.status().message(), "payload 1 of batch"))
+      << bad.status();
 }
 
 TEST(YieldWireTest, OnlyALoneYieldIsTakenApart) {
