@@ -155,14 +155,14 @@ void Context::OnYield(absl::string_view yield) {
 }
 
 void Context::OnData(absl::string_view yield) {
-  absl::StatusOr<YieldBatch> batch = YieldBatch::Parse(std::string(yield));
-  if (!batch.ok()) {
+  const absl::StatusOr<size_t> count = YieldBatch::Count(yield);
+  if (!count.ok()) {
     return Violation(
-        absl::StrCat("bad Yield frame: ", batch.status().message()));
+        absl::StrCat("bad Yield frame: ", count.status().message()));
   }
   // A backlog being drained after an error or at exit is only counted.
-  if (inbox_.DropIfUnwanted(batch->size())) return;
-  const size_t overrun = inbox_.Push(*std::move(batch));
+  if (inbox_.DropIfUnwanted(*count)) return;
+  const size_t overrun = inbox_.Push(YieldBatch(std::string(yield), *count));
   if (overrun == 0) return;
   const absl::Status error =
       StreamOverrunError(peer(), self_.id(),

@@ -344,7 +344,8 @@ absl::StatusOr<Value> Value::Typed(std::string type_url,
 
 absl::StatusOr<Value> Value::Typed(std::shared_ptr<const std::string> type_url,
                                    std::string message_bytes) {
-  const absl::string_view url = type_url == nullptr ? "" : *type_url;
+  const absl::string_view url =
+      type_url == nullptr ? absl::string_view() : absl::string_view(*type_url);
   if (TypeNameOf(url).empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed type_url \"", url,

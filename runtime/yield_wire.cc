@@ -270,16 +270,21 @@ std::optional<absl::string_view> LoneYieldOf(absl::string_view frame) {
 }
 
 absl::StatusOr<YieldBatch> YieldBatch::Parse(std::string yield) {
+  const absl::StatusOr<size_t> count = Count(yield);
+  if (!count.ok()) return count.status();
+  return YieldBatch(std::move(yield), *count);
+}
+
+absl::StatusOr<size_t> YieldBatch::Count(absl::string_view yield) {
   WireReader reader(yield);
   size_t count = 0;
   absl::string_view payload;
   while (true) {
-    absl::StatusOr<bool> more = NextPayloadBytes(reader, &payload);
+    const absl::StatusOr<bool> more = NextPayloadBytes(reader, &payload);
     if (!more.ok()) return more.status();
-    if (!*more) break;
+    if (!*more) return count;
     ++count;
   }
-  return YieldBatch(std::move(yield), count);
 }
 
 YieldBatch::YieldBatch(std::string yield, size_t count)

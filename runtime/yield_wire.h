@@ -77,6 +77,15 @@ class YieldBatch {
   // well-formed Yield; the payloads themselves are checked by Next().
   [[nodiscard]] static absl::StatusOr<YieldBatch> Parse(std::string yield);
 
+  // The number of payloads Parse() would find, without copying the bytes
+  // (a batch that will be dropped unread needs no more); errors as for
+  // Parse().
+  [[nodiscard]] static absl::StatusOr<size_t> Count(absl::string_view yield);
+
+  // A batch whose bytes were already counted. REQUIRES: Count(yield)
+  // returned `count`.
+  YieldBatch(std::string yield, size_t count);
+
   // Payloads not yet taken.
   size_t size() const { return remaining_; }
   bool empty() const { return remaining_ == 0; }
@@ -89,8 +98,6 @@ class YieldBatch {
   void Truncate(size_t count) { remaining_ = count; }
 
  private:
-  YieldBatch(std::string yield, size_t count);
-
   std::string yield_;
   // Where the next payload's field starts.
   size_t offset_ = 0;

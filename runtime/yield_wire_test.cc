@@ -1,5 +1,6 @@
 #include "runtime/yield_wire.h"
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -184,6 +185,83 @@ TEST(YieldWireTest, APayloadThatDoesNotDecodeIsReportedWhenTaken) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(bad.status().message(), "payload 1 of batch"))
       << bad.status();
+}
+
+// What protobuf's own parser makes of a serialized Yield: its payloads read
+// with Value::FromProto under the batch rule, or the first error.
+absl::StatusOr<std::vector<Value>> ReferenceDecode(const std::string& bytes) {
+  v1::Yield yield;
+  if (!yield.ParseFromString(bytes)) {
+    return absl::InvalidArgumentError("protobuf rejects the bytes");
+  }
+  std::vector<Value> values;
+  std::string inherited;
+  for (const v1::Payload& payload : yield.values()) {
+    if (payload.kind_case() == v1::Payload::kMessage &&
+        !payload.type_url().empty()) {
+      inherited = payload.type_url();
+    }
+    absl::StatusOr<Value> value = Value::FromProto(payload, inherited);
+    if (!value.ok()) return value.status();
+    values.push_back(*std::move(value));
+  }
+  return values;
+}
+
+// Random payloads of every kind, with repeated and omitted type URLs.
+v1::Yield RandomYield(std::mt19937& random) {
+  const std::vector<std::string> urls = {
+      "type.googleapis.com/tether.v1.ActorId", "type.googleapis.com/a.B", "",
+      "no-slash/", "x/y.Z"};
+  v1::Yield yield;
+  const int count = static_cast<int>(random() % 8);
+  for (int i = 0; i < count; ++i) {
+    v1::Payload* payload = yield.add_values();
+    switch (random() % 4) {
+      case 0:
+        payload->mutable_json()->set_number_value(random() % 1000);
+        break;
+      case 1:
+        *payload->mutable_json() =
+            Value::Object(
+                {{"k", Value::String(std::string(random() % 20, 'v'))}})
+                .json();
+        break;
+      default:
+        payload->set_message(std::string(random() % 70, 'm'));
+        payload->set_type_url(urls[random() % urls.size()]);
+        break;
+    }
+  }
+  return yield;
+}
+
+TEST(YieldWireTest, AgreesWithProtobufOnRandomAndDamagedBatches) {
+  std::mt19937 random(20261127);
+  int agreed_valid = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string bytes = RandomYield(random).SerializeAsString();
+    if (round % 2 == 1 && !bytes.empty()) {
+      // Damage a byte or cut the tail.
+      if (random() % 2 == 0) {
+        bytes[random() % bytes.size()] = static_cast<char>(random());
+      } else {
+        bytes.resize(random() % bytes.size());
+      }
+    }
+    const absl::StatusOr<std::vector<Value>> reference = ReferenceDecode(bytes);
+    const absl::StatusOr<std::vector<Value>> decoded = DecodeYield(bytes);
+    if (reference.ok()) {
+      ASSERT_TRUE(decoded.ok())
+          << "round " << round << ": " << decoded.status();
+      EXPECT_EQ(*decoded, *reference) << "round " << round;
+      ++agreed_valid;
+    } else {
+      EXPECT_FALSE(decoded.ok()) << "round " << round << " decodes what "
+                                 << "protobuf rejects: " << reference.status();
+    }
+  }
+  EXPECT_GT(agreed_valid, 1000);  // The comparison covered valid batches.
 }
 
 TEST(YieldWireTest, OnlyALoneYieldIsTakenApart) {
