@@ -1,9 +1,10 @@
 // File: runtime/inbox.h
 //
 // The receiving half of one context stream: a bounded buffer between the
-// transport, which pushes the payloads of each Yield batch as it arrives,
-// and the task, which receives them. Decides whether the transport keeps
-// reading (the flow-control modes of frame.proto):
+// transport, which pushes each Yield batch as it arrives, still serialized,
+// and the task, which decodes each payload as it receives it. Decides
+// whether the transport keeps reading (the flow-control modes of
+// frame.proto):
 //
 //   kOverrun        always read; a payload that does not fit is dropped and
 //                   reported as an overrun (the caller fails the context).

@@ -13,15 +13,16 @@
 //   std::string bytes = std::move(frame).Finish();  // a serialized v1::Frame
 //
 //   if (std::optional<absl::string_view> yield = LoneYieldOf(bytes)) {
-//     absl::StatusOr<YieldBatch> batch =
-//     YieldBatch::Parse(std::string(*yield)); while (!batch->empty())
-//     absl::StatusOr<Value> value = batch->Next();
+//     absl::StatusOr<YieldBatch> batch = YieldBatch::Parse(
+//         std::string(*yield));
+//     absl::StatusOr<Value> first = batch->Next();  // decoded here
 //   }
 //
 // Everything here follows the batch rule of payload.proto: a typed payload
 // whose type URL equals that of the batch's previous typed payload omits it.
-// Reading is exactly as permissive as protobuf's parser: unknown fields are
-// skipped, strings must be UTF-8.
+// Reading accepts what protobuf's parser accepts (unknown fields are
+// skipped, strings must be UTF-8), except unknown fields encoded as groups,
+// which no peer has reason to send.
 
 #ifndef TETHER_RUNTIME_YIELD_WIRE_H_
 #define TETHER_RUNTIME_YIELD_WIRE_H_
