@@ -10,6 +10,7 @@ Outbox::Outbox(FrameWriter* writer, Options options)
     : writer_(writer), options_(options) {}
 
 absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
+  const size_t size = value.ByteSizeLong();
   const std::string* next = nullptr;
   {
     absl::MutexLock lock(&mu_);
@@ -31,11 +32,12 @@ absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
     if (batches_.empty() ||
         batches_.back().payloads() >= options_.max_batch_payloads ||
         (batches_.back().payloads() > 0 &&
-         batches_.back().payload_bytes() + value.ByteSizeLong() >
-             options_.max_batch_bytes)) {
+         last_batch_bytes_ + size > options_.max_batch_bytes)) {
       batches_.emplace_back();
+      last_batch_bytes_ = 0;
     }
     batches_.back().Append(value);
+    last_batch_bytes_ += size;
     ++queued_payloads_;
     ++accepted_;
     next = NextWriteLocked();

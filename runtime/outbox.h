@@ -110,6 +110,8 @@ class Outbox {
   // until it is full.
   std::deque<YieldFrameBuilder> batches_ ABSL_GUARDED_BY(mu_);
   size_t queued_payloads_ ABSL_GUARDED_BY(mu_) = 0;
+  // The Value::ByteSizeLong() sum of the payloads in batches_.back().
+  size_t last_batch_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // The frame being written; untouched while writing_.
   std::string in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

@@ -241,7 +241,6 @@ void YieldFrameBuilder::Append(const Value& value) {
     }
   }
   ++payloads_;
-  payload_bytes_ += value.ByteSizeLong();
 }
 
 std::string YieldFrameBuilder::Finish() && {

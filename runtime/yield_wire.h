@@ -47,8 +47,6 @@ class YieldFrameBuilder {
   void Append(const Value& value);
 
   size_t payloads() const { return payloads_; }
-  // The sum of the appended values' Value::ByteSizeLong(), for batch limits.
-  size_t payload_bytes() const { return payload_bytes_; }
 
   // The serialized tether.v1.Frame. The builder is spent.
   std::string Finish() &&;
@@ -59,7 +57,6 @@ class YieldFrameBuilder {
 
   std::string bytes_;
   size_t payloads_ = 0;
-  size_t payload_bytes_ = 0;
   // The type URL of the batch's latest typed payload.
   std::string type_url_;
 };
