@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/actor_identity.h"
+#include "runtime/delayed_call.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
 #include "runtime/status_macros.h"
@@ -15,6 +16,10 @@ namespace {
 // How long a failing block waits for the callee to confirm its
 // cancellation before the stream itself is cancelled.
 constexpr absl::Duration kCancelAckTimeout = absl::Milliseconds(500);
+
+// How long payloads of a burst may wait to fill a batch when the sending
+// task neither blocks nor fills one (runtime/outbox.h).
+constexpr absl::Duration kLinger = absl::Microseconds(200);
 
 Inbox::Options ReceiveOptions(Context::Side side,
                               const ContextOptions& options) {
@@ -29,8 +34,16 @@ Inbox::Options ReceiveOptions(Context::Side side,
   return receive;
 }
 
-Outbox::Options SendOptions(const ContextOptions& options) {
+Outbox::Options SendOptions(Context::Side side, const ContextOptions& options) {
   Outbox::Options send;
+  // A receiver that takes bursts (overflow queue or backpressure) gets a
+  // burst in full batches: fewer writes, reads and wake-ups per payload. One
+  // that overruns past its buffer gets every payload as soon as possible.
+  const bool peer_takes_bursts =
+      options.backpressure ||
+      (side == Context::Side::kOpener ? options.callee_allow_overruns
+                                      : options.allow_overruns);
+  if (peer_takes_bursts) send.linger = kLinger;
   // Under backpressure a receiver must take a whole batch past its buffer;
   // bounding batches by the buffer bounds what it holds.
   if (options.backpressure && options.buffer_size > 0) {
@@ -50,7 +63,7 @@ Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
       id_(std::move(context_id)),
       kind_(kind),
       options_(options),
-      outbox_(this, SendOptions(options)),
+      outbox_(this, SendOptions(side, options)),
       inbox_(
           ReceiveOptions(side, options),
           [this] {
@@ -568,6 +581,21 @@ std::shared_ptr<ContextTransport> Context::transport() const {
 
 void Context::StartWrite(absl::string_view frame) {
   if (std::shared_ptr<ContextTransport> t = transport()) t->StartWrite(frame);
+}
+
+void Context::ReleaseBeforeBlocking() {
+  BeforeNextBlock([weak = weak_from_this()] {
+    if (std::shared_ptr<Context> self = weak.lock()) {
+      self->outbox_.OnSenderBlocking();
+    }
+  });
+}
+
+void Context::ReleaseAfter(absl::Duration linger) {
+  RunAt(absl::Now() + linger, [weak = weak_from_this()] {
+    if (std::shared_ptr<Context> self = weak.lock())
+      self->outbox_.ReleaseHold();
+  });
 }
 
 }  // namespace tether

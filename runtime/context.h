@@ -79,8 +79,13 @@ struct StreamOptions {
 };
 
 // Implemented by the gRPC stream that carries one context.
-class ContextTransport : public FrameWriter {
+class ContextTransport {
  public:
+  virtual ~ContextTransport() = default;
+  // Starts writing `frame`, a serialized tether.v1.Frame whose bytes stay
+  // valid and unchanged until the transport calls Context::OnWriteDone.
+  // Never called again before that, nor with the context's locks held.
+  virtual void StartWrite(absl::string_view frame) = 0;
   // The inbox wants reads again after it paused them.
   virtual void ResumeReading() = 0;
   // Callee: every frame is written; end the RPC with `status`. Opener: the
@@ -91,7 +96,8 @@ class ContextTransport : public FrameWriter {
   virtual void Signal(const v1::SignalRequest& request) = 0;
 };
 
-class Context : private FrameWriter {
+class Context : public std::enable_shared_from_this<Context>,
+                private FrameWriter {
  public:
   enum class Side { kOpener, kCallee };
 
@@ -215,6 +221,9 @@ class Context : private FrameWriter {
 
   // FrameWriter, for the outbox: forwards to the attached transport.
   void StartWrite(absl::string_view frame) override;
+  // Both call back only if the context still exists then.
+  void ReleaseBeforeBlocking() override;
+  void ReleaseAfter(absl::Duration linger) override;
   // The attached transport while it exists, else null.
   std::shared_ptr<ContextTransport> transport() const;
 

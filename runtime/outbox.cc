@@ -11,7 +11,8 @@ Outbox::Outbox(FrameWriter* writer, Options options)
 
 absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
   const size_t size = value.ByteSizeLong();
-  const std::string* next = nullptr;
+  Step step;
+  bool arm_sender_release = false;
   {
     absl::MutexLock lock(&mu_);
     absl::Status status = AwaitLocked(
@@ -40,14 +41,45 @@ absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
     last_batch_bytes_ += size;
     ++queued_payloads_;
     ++accepted_;
-    next = NextWriteLocked();
+    if (options_.linger > absl::ZeroDuration()) {
+      const absl::Time now = absl::Now();
+      burst_ = now - last_send_ < options_.burst_gap;
+      last_send_ = now;
+      if (burst_ && !sender_release_armed_) {
+        sender_release_armed_ = true;
+        arm_sender_release = true;
+      }
+    }
+    step = NextWriteLocked();
   }
-  if (next != nullptr) Write(*next);
+  if (arm_sender_release) writer_->ReleaseBeforeBlocking();
+  Run(step);
   return absl::OkStatus();
 }
 
+void Outbox::ReleaseHold() {
+  Step step;
+  {
+    absl::MutexLock lock(&mu_);
+    step = NextWriteLocked(/*may_hold=*/false);
+  }
+  Run(step);
+}
+
+void Outbox::OnSenderBlocking() {
+  Step step;
+  {
+    absl::MutexLock lock(&mu_);
+    sender_release_armed_ = false;
+    burst_ = false;
+    last_send_ = absl::InfinitePast();
+    step = NextWriteLocked();
+  }
+  Run(step);
+}
+
 void Outbox::SendControl(v1::Frame frame) {
-  const std::string* next = nullptr;
+  Step step;
   {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok() || final_queued_) return;
@@ -70,6 +102,7 @@ void Outbox::SendControl(v1::Frame frame) {
                              << " queued payloads behind an Error";
           batches_.clear();
           queued_payloads_ = 0;
+          holding_ = false;
         }
         break;
       default:
@@ -77,9 +110,9 @@ void Outbox::SendControl(v1::Frame frame) {
     }
     if (data_ended_) senders_.NotifyAll();
     control_.push_back(frame.SerializeAsString());
-    next = NextWriteLocked();
+    step = NextWriteLocked();
   }
-  if (next != nullptr) Write(*next);
+  Run(step);
 }
 
 void Outbox::WhenDrained(std::function<void()> drained) {
@@ -101,15 +134,15 @@ void Outbox::OnWriteDone(bool ok) {
     Close(absl::UnavailableError("the stream broke while writing"));
     return;
   }
-  const std::string* next = nullptr;
+  Step step;
   std::function<void()> drained;
   {
     absl::MutexLock lock(&mu_);
     writing_ = false;
-    next = NextWriteLocked();
+    step = NextWriteLocked();
     drained = TakeDrainedLocked();
   }
-  if (next != nullptr) Write(*next);
+  Run(step);
   if (drained) drained();
 }
 
@@ -122,6 +155,7 @@ void Outbox::Close(absl::Status reason) {
     control_.clear();
     batches_.clear();
     queued_payloads_ = 0;
+    holding_ = false;
     senders_.NotifyAll();
     drained.swap(drained_);
   }
@@ -138,21 +172,36 @@ uint64_t Outbox::payloads_accepted() const {
   return accepted_;
 }
 
-const std::string* Outbox::NextWriteLocked() {
-  if (writing_ || !closed_.ok()) return nullptr;
+Outbox::Step Outbox::NextWriteLocked(bool may_hold) {
+  Step step;
+  if (writing_ || !closed_.ok()) return step;
   if (!control_.empty()) {
     in_flight_ = std::move(control_.front());
     control_.pop_front();
   } else if (!batches_.empty()) {
+    if (may_hold && HoldLocked()) {
+      step.hold_started = !std::exchange(holding_, true);
+      return step;
+    }
+    holding_ = false;
     queued_payloads_ -= batches_.front().payloads();
     in_flight_ = std::move(batches_.front()).Finish();
     batches_.pop_front();
     senders_.NotifyAll();
   } else {
-    return nullptr;
+    return step;
   }
   writing_ = true;
-  return &in_flight_;
+  step.frame = &in_flight_;
+  return step;
+}
+
+bool Outbox::HoldLocked() const {
+  // The sender is in a burst and still sending, and the batch it fills is
+  // the only one and has room.
+  return burst_ && !data_ended_ && batches_.size() == 1 &&
+         batches_.front().payloads() < options_.max_batch_payloads &&
+         absl::Now() - last_send_ < options_.burst_gap;
 }
 
 std::function<void()> Outbox::TakeDrainedLocked() {
@@ -163,7 +212,5 @@ std::function<void()> Outbox::TakeDrainedLocked() {
   }
   return drained;
 }
-
-void Outbox::Write(absl::string_view frame) { writer_->StartWrite(frame); }
 
 }  // namespace tether

@@ -7,6 +7,16 @@
 // write is outstanding at a time. Frames are serialized as they are queued,
 // payloads straight into the batch that will carry them.
 //
+// With a linger (Options::linger), the payloads of a burst (each sent less
+// than Options::burst_gap after the one before) wait for more while no
+// write is in flight, rather than leaving a few at a time: a send that
+// continues a burst does not start a write, nor does a completed write
+// while the burst goes on. Held payloads leave when their batch is full,
+// once the data direction ends (Stop, Return, Error), before the sending
+// thread blocks (FrameWriter::ReleaseBeforeBlocking), and after the linger
+// at the latest (FrameWriter::ReleaseAfter). A send after a pause is
+// written at once, as without a linger.
+//
 //   Outbox outbox(&transport, Outbox::Options{});
 //   TETHER_RETURN_IF_ERROR(outbox.SendData(Value::Int(1), deadline));
 //   outbox.SendControl(StopFrame());          // data_count filled in here
@@ -24,6 +34,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -45,6 +56,14 @@ class FrameWriter {
   // Never called again before that. Called from any thread, never with the
   // outbox's lock held.
   virtual void StartWrite(absl::string_view frame) = 0;
+  // The calling thread sends in a burst: arrange for
+  // Outbox::OnSenderBlocking() before it next blocks. Called on the sending
+  // thread, without the outbox's lock; at most once until that call.
+  virtual void ReleaseBeforeBlocking() = 0;
+  // The outbox began holding payloads back: arrange for
+  // Outbox::ReleaseHold() after `linger`. Called on any thread, without the
+  // outbox's lock.
+  virtual void ReleaseAfter(absl::Duration linger) = 0;
 };
 
 class Outbox {
@@ -55,6 +74,11 @@ class Outbox {
     // Upper bounds of one Yield batch.
     size_t max_batch_payloads = 256;
     size_t max_batch_bytes = 1 << 20;
+    // How long a burst's payloads may be held back for batching; zero
+    // writes every payload as soon as no write is in flight.
+    absl::Duration linger = absl::ZeroDuration();
+    // Sends closer together than this count as one burst.
+    absl::Duration burst_gap = absl::Microseconds(20);
   };
 
   Outbox(FrameWriter* writer, Options options);
@@ -82,6 +106,13 @@ class Outbox {
   // The transport's write finished; `ok` false means the stream is broken.
   void OnWriteDone(bool ok);
 
+  // Writes the payloads held back, if any and no write is in flight; the
+  // burst goes on. For FrameWriter::ReleaseAfter. Never blocks.
+  void ReleaseHold();
+  // The sending thread is about to block: ends its burst and writes what is
+  // held. For FrameWriter::ReleaseBeforeBlocking. Never blocks.
+  void OnSenderBlocking();
+
   // Fails waiting and later sends with `reason` and drops what is queued.
   void Close(absl::Status reason);
 
@@ -93,12 +124,27 @@ class Outbox {
   bool busy() const;
 
  private:
-  // Picks the next frame to write, if any and no write is in flight, and
-  // moves it to in_flight_. Returns in_flight_ or null.
-  const std::string* NextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What to do once the lock is released.
+  struct Step {
+    // The frame to write, if any.
+    const std::string* frame = nullptr;
+    // A hold began: arrange its release.
+    bool hold_started = false;
+  };
+  // Picks the next frame to write, if any and no write is in flight (and,
+  // if `may_hold`, the data is not to be held back), and moves it to
+  // in_flight_.
+  Step NextWriteLocked(bool may_hold = true) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether queued data should wait for more of the burst.
+  bool HoldLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inlined: gRPC may write inline below it, and one more frame there
+  // measurably deepened every task's stack (a page per thread).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Run(const Step& step) {
+    if (step.hold_started) writer_->ReleaseAfter(options_.linger);
+    if (step.frame != nullptr) writer_->StartWrite(*step.frame);
+  }
   // Takes the drained callback if the outbox is idle.
   std::function<void()> TakeDrainedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Write(absl::string_view frame);
 
   FrameWriter* const writer_;
   const Options options_;
@@ -115,6 +161,14 @@ class Outbox {
   // The frame being written; untouched while writing_.
   std::string in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // Payloads are queued, no write is in flight, and they wait for more.
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;
+  // When SendData last queued a payload (with a linger only), and whether
+  // that was within the burst gap of the one before.
+  absl::Time last_send_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool burst_ ABSL_GUARDED_BY(mu_) = false;
+  // FrameWriter::ReleaseBeforeBlocking was called, OnSenderBlocking not yet.
+  bool sender_release_armed_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Stop, Return or Error was queued.
   bool data_ended_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Return or Error was queued.

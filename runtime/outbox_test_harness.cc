@@ -90,6 +90,26 @@ v1::Frame CancelFrame() {
   return frame;
 }
 
+void FakeWriter::ReleaseBeforeBlocking() {
+  absl::MutexLock lock(&mu_);
+  ++release_before_blocking_requests_;
+}
+
+void FakeWriter::ReleaseAfter(absl::Duration linger) {
+  absl::MutexLock lock(&mu_);
+  ++release_after_requests_;
+}
+
+int FakeWriter::release_before_blocking_requests() const {
+  absl::MutexLock lock(&mu_);
+  return release_before_blocking_requests_;
+}
+
+int FakeWriter::release_after_requests() const {
+  absl::MutexLock lock(&mu_);
+  return release_after_requests_;
+}
+
 void FakeWriter::StartWrite(absl::string_view frame) {
   v1::Frame parsed;
   if (!parsed.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {

@@ -67,6 +67,11 @@ class FakeWriter : public FrameWriter {
   void set_outbox(Outbox* outbox) { outbox_ = outbox; }
 
   void StartWrite(absl::string_view frame) override;
+  // Count the requests; the test releases holds itself.
+  void ReleaseBeforeBlocking() override;
+  void ReleaseAfter(absl::Duration linger) override;
+  int release_before_blocking_requests() const;
+  int release_after_requests() const;
 
   // Completes the write in flight with `ok`; false when none is.
   bool Complete(bool ok = true);
@@ -95,6 +100,8 @@ class FakeWriter : public FrameWriter {
   std::string in_flight_copy_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Frame> frames_ ABSL_GUARDED_BY(mu_);
   int overlapping_writes_ ABSL_GUARDED_BY(mu_) = 0;
+  int release_before_blocking_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  int release_after_requests_ ABSL_GUARDED_BY(mu_) = 0;
   int changed_frames_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/crash_report.h"
 
@@ -69,12 +70,31 @@ class TaskState {
   // The scope stack; only the owning thread touches it.
   std::vector<std::shared_ptr<ScopeState>>& scopes() { return scopes_; }
 
+  // BeforeNextBlock's hooks; only the owning thread touches them.
+  void AddBeforeBlock(std::function<void()> hook) {
+    before_block_.push_back(std::move(hook));
+  }
+  // Runs and forgets them; a hook may add another, which runs next time.
+  void RunBeforeBlock() {
+    if (!before_block_.empty()) RunBeforeBlockOutOfLine();
+  }
+
  private:
   const std::string name_;
   // 1 while a wake-up is pending; the futex word.
   std::atomic<int> permit_{0};
   std::atomic<bool> parked_{false};
   std::vector<std::shared_ptr<ScopeState>> scopes_;
+  std::vector<std::function<void()>> before_block_;
+
+  // Out of line, so that the rare path's locals stay out of the frame of
+  // every cancellation point: a blocked task's stack depth is resident
+  // memory.
+  ABSL_ATTRIBUTE_NOINLINE void RunBeforeBlockOutOfLine() {
+    std::vector<std::function<void()>> hooks;
+    hooks.swap(before_block_);
+    for (std::function<void()>& hook : hooks) hook();
+  }
 };
 
 // One cancel scope. Cancellation flows down the tree of scopes: nested
@@ -211,6 +231,10 @@ absl::Status Sleep(absl::Duration duration) {
   return SleepUntil(absl::Now() + duration);
 }
 
+void BeforeNextBlock(std::function<void()> hook) {
+  CurrentTask()->AddBeforeBlock(std::move(hook));
+}
+
 void WaitSet::NotifyAll() {
   for (TaskState* task : waiters_) task->Unpark();
 }
@@ -227,6 +251,7 @@ absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
     }
     waiters.waiters_.push_back(task);
     mu.Unlock();
+    task->RunBeforeBlock();
     task->ParkUntil(deadline);
     mu.Lock();
     waiters.waiters_.erase(
@@ -267,6 +292,7 @@ absl::Status TaskGroup::TrySpawn(std::string name,
                        const CrashReportStack crash_report_stack;
                        task_internal::tls_task = task;
                        absl::Status status = body();
+                       task->RunBeforeBlock();
                        task->scopes().clear();
                        task_internal::tls_task.reset();
                        Finished(id, std::move(status));

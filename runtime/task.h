@@ -106,6 +106,13 @@ CancelHandle CurrentScope();
 absl::Status SleepUntil(absl::Time deadline);
 absl::Status Sleep(absl::Duration duration);
 
+// Runs `hook` on the calling thread just before it next blocks in a
+// cancellation point, or when its task ends, whichever comes first (never
+// on a thread that does neither). For work a running task defers, such as
+// payloads held back for batching: they must leave before the task waits
+// for anything. Hooks run in the order added, with no runtime lock held.
+void BeforeNextBlock(std::function<void()> hook);
+
 // The tasks blocked on one object. External synchronization: every call
 // happens with the object's mutex held (the one passed to AwaitLocked).
 class WaitSet {

@@ -1,6 +1,7 @@
 #include "runtime/task.h"
 
 #include <atomic>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -99,6 +100,41 @@ TEST(TaskTest, CancelledTaskDoesNotTakeAReadyValue) {
   EXPECT_EQ(AwaitLocked(
                 mu, waiters, [] { return true; }, absl::InfiniteFuture()),
             absl::CancelledError("gone"));
+}
+
+TEST(TaskTest, BeforeNextBlockRunsItsHooksInOrderBeforeTheTaskBlocks) {
+  std::vector<int> ran;
+  BeforeNextBlock([&] { ran.push_back(1); });
+  BeforeNextBlock([&] { ran.push_back(2); });
+  EXPECT_TRUE(ran.empty()) << "a hook ran before the task blocked";
+  EXPECT_TRUE(CheckCancelled().ok());  // Does not block.
+  EXPECT_TRUE(ran.empty());
+  EXPECT_TRUE(Sleep(absl::Milliseconds(1)).ok());
+  EXPECT_EQ(ran, (std::vector<int>{1, 2}));
+  EXPECT_TRUE(Sleep(absl::Milliseconds(1)).ok());
+  EXPECT_EQ(ran, (std::vector<int>{1, 2})) << "a hook ran twice";
+}
+
+TEST(TaskTest, BeforeNextBlockHooksRunWhenTheTaskEndsWithoutBlocking) {
+  std::atomic<bool> ran{false};
+  TaskGroup group;
+  group.Spawn("brief", [&] {
+    BeforeNextBlock([&] { ran = true; });
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(group.Wait().ok());
+  EXPECT_TRUE(ran);
+}
+
+TEST(TaskTest, ABeforeNextBlockHookBelongsToTheThreadThatAddedIt) {
+  std::atomic<bool> ran{false};
+  BeforeNextBlock([&] { ran = true; });
+  TaskGroup group;
+  group.Spawn("other", [] { return Sleep(absl::Milliseconds(1)); });
+  EXPECT_TRUE(group.Wait().ok());
+  EXPECT_FALSE(ran) << "another task's block ran this thread's hook";
+  EXPECT_TRUE(Sleep(absl::Milliseconds(1)).ok());
+  EXPECT_TRUE(ran);
 }
 
 TEST(TaskGroupTest, WaitJoinsEveryTaskAndReportsTheFirstFailure) {
