@@ -18,8 +18,9 @@ namespace {
 constexpr absl::Duration kCancelAckTimeout = absl::Milliseconds(500);
 
 // How long payloads of a burst may wait to fill a batch when the sending
-// task neither blocks nor fills one (runtime/outbox.h).
-constexpr absl::Duration kLinger = absl::Microseconds(200);
+// task neither blocks nor fills one (runtime/outbox.h). Also how often a
+// long burst is cut: each cut costs the timer thread two wake-ups.
+constexpr absl::Duration kLinger = absl::Microseconds(500);
 
 Inbox::Options ReceiveOptions(Context::Side side,
                               const ContextOptions& options) {

@@ -61,6 +61,7 @@ void Outbox::ReleaseHold() {
   Step step;
   {
     absl::MutexLock lock(&mu_);
+    release_pending_ = false;
     step = NextWriteLocked(/*may_hold=*/false);
   }
   Run(step);
@@ -180,7 +181,8 @@ Outbox::Step Outbox::NextWriteLocked(bool may_hold) {
     control_.pop_front();
   } else if (!batches_.empty()) {
     if (may_hold && HoldLocked()) {
-      step.hold_started = !std::exchange(holding_, true);
+      holding_ = true;
+      step.arm_release = !std::exchange(release_pending_, true);
       return step;
     }
     holding_ = false;

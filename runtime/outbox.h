@@ -107,7 +107,8 @@ class Outbox {
   void OnWriteDone(bool ok);
 
   // Writes the payloads held back, if any and no write is in flight; the
-  // burst goes on. For FrameWriter::ReleaseAfter. Never blocks.
+  // burst goes on, and a later hold arms a new release. For
+  // FrameWriter::ReleaseAfter. Never blocks.
   void ReleaseHold();
   // The sending thread is about to block: ends its burst and writes what is
   // held. For FrameWriter::ReleaseBeforeBlocking. Never blocks.
@@ -128,8 +129,8 @@ class Outbox {
   struct Step {
     // The frame to write, if any.
     const std::string* frame = nullptr;
-    // A hold began: arrange its release.
-    bool hold_started = false;
+    // A hold began and no release is pending: arrange one.
+    bool arm_release = false;
   };
   // Picks the next frame to write, if any and no write is in flight (and,
   // if `may_hold`, the data is not to be held back), and moves it to
@@ -140,7 +141,7 @@ class Outbox {
   // Inlined: gRPC may write inline below it, and one more frame there
   // measurably deepened every task's stack (a page per thread).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Run(const Step& step) {
-    if (step.hold_started) writer_->ReleaseAfter(options_.linger);
+    if (step.arm_release) writer_->ReleaseAfter(options_.linger);
     if (step.frame != nullptr) writer_->StartWrite(*step.frame);
   }
   // Takes the drained callback if the outbox is idle.
@@ -169,6 +170,10 @@ class Outbox {
   bool burst_ ABSL_GUARDED_BY(mu_) = false;
   // FrameWriter::ReleaseBeforeBlocking was called, OnSenderBlocking not yet.
   bool sender_release_armed_ ABSL_GUARDED_BY(mu_) = false;
+  // FrameWriter::ReleaseAfter was called, ReleaseHold not yet. One timer
+  // serves every hold until it fires: a long burst is cut into pieces at
+  // most a linger apart rather than arming a timer per batch.
+  bool release_pending_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Stop, Return or Error was queued.
   bool data_ended_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Return or Error was queued.

@@ -116,6 +116,30 @@ TEST(OutboxLingerTest, TheSenderBlockingReleasesAndArmsTheNextBurstAgain) {
   EXPECT_EQ(BatchSizes(h.writer()), (std::vector<int>{1, 2, 1, 1}));
 }
 
+TEST(OutboxLingerTest, OneReleaseTimerServesEveryHoldUntilItFires) {
+  Harness h(Lingering(kAlwaysBurst, /*max_batch=*/2));
+  ASSERT_TRUE(h.Send(1).ok());
+  ASSERT_TRUE(h.writer().Complete());
+  ASSERT_TRUE(h.Send(2).ok());  // Hold: a release is asked for.
+  EXPECT_EQ(h.writer().release_after_requests(), 1);
+  ASSERT_TRUE(h.Send(3).ok());  // Fills the batch, which leaves.
+  ASSERT_TRUE(h.Send(4).ok());
+  ASSERT_TRUE(h.writer().Complete());  // The burst goes on: hold again.
+  EXPECT_FALSE(h.writer().in_flight());
+  EXPECT_EQ(h.writer().release_after_requests(), 1) << "a timer per hold";
+
+  h.outbox().ReleaseHold();  // The timer fires: 4 leaves.
+  EXPECT_TRUE(h.writer().in_flight());
+  ASSERT_TRUE(h.Send(5).ok());  // Queued behind that write.
+  EXPECT_EQ(h.writer().release_after_requests(), 1) << "no hold yet";
+  ASSERT_TRUE(h.writer().Complete());  // A new hold, a new timer.
+  EXPECT_FALSE(h.writer().in_flight());
+  EXPECT_EQ(h.writer().release_after_requests(), 2);
+  h.outbox().ReleaseHold();
+  h.writer().CompleteAll();
+  EXPECT_EQ(BatchSizes(h.writer()), (std::vector<int>{1, 2, 1, 1}));
+}
+
 TEST(OutboxLingerTest, StopEndsTheHold) {
   Harness h(Lingering(kAlwaysBurst));
   ASSERT_TRUE(h.Send(1).ok());
