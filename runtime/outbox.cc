@@ -103,7 +103,6 @@ void Outbox::SendControl(v1::Frame frame) {
                              << " queued payloads behind an Error";
           batches_.clear();
           queued_payloads_ = 0;
-          holding_ = false;
         }
         break;
       default:
@@ -156,7 +155,6 @@ void Outbox::Close(absl::Status reason) {
     control_.clear();
     batches_.clear();
     queued_payloads_ = 0;
-    holding_ = false;
     senders_.NotifyAll();
     drained.swap(drained_);
   }
@@ -181,11 +179,9 @@ Outbox::Step Outbox::NextWriteLocked(bool may_hold) {
     control_.pop_front();
   } else if (!batches_.empty()) {
     if (may_hold && HoldLocked()) {
-      holding_ = true;
       step.arm_release = !std::exchange(release_pending_, true);
       return step;
     }
-    holding_ = false;
     queued_payloads_ -= batches_.front().payloads();
     in_flight_ = std::move(batches_.front()).Finish();
     batches_.pop_front();

@@ -162,8 +162,6 @@ class Outbox {
   // The frame being written; untouched while writing_.
   std::string in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  // Payloads are queued, no write is in flight, and they wait for more.
-  bool holding_ ABSL_GUARDED_BY(mu_) = false;
   // When SendData last queued a payload (with a linger only), and whether
   // that was within the burst gap of the one before.
   absl::Time last_send_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
