@@ -1,4 +1,5 @@
-// Context: handling of arriving frames, per side, and the errors they bring.
+// Context: what its transport delivers (frames, out-of-band signals, the
+// stream's end), handled per side, and the errors they bring.
 
 #include <utility>
 
@@ -37,6 +38,123 @@ const char* FrameName(v1::Frame::KindCase kind) {
 }
 
 }  // namespace
+
+void Context::OnFrame(absl::string_view bytes) {
+  frames_received_.fetch_add(1, std::memory_order_relaxed);
+  // Data frames, the common case, are decoded payload by payload without
+  // parsing them into a v1::Frame first.
+  if (std::optional<absl::string_view> yield = LoneYieldOf(bytes)) {
+    return OnYield(*yield);
+  }
+  v1::Frame frame;
+  if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Violation("a frame could not be parsed as tether.v1.Frame");
+  }
+  if (frame.has_yield_batch()) {
+    return OnYield(frame.yield_batch().SerializeAsString());
+  }
+  if (side_ == Side::kOpener) {
+    OnOpenerFrame(frame);
+  } else {
+    OnCalleeFrame(frame);
+  }
+}
+
+void Context::OnPeerHalfClose() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (remote_stopped_) return;
+    remote_stopped_ = true;
+  }
+  inbox_.SetEnd(inbox_.arrived());
+}
+
+void Context::OnBadFrame(absl::string_view problem) {
+  frames_received_.fetch_add(1, std::memory_order_relaxed);
+  Violation(problem);
+}
+
+void Context::OnTransportDone(const absl::Status& status) {
+  outbox_.Close(absl::UnavailableError("the context's stream has ended"));
+  // A signal held while the stream was still being read will not be
+  // superseded by its in-band copy any more: it says how the context ended.
+  std::optional<v1::SignalRequest> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_signal_);
+  }
+  if (pending.has_value()) ApplySignal(*pending);
+  bool known;
+  {
+    absl::MutexLock lock(&mu_);
+    transport_done_ = true;
+    known = outcome_.has_value();
+    waiters_.NotifyAll();
+  }
+  if (known) return;
+  if (side_ == Side::kOpener) {
+    absl::Status error = GetErrorInfo(status).has_value()
+                             ? status
+                             : TransportClosedError(absl::StrCat(
+                                   "the stream to ", DescribePeer(),
+                                   " ended before the context "
+                                   "did (",
+                                   absl::StatusCodeToString(status.code()),
+                                   ": ", status.message(), ")"));
+    ApplyRemoteError(std::move(error));
+  } else {
+    const absl::Status error = TransportClosedError(
+        absl::StrCat("the opener ", DescribePeer(), " went away"));
+    inbox_.Fail(error);
+    CancelScopeWith(error);
+  }
+}
+
+bool Context::ShouldRead() {
+  if (inbox_.ShouldRead()) return true;
+  std::optional<v1::SignalRequest> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_signal_);
+  }
+  if (!pending.has_value()) return false;
+  // Applying an error makes the inbox want reads again (to find the rest of
+  // the stream's control frames); ask once more.
+  ApplySignal(*pending);
+  return inbox_.ShouldRead();
+}
+
+bool Context::OnSignal(const v1::SignalRequest& request) {
+  if (!SameActor(request.sender(), peer())) return false;
+  const bool for_this_side =
+      request.has_error() || (request.has_cancel() && side_ == Side::kCallee);
+  if (!for_this_side) return false;
+  // While this side reads its stream the in-band copy arrives soon, in
+  // order behind the data sent before it; applying the signal first would
+  // drop that data. So a signal waits until reading stops (ShouldRead) or
+  // is superseded by its in-band copy, unless that data is being discarded
+  // anyway (the block has exited): then waiting for it only delays the
+  // outcome.
+  if (!inbox_.reading_paused() && !inbox_.discarding()) {
+    absl::MutexLock lock(&mu_);
+    pending_signal_ = request;
+    return true;
+  }
+  ApplySignal(request);
+  return true;
+}
+
+void Context::ApplySignal(const v1::SignalRequest& request) {
+  if (request.has_cancel()) {
+    ApplyCancelRequest(request.cancel().requester().uuid().empty()
+                           ? request.sender()
+                           : request.cancel().requester());
+  } else if (side_ == Side::kOpener) {
+    ApplyRemoteError(MakeError(request.error().error()));
+  } else {
+    ApplyOpenerError(MakeError(request.error().error()));
+  }
+}
 
 void Context::OnOpenerFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
