@@ -225,6 +225,8 @@ void Context::BindScope(CancelHandle scope) {
 }
 
 void Context::OnWriteDone(bool ok) {
+  // Senders waiting for room wake once the outbox's lock is free.
+  const DeferredWakeups wakeups;
   if (ok) frames_sent_.fetch_add(1, std::memory_order_relaxed);
   outbox_.OnWriteDone(ok);
 }

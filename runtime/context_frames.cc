@@ -40,6 +40,8 @@ const char* FrameName(v1::Frame::KindCase kind) {
 }  // namespace
 
 void Context::OnFrame(absl::string_view bytes) {
+  // Receivers wake once the frame is handled and every lock is free.
+  const DeferredWakeups wakeups;
   frames_received_.fetch_add(1, std::memory_order_relaxed);
   // Data frames, the common case, are decoded payload by payload without
   // parsing them into a v1::Frame first.

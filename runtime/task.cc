@@ -38,7 +38,7 @@ void FutexWake(std::atomic<int>* word) {
 
 // Per-thread state. Shared so that a scope's canceller can wake the thread
 // even while the thread is exiting.
-class TaskState {
+class TaskState : public std::enable_shared_from_this<TaskState> {
  public:
   explicit TaskState(std::string name) : name_(std::move(name)) {}
 
@@ -235,8 +235,36 @@ void BeforeNextBlock(std::function<void()> hook) {
   CurrentTask()->AddBeforeBlock(std::move(hook));
 }
 
+namespace {
+
+// The wake-ups the outermost DeferredWakeups of this thread holds back.
+thread_local std::vector<std::shared_ptr<TaskState>>* tls_deferred_wakeups =
+    nullptr;
+
+}  // namespace
+
+DeferredWakeups::DeferredWakeups()
+    : pending_(tls_deferred_wakeups == nullptr ? &own_ : nullptr) {
+  if (pending_ != nullptr) tls_deferred_wakeups = pending_;
+}
+
+DeferredWakeups::~DeferredWakeups() {
+  if (pending_ == nullptr) return;
+  tls_deferred_wakeups = nullptr;
+  for (const std::shared_ptr<TaskState>& task : own_) task->Unpark();
+}
+
 void WaitSet::NotifyAll() {
-  for (TaskState* task : waiters_) task->Unpark();
+  if (tls_deferred_wakeups == nullptr) {
+    for (TaskState* task : waiters_) task->Unpark();
+    return;
+  }
+  // A waiter is alive while it is in the set (it leaves only with the
+  // mutex, which the caller holds); the reference keeps it so until the
+  // wake-up, which may come after it gave up waiting and even ended.
+  for (TaskState* task : waiters_) {
+    tls_deferred_wakeups->push_back(task->shared_from_this());
+  }
 }
 
 absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,

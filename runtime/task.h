@@ -118,6 +118,8 @@ void BeforeNextBlock(std::function<void()> hook);
 class WaitSet {
  public:
   // Wakes every task waiting in AwaitLocked on this set; they re-check.
+  // Inside a DeferredWakeups scope on this thread the wake-ups wait for
+  // the scope's end.
   void NotifyAll();
   bool empty() const { return waiters_.empty(); }
 
@@ -125,6 +127,25 @@ class WaitSet {
   friend absl::Status AwaitLocked(absl::Mutex&, WaitSet&,
                                   absl::FunctionRef<bool()>, absl::Time);
   std::vector<task_internal::TaskState*> waiters_;
+};
+
+// Holds back the wake-ups WaitSet::NotifyAll issues on this thread until
+// the outermost such scope ends. Declared before the mutex that guards a
+// WaitSet is taken, it makes woken tasks find that mutex free: a task woken
+// while the notifier still holds it would block on it at once and need a
+// second wake-up. Not movable; strictly nested on one thread.
+class DeferredWakeups {
+ public:
+  DeferredWakeups();
+  ~DeferredWakeups();
+  DeferredWakeups(const DeferredWakeups&) = delete;
+  DeferredWakeups& operator=(const DeferredWakeups&) = delete;
+
+ private:
+  friend class WaitSet;
+  // Null in nested scopes: the outermost one collects for all.
+  std::vector<std::shared_ptr<task_internal::TaskState>>* pending_;
+  std::vector<std::shared_ptr<task_internal::TaskState>> own_;
 };
 
 // The blocking cancellation point. Called with `mu` held; waits, releasing

@@ -82,6 +82,65 @@ TEST(TaskTest, AwaitLockedSeesNotifiedCondition) {
   producer.join();
 }
 
+// Returns once a task waits in AwaitLocked on `waiters`.
+void AwaitWaiter(absl::Mutex& mu, const WaitSet& waiters) {
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](const WaitSet* set) { return !set->empty(); }, &waiters));
+}
+
+TEST(TaskTest, DeferredWakeupsWakeWhenTheOutermostScopeEnds) {
+  absl::Mutex mu;
+  WaitSet waiters;
+  bool ready = false;
+  std::thread waiter([&] {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(AwaitLocked(
+                    mu, waiters, [&] { return ready; }, absl::Now() + kHang)
+                    .ok());
+  });
+  AwaitWaiter(mu, waiters);
+  {
+    const DeferredWakeups outer;
+    {
+      const DeferredWakeups inner;
+      absl::MutexLock lock(&mu);
+      ready = true;
+      waiters.NotifyAll();
+    }
+  }
+  waiter.join();
+}
+
+TEST(TaskTest, ADeferredWakeupMayOutliveTheTaskItWakes) {
+  absl::Mutex mu;
+  WaitSet waiters;
+  CancelHandle waiter_scope;
+  std::thread waiter([&] {
+    CancelScope scope;
+    absl::MutexLock lock(&mu);
+    waiter_scope = scope.handle();
+    EXPECT_EQ(AwaitLocked(
+                  mu, waiters, [] { return false; }, absl::Now() + kHang),
+              absl::CancelledError("gone"));
+  });
+  AwaitWaiter(mu, waiters);
+  {
+    const DeferredWakeups wakeups;
+    {
+      absl::MutexLock lock(&mu);
+      waiters.NotifyAll();
+    }
+    // The task gives up waiting and its thread ends before the wake-up
+    // leaves. With the handle (a weak reference) gone too, nothing but the
+    // wake-up could keep the task's state; AddressSanitizer reports it if
+    // the wake-up touches it freed.
+    waiter_scope.Cancel(absl::CancelledError("gone"));
+    waiter_scope = CancelHandle();
+    waiter.join();
+  }
+}
+
 TEST(TaskTest, AwaitLockedTimesOut) {
   absl::Mutex mu;
   WaitSet waiters;
