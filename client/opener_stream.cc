@@ -71,6 +71,7 @@ void OpenerStream::OnWriteDone(bool ok) { context_->OnWriteDone(ok); }
 
 void OpenerStream::OnDone(const grpc::Status& status) {
   {
+    absl::MutexLock write_lock(&write_mu_);
     absl::MutexLock lock(&mu_);
     call_ended_ = true;
   }
@@ -86,7 +87,7 @@ void OpenerStream::StartWrite(absl::string_view frame) {
   {
     // gRPC frees its side of the call after OnDone; a write racing with the
     // end of the call must not reach it.
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&write_mu_);
     if (!call_ended_) {
       out_.Swap(&buffer);  // The previous write is done with out_.
       Reactor::StartWrite(&out_);

@@ -73,13 +73,18 @@ class OpenerStream final
   // Only the single outstanding read touches it.
   grpc::ByteBuffer in_;
 
+  // Two locks, so that reads never wait for a write: StartWrite holds
+  // write_mu_ while gRPC writes, often all the way to the socket. Lock
+  // order: write_mu_, then mu_.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::Mutex mu_;
   // The frame being written.
-  grpc::ByteBuffer out_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
   bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
-  // gRPC has begun OnDone: its side of the call may be gone.
-  bool call_ended_ ABSL_GUARDED_BY(mu_) = false;
+  // gRPC has begun OnDone: its side of the call may be gone. Written with
+  // both locks held, read with either.
+  bool call_ended_ = false;
   // OnDone has finished with this object.
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -151,6 +151,7 @@ void ContextReactor::Refuse(const absl::Status& error) {
   TETHER_LOG(kInfo) << "refused a context: " << error.message();
   v1::Frame frame;
   *frame.mutable_error()->mutable_error() = BoxStatus(error, runtime_->id());
+  absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
   if (refusing_ || finished_) return;
   refusing_ = true;
@@ -195,7 +196,7 @@ void ContextReactor::StartWrite(absl::string_view frame) {
   grpc::ByteBuffer buffer(&slice, 1);
   bool ok;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&write_mu_);
     ok = !finished_;
     if (ok) {
       out_.Swap(&buffer);  // The previous write is done with out_.
@@ -209,21 +210,23 @@ void ContextReactor::StartWrite(absl::string_view frame) {
 }
 
 void ContextReactor::OnWriteDone(bool ok) {
+  // Not write_mu_: the task that started this write may still hold it.
+  bool refusing;
   {
     absl::MutexLock lock(&mu_);
-    if (refusing_) {
-      if (!finished_) {
-        finished_ = true;
-        grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
-            ToGrpcStatus(refusal_));
-      }
-      return;
-    }
+    refusing = refusing_;
   }
-  context()->OnWriteDone(ok);
+  if (!refusing) return context()->OnWriteDone(ok);
+  absl::MutexLock write_lock(&write_mu_);
+  absl::MutexLock lock(&mu_);
+  if (finished_) return;
+  finished_ = true;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
+      ToGrpcStatus(refusal_));
 }
 
 void ContextReactor::Finish(const absl::Status& status) {
+  absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
   if (finished_) return;
   finished_ = true;

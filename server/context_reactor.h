@@ -76,15 +76,21 @@ class ContextReactor final
   // Only the single outstanding read touches it.
   grpc::ByteBuffer in_;
 
+  // Two locks, so that reads never wait for a write: a task's StartWrite
+  // holds write_mu_ while gRPC writes, often all the way to the socket.
+  // Lock order: write_mu_, then mu_. Fields marked "both" are written with
+  // both held and read with either.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::Mutex mu_;
   std::shared_ptr<Context> context_ ABSL_GUARDED_BY(mu_);
-  grpc::ByteBuffer out_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
   bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  // A lone Error was written; Finish with this status when it is done.
-  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
-  bool refusing_ ABSL_GUARDED_BY(mu_) = false;
+  // Both.
+  bool finished_ = false;
+  // Both. A lone Error was written; Finish with refusal_ when it is done.
+  bool refusing_ = false;
+  absl::Status refusal_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace tether
