@@ -12,6 +12,10 @@
 //                            the callee allowing overruns (a one-way
 //                            stream to a slower reader overruns a
 //                            64-payload buffer otherwise, by design).
+//   BM_ContextLifecycle      context_us: a context with no payloads (open,
+//                            Started, Stop, Return, block exit), the cost
+//                            BM_ContextStream pays once per 1000; not in
+//                            the summary.
 //   BM_CancelIdle            cancel_idle_ms: ctx.Cancel() until OpenContext
 //                            returns, callee idle; median.
 //   BM_CancelUnderBacklog    cancel_backlog_median_ms / _p99_ms: the same
@@ -218,6 +222,35 @@ void BM_ContextStream(benchmark::State& state) {
       static_cast<double>(state.iterations() * kMessagesPerContext) / seconds;
 }
 BENCHMARK(BM_ContextStream)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ContextLifecycle(benchmark::State& state) {
+  std::unique_ptr<TwoActors> actors = StartOrSkip(state);
+  if (actors == nullptr) return;
+  ContextOptions options;
+  options.callee_allow_overruns = true;
+  const absl::Time start = absl::Now();
+  for (auto _ : state) {
+    const absl::Status status = actors->portal().OpenContext(
+        "sink", Value(),
+        [&](Context& ctx, const Value&) -> absl::Status {
+          TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+          TETHER_RETURN_IF_ERROR(stream.Close());
+          TETHER_ASSIGN_OR_RETURN(Value count, ctx.Result());
+          return count == Value::Int(0)
+                     ? absl::OkStatus()
+                     : absl::DataLossError("the sink counted payloads");
+        },
+        options);
+    if (!status.ok()) {
+      state.SkipWithError(status.ToString().c_str());
+      return;
+    }
+  }
+  state.counters["context_us"] =
+      benchmark::Counter(absl::ToDoubleMicroseconds(absl::Now() - start),
+                         benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_ContextLifecycle)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Times ctx.Cancel() until OpenContext returns, once per iteration.
 void CancelBenchmark(benchmark::State& state, absl::string_view function,
