@@ -3,12 +3,16 @@
 
 #include "client/portal.h"
 
+#include <pthread.h>
+
 #include <stdexcept>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "runtime/errors.h"
 #include "runtime/status_macros.h"
+#include "runtime/task.h"
+#include "runtime/thread_cache.h"
 #include "server/actor_server.h"
 
 namespace tether {
@@ -60,6 +64,16 @@ class PortalTest : public testing::Test {
                   return Value::String("woke up");
                 })
             .ok());
+    ASSERT_TRUE(functions_
+                    .RegisterPlain("serving_thread",
+                                   [](const Value&) -> absl::StatusOr<Value> {
+                                     if (ActorRuntime::Current() == nullptr) {
+                                       return absl::InternalError("no actor");
+                                     }
+                                     return Value::Int(
+                                         static_cast<int64_t>(pthread_self()));
+                                   })
+                    .ok());
     callee_ = std::make_unique<ActorRuntime>(Identity("callee"), &functions_);
     absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
         callee_.get(), *Address::Parse("127.0.0.1:0"), [](const auto&) {});
@@ -188,6 +202,39 @@ TEST_F(PortalTest, BlockErrorComesOutAndCancelsTheCallee) {
       });
   EXPECT_EQ(status, absl::DataLossError("block failed"));
   EXPECT_TRUE(callee_->AwaitServingDone(absl::Seconds(10)));
+}
+
+// Task threads are reused (runtime/thread_cache.h): the next task on a
+// serving task's thread must not find that actor as its own.
+TEST_F(PortalTest, AServingTasksThreadForgetsItsActor) {
+  absl::StatusOr<Value> served = portal_->Run("serving_thread");
+  ASSERT_TRUE(served.ok()) << served.status();
+  const auto served_on = static_cast<pthread_t>(*served->AsInt());
+  // Occupies every idle thread at once, so the serving thread is among
+  // them once it is idle again (it goes idle just after replying).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  bool reused = false;
+  while (!reused && absl::Now() < deadline) {
+    const size_t tasks = ThreadCache::idle() + 1;
+    absl::Mutex mu;
+    size_t started = 0;
+    const auto all_started = [&] { return started == tasks; };
+    TaskGroup group;
+    for (size_t i = 0; i < tasks; ++i) {
+      group.Spawn("after", [&] {
+        absl::MutexLock lock(&mu);
+        ++started;
+        mu.Await(absl::Condition(&all_started));
+        if (pthread_equal(pthread_self(), served_on)) {
+          reused = true;
+          EXPECT_EQ(ActorRuntime::Current(), nullptr);
+        }
+        return absl::OkStatus();
+      });
+    }
+    ASSERT_TRUE(group.Wait().ok());
+  }
+  EXPECT_TRUE(reused) << "the serving thread never ran a later task";
 }
 
 }  // namespace

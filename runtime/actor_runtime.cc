@@ -1,6 +1,7 @@
 #include "runtime/actor_runtime.h"
 
 #include <exception>
+#include <utility>
 
 #include "runtime/errors.h"
 #include "runtime/log.h"
@@ -24,6 +25,20 @@ absl::StatusOr<Value> Invoke(const RegisteredFunction& function,
 }
 
 thread_local ActorRuntime* tls_current = nullptr;
+
+// Makes an actor the calling thread's current one for the scope's life; a
+// task's thread runs other tasks afterwards (runtime/thread_cache.h).
+class ScopedCurrentActor {
+ public:
+  explicit ScopedCurrentActor(ActorRuntime* actor)
+      : previous_(std::exchange(tls_current, actor)) {}
+  ~ScopedCurrentActor() { tls_current = previous_; }
+  ScopedCurrentActor(const ScopedCurrentActor&) = delete;
+  ScopedCurrentActor& operator=(const ScopedCurrentActor&) = delete;
+
+ private:
+  ActorRuntime* const previous_;
+};
 
 }  // namespace
 
@@ -233,7 +248,7 @@ void ActorRuntime::Serve(std::shared_ptr<Context> context,
   absl::Status spawned = serving_tasks_.TrySpawn(
       name, [this, context, function = std::move(function),
              args = std::move(args)]() {
-        tls_current = this;
+        const ScopedCurrentActor current(this);
         const ScopedLogContext log_context(function.name, context->id());
         context->BindScope(CurrentScope());
         absl::StatusOr<Value> result = Invoke(function, *context, args, id());

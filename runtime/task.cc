@@ -1,18 +1,18 @@
 #include "runtime/task.h"
 
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <system_error>
 #include <utility>
 
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/crash_report.h"
+#include "runtime/thread_cache.h"
 
 namespace tether {
 namespace task_internal {
@@ -304,75 +304,55 @@ void TaskGroup::Spawn(std::string name, std::function<absl::Status()> body) {
 
 absl::Status TaskGroup::TrySpawn(std::string name,
                                  std::function<absl::Status()> body) {
-  ReapFinished();
   auto task = std::make_shared<TaskState>(name);
   auto root = std::make_shared<ScopeState>(task);
   task->scopes().push_back(root);
   scope_->AddChild(root);
-  absl::MutexLock lock(&mu_);
-  const uint64_t id = next_task_++;
-  // The thread cannot start running Finished() before it is in threads_:
-  // Finished() takes mu_, which is held until the emplace.
-  try {
-    threads_.emplace(id, std::thread([this, id, task = std::move(task),
-                                      body = std::move(body)] {
-                       // User code runs here: an overflow is reported.
-                       const CrashReportStack crash_report_stack;
-                       task_internal::tls_task = task;
-                       absl::Status status = body();
-                       task->RunBeforeBlock();
-                       task->scopes().clear();
-                       task_internal::tls_task.reset();
-                       Finished(id, std::move(status));
-                     }));
-  } catch (const std::system_error& e) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot start task '", name, "': ", e.what()));
+  {
+    absl::MutexLock lock(&mu_);
+    ++running_;
   }
-  return absl::OkStatus();
+  absl::Status started = ThreadCache::Run(
+      [this, task = std::move(task), body = std::move(body)]() mutable {
+        pthread_setname_np(pthread_self(), task->name().substr(0, 15).c_str());
+        task_internal::tls_task = task;
+        absl::Status status = body();
+        body = nullptr;  // Its captures go before Wait() can return.
+        task->RunBeforeBlock();
+        task->scopes().clear();
+        task_internal::tls_task.reset();
+        Finished(std::move(status));
+      });
+  if (started.ok()) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("cannot start task '", name, "': ", started.message()));
 }
 
 void TaskGroup::CancelAll(absl::Status reason) { scope_->Cancel(reason); }
 
 absl::Status TaskGroup::Wait() {
-  while (true) {
-    std::map<uint64_t, std::thread> threads;
-    {
-      absl::MutexLock lock(&mu_);
-      if (threads_.empty()) return first_error_;
-      threads.swap(threads_);
-      finished_.clear();
-    }
-    for (auto& entry : threads) entry.second.join();
-  }
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](size_t* running) { return *running == 0; }, &running_));
+  return first_error_;
 }
 
-void TaskGroup::Finished(uint64_t task, absl::Status status) {
+void TaskGroup::Finished(absl::Status status) {
   bool cancel = false;
   {
     absl::MutexLock lock(&mu_);
-    finished_.push_back(task);
     if (!status.ok() && first_error_.ok()) {
       first_error_ = status;
       cancel = cancel_on_error_;
     }
   }
   if (cancel) scope_->Cancel(status);
-}
-
-void TaskGroup::ReapFinished() {
-  std::vector<std::thread> done;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const uint64_t task : finished_) {
-      auto it = threads_.find(task);
-      if (it == threads_.end()) continue;  // Taken by Wait().
-      done.push_back(std::move(it->second));
-      threads_.erase(it);
-    }
-    finished_.clear();
-  }
-  for (std::thread& thread : done) thread.join();
+  absl::MutexLock lock(&mu_);
+  --running_;
 }
 
 const std::string& CurrentTaskName() { return CurrentTask()->name(); }

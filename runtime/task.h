@@ -33,10 +33,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -160,9 +158,9 @@ absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
 
 // Starts tasks and joins every one of them before it is destroyed. Tasks
 // run nested in the scope that is innermost where the group was created:
-// cancelling that scope cancels them. Threads of finished tasks are joined
-// as the group goes, so a long-lived group (an actor's serving tasks) does
-// not accumulate them. Thread-safe.
+// cancelling that scope cancels them. Each task runs on a thread of its own
+// from runtime/thread_cache.h, named after the task (its first 15 bytes),
+// which goes back to the cache when the task ends. Thread-safe.
 class TaskGroup {
  public:
   // With `cancel_on_error`, the first task that fails cancels the others
@@ -173,9 +171,9 @@ class TaskGroup {
   // Joins every task (without cancelling them).
   ~TaskGroup();
 
-  // Runs `body` on a new thread as a task named `name`. If no thread can
-  // be created (the process is out of threads or memory), the task counts
-  // as failed with ResourceExhausted, which Wait() reports.
+  // Runs `body` on a thread of its own as a task named `name`. If no
+  // thread can be created (the process is out of threads or memory), the task
+  // counts as failed with ResourceExhausted, which Wait() reports.
   void Spawn(std::string name, std::function<absl::Status()> body);
 
   // As Spawn, but a thread that cannot be created is this call's
@@ -185,15 +183,17 @@ class TaskGroup {
   // Cancels every task started so far and every later one.
   void CancelAll(absl::Status reason);
 
-  // Joins every task started so far; returns the first failure in the
-  // order tasks finished, OK if none failed. Not a cancellation point: the
-  // group's tasks are cancelled with the enclosing scope anyway.
+  // Waits until every task started so far has ended (its body returned,
+  // its captures destroyed, its BeforeNextBlock hooks run); returns the
+  // first failure in the order tasks finished, OK if none failed. Not a
+  // cancellation point: the group's tasks are cancelled with the enclosing
+  // scope anyway.
   absl::Status Wait();
 
  private:
-  void Finished(uint64_t task, absl::Status status);
-  // Joins the threads of tasks that have finished.
-  void ReapFinished();
+  // A task's last step, on its thread: nothing of this group is touched
+  // after it, as Wait() may return as soon as it has.
+  void Finished(absl::Status status);
 
   const bool cancel_on_error_;
   // Parent of every task's root scope; a child of the creator's innermost
@@ -201,9 +201,7 @@ class TaskGroup {
   // the creator).
   const std::shared_ptr<task_internal::ScopeState> scope_;
   absl::Mutex mu_;
-  uint64_t next_task_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<uint64_t, std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> finished_ ABSL_GUARDED_BY(mu_);
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
 };
 

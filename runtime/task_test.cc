@@ -1,6 +1,7 @@
 #include "runtime/task.h"
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"

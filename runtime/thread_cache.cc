@@ -1,0 +1,93 @@
+#include "runtime/thread_cache.h"
+
+#include <algorithm>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "runtime/crash_report.h"
+
+namespace tether {
+namespace {
+
+// A thread waiting for work; lives on that thread's stack.
+struct IdleThread {
+  absl::CondVar wake;
+  // Set by Run() once it has taken this thread off the idle list.
+  std::function<void()> work;
+};
+
+struct Cache {
+  absl::Mutex mu;
+  // Most recently idle last.
+  std::vector<IdleThread*> idle ABSL_GUARDED_BY(mu);
+};
+
+Cache& TheCache() {
+  static Cache* const cache = new Cache();
+  return *cache;
+}
+
+// Waits for the calling thread's next work; false when the thread should
+// end instead (enough threads are idle, or none came in time).
+bool AwaitWork(std::function<void()>& work) {
+  Cache& cache = TheCache();
+  absl::MutexLock lock(&cache.mu);
+  if (cache.idle.size() >= ThreadCache::kMaxIdle) return false;
+  IdleThread self;
+  cache.idle.push_back(&self);
+  const absl::Time deadline = absl::Now() + ThreadCache::kIdleTimeout;
+  while (self.work == nullptr) {
+    const bool timed_out = self.wake.WaitWithDeadline(&cache.mu, deadline);
+    if (timed_out && self.work == nullptr) {
+      // Still listed: Run() unlists a thread before it hands it work.
+      cache.idle.erase(std::find(cache.idle.begin(), cache.idle.end(), &self));
+      return false;
+    }
+  }
+  work = std::move(self.work);
+  return true;
+}
+
+void ThreadMain(std::function<void()> work) {
+  const CrashReportStack crash_report_stack;
+  do {
+    work();
+    work = nullptr;  // The work's captures go before the thread idles.
+  } while (AwaitWork(work));
+}
+
+}  // namespace
+
+absl::Status ThreadCache::Run(std::function<void()> work) {
+  Cache& cache = TheCache();
+  {
+    absl::MutexLock lock(&cache.mu);
+    if (!cache.idle.empty()) {
+      IdleThread* thread = cache.idle.back();
+      cache.idle.pop_back();
+      thread->work = std::move(work);
+      thread->wake.Signal();
+      return absl::OkStatus();
+    }
+  }
+  try {
+    std::thread(ThreadMain, std::move(work)).detach();
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot start a thread: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+size_t ThreadCache::idle() {
+  Cache& cache = TheCache();
+  absl::MutexLock lock(&cache.mu);
+  return cache.idle.size();
+}
+
+}  // namespace tether

@@ -1,0 +1,137 @@
+#include "runtime/thread_cache.h"
+
+#include <pthread.h>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace tether {
+namespace {
+
+// Long enough that reaching it means something was lost.
+constexpr absl::Duration kHang = absl::Seconds(30);
+
+// Runs `work` through the cache and waits until it has run; returns the
+// thread it ran on.
+pthread_t RunAndWait(std::function<void()> work) {
+  pthread_t ran_on{};
+  absl::Notification done;
+  EXPECT_TRUE(ThreadCache::Run([&] {
+                work();
+                ran_on = pthread_self();
+                done.Notify();
+              }).ok());
+  EXPECT_TRUE(done.WaitForNotificationWithTimeout(kHang));
+  return ran_on;
+}
+
+// Waits until `n` threads are idle.
+bool AwaitIdle(size_t n) {
+  const absl::Time deadline = absl::Now() + kHang;
+  while (ThreadCache::idle() < n) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+TEST(ThreadCacheTest, RunsWorkOffTheCallingThread) {
+  EXPECT_FALSE(pthread_equal(RunAndWait([] {}), pthread_self()));
+}
+
+TEST(ThreadCacheTest, AnIdleThreadRunsTheNextWork) {
+  const pthread_t first = RunAndWait([] {});
+  ASSERT_TRUE(AwaitIdle(1));
+  // The most recently idle thread is reused first.
+  EXPECT_TRUE(pthread_equal(RunAndWait([] {}), first));
+}
+
+TEST(ThreadCacheTest, ConcurrentWorkGetsThreadsOfItsOwn) {
+  constexpr int kWorks = 8;
+  absl::Mutex mu;
+  int started = 0;
+  std::set<pthread_t> threads;
+  std::vector<std::unique_ptr<absl::Notification>> done;
+  for (int i = 0; i < kWorks; ++i) {
+    done.push_back(std::make_unique<absl::Notification>());
+    absl::Notification* finished = done.back().get();
+    ASSERT_TRUE(ThreadCache::Run([&, finished] {
+                  absl::MutexLock lock(&mu);
+                  ++started;
+                  threads.insert(pthread_self());
+                  // Every work holds its thread until all have started: a
+                  // work queued behind another would never start.
+                  const auto all_started = [&] { return started == kWorks; };
+                  mu.Await(absl::Condition(&all_started));
+                  finished->Notify();
+                }).ok());
+  }
+  for (auto& finished : done) {
+    ASSERT_TRUE(finished->WaitForNotificationWithTimeout(kHang));
+  }
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(threads.size(), kWorks);
+}
+
+// The threads of this process, from /proc.
+size_t ProcessThreads() {
+  size_t threads = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)entry;
+    ++threads;
+  }
+  return threads;
+}
+
+TEST(ThreadCacheTest, ThreadsBeyondMaxIdleEndInsteadOfIdling) {
+  // Earlier tests' threads may still be on their way to idling.
+  const absl::Time settled = absl::Now() + kHang;
+  while (ProcessThreads() != 1 + ThreadCache::idle() && absl::Now() < settled) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(ProcessThreads(), 1 + ThreadCache::idle())
+      << "a thread other than the cache's and this one runs";
+  const size_t idle_before = ThreadCache::idle();
+  const size_t threads_before = ProcessThreads();
+  const size_t works = ThreadCache::kMaxIdle + 4;
+  absl::Mutex mu;
+  size_t started = 0;
+  absl::Notification release;
+  for (size_t i = 0; i < works; ++i) {
+    ASSERT_TRUE(ThreadCache::Run([&] {
+                  {
+                    absl::MutexLock lock(&mu);
+                    ++started;
+                  }
+                  release.WaitForNotification();
+                }).ok());
+  }
+  {
+    const auto all_started = [&] { return started == works; };
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_started), kHang));
+  }
+  // Every work has a thread: the idle ones were reused, the rest are new.
+  EXPECT_EQ(ProcessThreads(), threads_before - idle_before + works);
+  release.Notify();
+  // kMaxIdle threads stay, the others end.
+  const size_t threads_after =
+      threads_before - idle_before + ThreadCache::kMaxIdle;
+  const absl::Time deadline = absl::Now() + kHang;
+  while (ProcessThreads() != threads_after && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(ProcessThreads(), threads_after);
+  EXPECT_TRUE(AwaitIdle(ThreadCache::kMaxIdle));
+  EXPECT_EQ(ThreadCache::idle(), ThreadCache::kMaxIdle);
+}
+
+}  // namespace
+}  // namespace tether
