@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -123,6 +124,11 @@ class ActorRuntime {
   uint64_t SumOverContexts(uint64_t ActorRuntime::*finished,
                            uint64_t (Context::*count)() const) const;
   using ContextKey = std::pair<std::string, Context::Side>;
+
+  // Hands a serving task's failure, unless it is a cancellation, to the
+  // post-mortem hook. Out of line: see BoxCurrentException in the .cc.
+  ABSL_ATTRIBUTE_NOINLINE void RunPostMortem(const std::string& function,
+                                             const absl::Status& error);
 
   const ActorIdentity identity_;
   FunctionRegistry* const functions_;

@@ -209,7 +209,7 @@ void Context::Attach(std::weak_ptr<ContextTransport> transport) {
   transport_ = std::move(transport);
 }
 
-void Context::SendControl(v1::Frame frame) {
+void Context::SendControl(v1::Frame&& frame) {
   outbox_.SendControl(std::move(frame));
 }
 
@@ -304,7 +304,7 @@ absl::Status Context::ExitBlock(absl::Status block_status) {
                                            : outcome_->status();
 }
 
-void Context::FinishCallee(absl::StatusOr<Value> result) {
+void Context::FinishCallee(absl::StatusOr<Value>&& result) {
   v1::Frame frame;
   absl::Status final_status;
   {

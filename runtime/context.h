@@ -161,7 +161,7 @@ class Context : public std::enable_shared_from_this<Context>,
   void Attach(std::weak_ptr<ContextTransport> transport);
   // Sends a frame that is neither data nor the final frame (Start,
   // StartAck).
-  void SendControl(v1::Frame frame);
+  void SendControl(v1::Frame&& frame);
   // Binds the scope that runs this side's user code (the opener's block or
   // the callee's task); errors and cancel requests cancel it. A cancel that
   // arrived earlier is applied at once.
@@ -198,7 +198,7 @@ class Context : public std::enable_shared_from_this<Context>,
   // copy arrived: the in-band one still waits behind unread data.
   bool final_frame_arrived() const;
   // Callee: the function returned; sends the final frame.
-  void FinishCallee(absl::StatusOr<Value> result);
+  void FinishCallee(absl::StatusOr<Value>&& result);
   // Callee: cancels the task on behalf of an actor-wide cancel request.
   void CancelByRequest(const v1::ActorId& requester);
 

@@ -93,7 +93,7 @@ LogLine::~LogLine() {
   const std::string line = absl::StrCat(
       std::string(1, LevelLetter(level_)), " ",
       absl::FormatTime("%H:%M:%E6S", absl::Now(), absl::LocalTimeZone()), " ",
-      ActorTag(), tls_context_tag, " ", stream_.str(), "\n");
+      ActorTag(), tls_context_tag, " ", stream_->str(), "\n");
   // One write(2) per line keeps lines whole when threads and processes share
   // stderr.
   const char* data = line.data();

@@ -19,6 +19,7 @@
 #ifndef TETHER_RUNTIME_LOG_H_
 #define TETHER_RUNTIME_LOG_H_
 
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -55,18 +56,23 @@ class ScopedLogContext {
 namespace log_internal {
 
 // Collects one line and writes it when destroyed.
+// The stream lives on the heap: a std::ostringstream is ~400 bytes, and
+// every function with a log line would reserve them in its stack frame,
+// taken or not. Tasks block deep in such functions, and the stack pages
+// they have touched stay resident for as long as they block.
 class LogLine {
  public:
-  explicit LogLine(LogLevel level) : level_(level) {}
+  explicit LogLine(LogLevel level)
+      : level_(level), stream_(std::make_unique<std::ostringstream>()) {}
   LogLine(const LogLine&) = delete;
   LogLine& operator=(const LogLine&) = delete;
   ~LogLine();
 
-  std::ostream& stream() { return stream_; }
+  std::ostream& stream() { return *stream_; }
 
  private:
   const LogLevel level_;
-  std::ostringstream stream_;
+  const std::unique_ptr<std::ostringstream> stream_;
 };
 
 }  // namespace log_internal

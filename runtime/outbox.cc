@@ -79,7 +79,7 @@ void Outbox::OnSenderBlocking() {
   Run(step);
 }
 
-void Outbox::SendControl(v1::Frame frame) {
+void Outbox::SendControl(v1::Frame&& frame) {
   Step step;
   {
     absl::MutexLock lock(&mu_);

@@ -96,7 +96,7 @@ class Outbox {
   // end the data direction. Error also drops the queued data, which nobody
   // will read (the count is logged). Return and Error are final: control
   // frames queued after them are dropped, as after Close().
-  void SendControl(v1::Frame frame);
+  void SendControl(v1::Frame&& frame);
 
   // Calls `drained` once, on some thread, when nothing is queued or in
   // flight any more (at once if that is already so), or when the stream

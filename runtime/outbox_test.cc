@@ -254,7 +254,7 @@ TEST(OutboxTest, SendDataFailsAfterStopReturnOrError) {
     SCOPED_TRACE(log);
     Harness h;
     ASSERT_TRUE(h.Send(1).ok());
-    h.outbox().SendControl(ender);
+    h.outbox().SendControl(v1::Frame(ender));
     EXPECT_EQ(h.Send(2).code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(h.outbox().payloads_accepted(), 1u);
     h.writer().CompleteAll();
