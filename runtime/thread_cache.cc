@@ -1,9 +1,9 @@
 #include "runtime/thread_cache.h"
 
 #include <pthread.h>
-#include <string.h>
 
 #include <algorithm>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -94,8 +94,8 @@ absl::Status ThreadCache::Run(std::function<void()> work) {
   pthread_attr_destroy(&attributes);
   if (error == 0) return absl::OkStatus();
   delete first_work;
-  return absl::ResourceExhaustedError(
-      absl::StrCat("cannot start a thread: ", strerror(error)));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "cannot start a thread: ", std::generic_category().message(error)));
 }
 
 size_t ThreadCache::idle() {
