@@ -37,6 +37,8 @@ Cache& TheCache() {
 // Waits for the calling thread's next work; false when the thread should
 // end instead (enough threads are idle, or none came in time).
 ABSL_ATTRIBUTE_NOINLINE bool AwaitWork(std::function<void()>& work) {
+  // Not the name of the work that ran last, which no longer runs.
+  pthread_setname_np(pthread_self(), "tether-idle");
   Cache& cache = TheCache();
   absl::MutexLock lock(&cache.mu);
   if (cache.idle.size() >= ThreadCache::kMaxIdle) return false;

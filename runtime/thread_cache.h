@@ -10,7 +10,8 @@
 // process keeps few.
 //
 // Every thread holds a CrashReportStack (runtime/crash_report.h) for its
-// lifetime, as threads that run user code must. Work that leaves state in
+// lifetime, as threads that run user code must. A waiting thread is named
+// "tether-idle" (work may name it otherwise while it runs). Work that leaves state in
 // the thread (thread_locals) must clean it up itself: the next work on the
 // same thread sees it.
 //

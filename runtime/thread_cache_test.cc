@@ -1,12 +1,17 @@
 #include "runtime/thread_cache.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -77,6 +82,23 @@ TEST(ThreadCacheTest, ConcurrentWorkGetsThreadsOfItsOwn) {
   }
   absl::MutexLock lock(&mu);
   EXPECT_EQ(threads.size(), kWorks);
+}
+
+TEST(ThreadCacheTest, AnIdleThreadIsNamedIdle) {
+  pid_t tid = 0;
+  RunAndWait([&] {
+    tid = gettid();
+    pthread_setname_np(pthread_self(), "some-task");
+  });
+  const std::string comm = absl::StrCat("/proc/self/task/", tid, "/comm");
+  std::string name;
+  const absl::Time deadline = absl::Now() + kHang;
+  while (name != "tether-idle\n" && absl::Now() < deadline) {
+    std::ifstream file(comm);
+    name.assign(std::istreambuf_iterator<char>(file), {});
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(name, "tether-idle\n");
 }
 
 // The threads of this process, from /proc.
