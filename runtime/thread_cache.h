@@ -11,9 +11,9 @@
 //
 // Every thread holds a CrashReportStack (runtime/crash_report.h) for its
 // lifetime, as threads that run user code must. A waiting thread is named
-// "tether-idle" (work may name it otherwise while it runs). Work that leaves state in
-// the thread (thread_locals) must clean it up itself: the next work on the
-// same thread sees it.
+// "tether-idle" (work may name it otherwise while it runs). Work that leaves
+// state in the thread (thread_locals) must clean it up itself: the next work on
+// the same thread sees it.
 //
 //   absl::Status started = ThreadCache::Run([] { DoWork(); });
 //
