@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -190,9 +191,13 @@ void BM_ContextPingPong(benchmark::State& state) {
 }
 BENCHMARK(BM_ContextPingPong)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
-void BM_ContextStream(benchmark::State& state) {
+// Opens one context per iteration to the counting sink (which allows
+// overruns) and sends it `payloads` payloads; the time all took, or
+// nullopt once the benchmark was skipped with an error.
+std::optional<absl::Duration> SinkContexts(benchmark::State& state,
+                                           int64_t payloads) {
   std::unique_ptr<TwoActors> actors = StartOrSkip(state);
-  if (actors == nullptr) return;
+  if (actors == nullptr) return std::nullopt;
   const Value payload = Payload();
   ContextOptions options;
   options.callee_allow_overruns = true;
@@ -202,53 +207,39 @@ void BM_ContextStream(benchmark::State& state) {
         "sink", Value(),
         [&](Context& ctx, const Value&) -> absl::Status {
           TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
-          for (int64_t i = 0; i < kMessagesPerContext; ++i) {
+          for (int64_t i = 0; i < payloads; ++i) {
             TETHER_RETURN_IF_ERROR(stream.Send(payload));
           }
           TETHER_RETURN_IF_ERROR(stream.Close());
           TETHER_ASSIGN_OR_RETURN(Value count, ctx.Result());
-          return count == Value::Int(kMessagesPerContext)
+          return count == Value::Int(payloads)
                      ? absl::OkStatus()
-                     : absl::DataLossError("the sink missed payloads");
+                     : absl::DataLossError("the sink miscounted payloads");
         },
         options);
     if (!status.ok()) {
       state.SkipWithError(status.ToString().c_str());
-      return;
+      return std::nullopt;
     }
   }
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return absl::Now() - start;
+}
+
+void BM_ContextStream(benchmark::State& state) {
+  const std::optional<absl::Duration> elapsed =
+      SinkContexts(state, kMessagesPerContext);
+  if (!elapsed.has_value()) return;
   state.counters["msgs_per_s"] =
-      static_cast<double>(state.iterations() * kMessagesPerContext) / seconds;
+      static_cast<double>(state.iterations() * kMessagesPerContext) /
+      absl::ToDoubleSeconds(*elapsed);
 }
 BENCHMARK(BM_ContextStream)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_ContextLifecycle(benchmark::State& state) {
-  std::unique_ptr<TwoActors> actors = StartOrSkip(state);
-  if (actors == nullptr) return;
-  ContextOptions options;
-  options.callee_allow_overruns = true;
-  const absl::Time start = absl::Now();
-  for (auto _ : state) {
-    const absl::Status status = actors->portal().OpenContext(
-        "sink", Value(),
-        [&](Context& ctx, const Value&) -> absl::Status {
-          TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
-          TETHER_RETURN_IF_ERROR(stream.Close());
-          TETHER_ASSIGN_OR_RETURN(Value count, ctx.Result());
-          return count == Value::Int(0)
-                     ? absl::OkStatus()
-                     : absl::DataLossError("the sink counted payloads");
-        },
-        options);
-    if (!status.ok()) {
-      state.SkipWithError(status.ToString().c_str());
-      return;
-    }
-  }
-  state.counters["context_us"] =
-      benchmark::Counter(absl::ToDoubleMicroseconds(absl::Now() - start),
-                         benchmark::Counter::kAvgIterations);
+  const std::optional<absl::Duration> elapsed = SinkContexts(state, 0);
+  if (!elapsed.has_value()) return;
+  state.counters["context_us"] = benchmark::Counter(
+      absl::ToDoubleMicroseconds(*elapsed), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(BM_ContextLifecycle)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
