@@ -212,11 +212,13 @@ void ContextReactor::StartWrite(absl::string_view frame) {
 void ContextReactor::OnWriteDone(bool ok) {
   // Not write_mu_: the task that started this write may still hold it.
   bool refusing;
+  std::shared_ptr<Context> ctx;
   {
     absl::MutexLock lock(&mu_);
     refusing = refusing_;
+    ctx = context_;
   }
-  if (!refusing) return context()->OnWriteDone(ok);
+  if (!refusing) return ctx->OnWriteDone(ok);
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
   if (finished_) return;
