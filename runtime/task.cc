@@ -244,25 +244,24 @@ ABSL_ATTRIBUTE_NOINLINE void NameThisThread(const std::string& name) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
-// The wake-ups the outermost DeferredWakeups of this thread holds back.
-thread_local std::vector<std::shared_ptr<TaskState>>* tls_deferred_wakeups =
-    nullptr;
-
 }  // namespace
 
+thread_local DeferredWakeups::Tasks* DeferredWakeups::current_ = nullptr;
+
 DeferredWakeups::DeferredWakeups()
-    : pending_(tls_deferred_wakeups == nullptr ? &own_ : nullptr) {
-  if (pending_ != nullptr) tls_deferred_wakeups = pending_;
+    : pending_(current_ == nullptr ? &own_ : nullptr) {
+  if (pending_ != nullptr) current_ = pending_;
 }
 
 DeferredWakeups::~DeferredWakeups() {
   if (pending_ == nullptr) return;
-  tls_deferred_wakeups = nullptr;
+  current_ = nullptr;
   for (const std::shared_ptr<TaskState>& task : own_) task->Unpark();
 }
 
 void WaitSet::NotifyAll() {
-  if (tls_deferred_wakeups == nullptr) {
+  DeferredWakeups::Tasks* const deferred = DeferredWakeups::current_;
+  if (deferred == nullptr) {
     for (TaskState* task : waiters_) task->Unpark();
     return;
   }
@@ -270,7 +269,7 @@ void WaitSet::NotifyAll() {
   // mutex, which the caller holds); the reference keeps it so until the
   // wake-up, which may come after it gave up waiting and even ended.
   for (TaskState* task : waiters_) {
-    tls_deferred_wakeups->push_back(task->shared_from_this());
+    deferred->push_back(task->shared_from_this());
   }
 }
 

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -141,9 +142,15 @@ class DeferredWakeups {
 
  private:
   friend class WaitSet;
+  using Tasks =
+      absl::InlinedVector<std::shared_ptr<task_internal::TaskState>, 2>;
   // Null in nested scopes: the outermost one collects for all.
-  std::vector<std::shared_ptr<task_internal::TaskState>>* pending_;
-  std::vector<std::shared_ptr<task_internal::TaskState>> own_;
+  Tasks* pending_;
+  // Inline: a frame's handling wakes one or two tasks, and should not
+  // allocate to do so.
+  Tasks own_;
+  // The outermost scope's own_ on this thread, if any.
+  static thread_local Tasks* current_;
 };
 
 // The blocking cancellation point. Called with `mu` held; waits, releasing
