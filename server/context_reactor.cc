@@ -219,12 +219,12 @@ void ContextReactor::OnWriteDone(bool ok) {
     ctx = context_;
   }
   if (!refusing) return ctx->OnWriteDone(ok);
-  absl::MutexLock write_lock(&write_mu_);
-  absl::MutexLock lock(&mu_);
-  if (finished_) return;
-  finished_ = true;
-  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
-      ToGrpcStatus(refusal_));
+  absl::Status refusal;
+  {
+    absl::MutexLock lock(&write_mu_);
+    refusal = refusal_;
+  }
+  Finish(refusal);
 }
 
 void ContextReactor::Finish(const absl::Status& status) {
