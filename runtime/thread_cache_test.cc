@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -36,14 +37,19 @@ pthread_t RunAndWait(std::function<void()> work) {
   return ran_on;
 }
 
-// Waits until `n` threads are idle.
-bool AwaitIdle(size_t n) {
+// Polls `condition` until it holds or kHang has passed; whether it held.
+bool Eventually(absl::FunctionRef<bool()> condition) {
   const absl::Time deadline = absl::Now() + kHang;
-  while (ThreadCache::idle() < n) {
+  while (!condition()) {
     if (absl::Now() > deadline) return false;
     absl::SleepFor(absl::Milliseconds(1));
   }
   return true;
+}
+
+// Waits until `n` threads are idle.
+bool AwaitIdle(size_t n) {
+  return Eventually([n] { return ThreadCache::idle() >= n; });
 }
 
 TEST(ThreadCacheTest, RunsWorkOffTheCallingThread) {
@@ -92,12 +98,11 @@ TEST(ThreadCacheTest, AnIdleThreadIsNamedIdle) {
   });
   const std::string comm = absl::StrCat("/proc/self/task/", tid, "/comm");
   std::string name;
-  const absl::Time deadline = absl::Now() + kHang;
-  while (name != "tether-idle\n" && absl::Now() < deadline) {
+  Eventually([&] {
     std::ifstream file(comm);
     name.assign(std::istreambuf_iterator<char>(file), {});
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+    return name == "tether-idle\n";
+  });
   EXPECT_EQ(name, "tether-idle\n");
 }
 
@@ -114,10 +119,7 @@ size_t ProcessThreads() {
 
 TEST(ThreadCacheTest, ThreadsBeyondMaxIdleEndInsteadOfIdling) {
   // Earlier tests' threads may still be on their way to idling.
-  const absl::Time settled = absl::Now() + kHang;
-  while (ProcessThreads() != 1 + ThreadCache::idle() && absl::Now() < settled) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  Eventually([] { return ProcessThreads() == 1 + ThreadCache::idle(); });
   ASSERT_EQ(ProcessThreads(), 1 + ThreadCache::idle())
       << "a thread other than the cache's and this one runs";
   const size_t idle_before = ThreadCache::idle();
@@ -146,10 +148,7 @@ TEST(ThreadCacheTest, ThreadsBeyondMaxIdleEndInsteadOfIdling) {
   // kMaxIdle threads stay, the others end.
   const size_t threads_after =
       threads_before - idle_before + ThreadCache::kMaxIdle;
-  const absl::Time deadline = absl::Now() + kHang;
-  while (ProcessThreads() != threads_after && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  Eventually([&] { return ProcessThreads() == threads_after; });
   EXPECT_EQ(ProcessThreads(), threads_after);
   EXPECT_TRUE(AwaitIdle(ThreadCache::kMaxIdle));
   EXPECT_EQ(ThreadCache::idle(), ThreadCache::kMaxIdle);
