@@ -27,6 +27,8 @@ std::shared_ptr<OpenerStream> OpenerStream::Create(
 OpenerStream::OpenerStream(std::shared_ptr<Context> context,
                            grpc::GenericStub* stub, PeerSignaller* signaller)
     : context_(std::move(context)), signaller_(signaller) {
+  // The call's headers go out with the Start frame, in one write.
+  call_.set_initial_metadata_corked(true);
   stub->PrepareBidiStreamingCall(&call_, kContextMethod, grpc::StubOptions(),
                                  this);
 }
