@@ -165,7 +165,8 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       if (!acked_) {
         acked_ = true;
         if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
-        waiters_.NotifyAll();
+        // No NotifyAll: no task waits for StartAck alone, and the opener
+        // waiting for Started would wake only to wait again.
         return;
       }
       break;
