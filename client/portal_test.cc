@@ -195,6 +195,24 @@ TEST_F(PortalTest, OpenerCancelIsAbsorbed) {
   EXPECT_TRUE(acked);
 }
 
+// A send after this side's Stop is refused and says why.
+TEST_F(PortalTest, SendAfterCloseIsRefused) {
+  absl::Status sent;
+  const absl::Status status = portal_->OpenContext(
+      "sleep_forever", Value(),
+      [&](Context& ctx, const Value&) -> absl::Status {
+        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+        TETHER_RETURN_IF_ERROR(stream.Send(Value::Int(1)));
+        TETHER_RETURN_IF_ERROR(stream.Close());
+        sent = stream.Send(Value::Int(2));
+        ctx.Cancel();
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(sent.code(), absl::StatusCode::kFailedPrecondition) << sent;
+  EXPECT_NE(sent.message().find("Stop sent"), absl::string_view::npos) << sent;
+}
+
 TEST_F(PortalTest, BlockErrorComesOutAndCancelsTheCallee) {
   const absl::Status status = portal_->OpenContext(
       "sleep_forever", Value(), [&](Context&, const Value&) -> absl::Status {

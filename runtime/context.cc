@@ -324,6 +324,7 @@ void Context::FinishCallee(absl::StatusOr<Value>&& result) {
       result = final_status;
     }
     outcome_ = std::move(result);
+    UpdateSendGateLocked();
     waiters_.NotifyAll();
   }
   if (frame.has_error()) {
@@ -457,6 +458,12 @@ absl::Status Context::MisuseLocked(absl::string_view problem) {
   const absl::Status error = MakeError(std::move(info));
   if (misuse_.ok()) misuse_ = error;
   return error;
+}
+
+void Context::UpdateSendGateLocked() {
+  sends_refused_.store(stop_sent_ || !remote_error_.ok() ||
+                           (outcome_.has_value() && !outcome_->ok()),
+                       std::memory_order_release);
 }
 
 std::shared_ptr<ContextTransport> Context::transport() const {

@@ -269,6 +269,8 @@ class Context : public std::enable_shared_from_this<Context>,
   // becomes the callee's final error.
   absl::Status MisuseLocked(absl::string_view problem)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Recomputes sends_refused_; call after changing what it mirrors.
+  void UpdateSendGateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Side side_;
   const v1::ActorRef self_;
@@ -316,6 +318,10 @@ class Context : public std::enable_shared_from_this<Context>,
   bool transport_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status iteration_status_ ABSL_GUARDED_BY(mu_);
   WaitSet waiters_ ABSL_GUARDED_BY(mu_);
+  // stop_sent_, an error outcome or remote_error_: a send fails. Mirrored
+  // here so that a send on an open stream takes no lock of the context's
+  // own (written under mu_).
+  std::atomic<bool> sends_refused_{false};
 };
 
 }  // namespace tether

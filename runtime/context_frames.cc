@@ -324,6 +324,7 @@ void Context::Violation(absl::string_view problem) {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value()) return;
     outcome_ = error;
+    UpdateSendGateLocked();
     waiters_.NotifyAll();
   }
   v1::Frame frame;
@@ -340,6 +341,7 @@ void Context::ApplyRemoteError(absl::Status error) {
     if (outcome_.has_value()) return;
     remote_error_ = error;
     outcome_ = error;
+    UpdateSendGateLocked();
     if (IsContextCancelled(error)) {
       const std::optional<v1::ErrorInfo> info = GetErrorInfo(error);
       if (info.has_value() && info->has_canceller()) {
@@ -364,6 +366,7 @@ void Context::ApplyOpenerError(absl::Status error) {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value() || !remote_error_.ok()) return;
     remote_error_ = error;
+    UpdateSendGateLocked();
   }
   inbox_.Fail(error);
   CancelScopeWith(error);
@@ -376,6 +379,7 @@ void Context::FailCallee(absl::Status error) {
     if (outcome_.has_value()) return;
     *frame.mutable_error()->mutable_error() = BoxForPeer(error);
     outcome_ = error;
+    UpdateSendGateLocked();
     waiters_.NotifyAll();
   }
   SendUrgent(std::move(frame));

@@ -14,7 +14,7 @@ constexpr absl::Duration kStreamEndWait = absl::Seconds(1);
 }  // namespace
 
 absl::Status Context::StreamSend(const Value& value, absl::Time deadline) {
-  {
+  if (sends_refused_.load(std::memory_order_acquire)) {
     absl::MutexLock lock(&mu_);
     if (stop_sent_) {
       return absl::FailedPreconditionError(
@@ -46,6 +46,7 @@ absl::Status Context::StreamClose() {
     absl::MutexLock lock(&mu_);
     if (stop_sent_ || outcome_.has_value()) return absl::OkStatus();
     stop_sent_ = true;
+    UpdateSendGateLocked();
   }
   v1::Frame frame;
   frame.mutable_stop();
