@@ -1,5 +1,6 @@
 #include "runtime/outbox.h"
 
+#include <optional>
 #include <utility>
 
 #include "runtime/log.h"
@@ -41,16 +42,17 @@ absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
     last_batch_bytes_ += size;
     ++queued_payloads_;
     ++accepted_;
+    std::optional<absl::Time> now;
     if (options_.linger > absl::ZeroDuration()) {
-      const absl::Time now = absl::Now();
-      burst_ = now - last_send_ < options_.burst_gap;
-      last_send_ = now;
+      now = absl::Now();
+      burst_ = *now - last_send_ < options_.burst_gap;
+      last_send_ = *now;
       if (burst_ && !sender_release_armed_) {
         sender_release_armed_ = true;
         arm_sender_release = true;
       }
     }
-    step = NextWriteLocked();
+    step = NextWriteLocked(/*may_hold=*/true, now);
   }
   if (arm_sender_release) writer_->ReleaseBeforeBlocking();
   Run(step);
@@ -171,14 +173,15 @@ uint64_t Outbox::payloads_accepted() const {
   return accepted_;
 }
 
-Outbox::Step Outbox::NextWriteLocked(bool may_hold) {
+Outbox::Step Outbox::NextWriteLocked(bool may_hold,
+                                     std::optional<absl::Time> now) {
   Step step;
   if (writing_ || !closed_.ok()) return step;
   if (!control_.empty()) {
     in_flight_ = std::move(control_.front());
     control_.pop_front();
   } else if (!batches_.empty()) {
-    if (may_hold && HoldLocked()) {
+    if (may_hold && HoldLocked(now)) {
       step.arm_release = !std::exchange(release_pending_, true);
       return step;
     }
@@ -194,12 +197,13 @@ Outbox::Step Outbox::NextWriteLocked(bool may_hold) {
   return step;
 }
 
-bool Outbox::HoldLocked() const {
+bool Outbox::HoldLocked(std::optional<absl::Time> now) const {
   // The sender is in a burst and still sending, and the batch it fills is
   // the only one and has room.
   return burst_ && !data_ended_ && batches_.size() == 1 &&
          batches_.front().payloads() < options_.max_batch_payloads &&
-         absl::Now() - last_send_ < options_.burst_gap;
+         (now.has_value() ? *now : absl::Now()) - last_send_ <
+             options_.burst_gap;
 }
 
 std::function<void()> Outbox::TakeDrainedLocked() {

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/base/attributes.h"
@@ -134,10 +135,14 @@ class Outbox {
   };
   // Picks the next frame to write, if any and no write is in flight (and,
   // if `may_hold`, the data is not to be held back), and moves it to
-  // in_flight_.
-  Step NextWriteLocked(bool may_hold = true) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Whether queued data should wait for more of the burst.
-  bool HoldLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // in_flight_. `now`: the current time, if the caller has just read it.
+  Step NextWriteLocked(bool may_hold = true,
+                       std::optional<absl::Time> now = std::nullopt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether queued data should wait for more of the burst. Reads the clock
+  // only if `now` is unknown and the rest says hold.
+  bool HoldLocked(std::optional<absl::Time> now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Inlined: gRPC may write inline below it, and one more frame there
   // measurably deepened every task's stack (a page per thread).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Run(const Step& step) {
