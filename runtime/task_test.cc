@@ -1,9 +1,15 @@
 #include "runtime/task.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
@@ -266,6 +272,50 @@ TEST(TaskGroupTest, TaskSpawnedAfterCancelAllStartsCancelled) {
   group.CancelAll(absl::CancelledError("closed"));
   group.Spawn("late", [] { return CheckCancelled(); });
   EXPECT_EQ(group.Wait(), absl::CancelledError("closed"));
+}
+
+// Run in a process that may start no thread: what went wrong, or "".
+std::string SpawnWithoutThreads() {
+  // RLIMIT_NPROC does not bind root, so leave it first (for "nobody").
+  if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) {
+    return "cannot leave root";
+  }
+  const rlimit none = {0, 0};
+  if (setrlimit(RLIMIT_NPROC, &none) != 0) return "setrlimit failed";
+  std::atomic<bool> ran{false};
+  const auto body = [&ran] {
+    ran = true;
+    return absl::OkStatus();
+  };
+  TaskGroup group;
+  const absl::Status spawned = group.TrySpawn("unstartable", body);
+  if (!absl::IsResourceExhausted(spawned) ||
+      !absl::StrContains(spawned.message(), "unstartable")) {
+    return "TrySpawn: " + spawned.ToString();
+  }
+  group.Spawn("also unstartable", body);
+  const absl::Status waited = group.Wait();
+  if (!absl::IsResourceExhausted(waited) ||
+      !absl::StrContains(waited.message(), "also unstartable")) {
+    return "Wait: " + waited.ToString();
+  }
+  if (ran) return "a task ran";
+  return "";
+}
+
+// A task whose thread cannot be created is refused, not lost: TrySpawn says
+// ResourceExhausted, Spawn leaves that for Wait(), and Wait() does not wait
+// for it. In a child process (a death test re-runs this binary), so that the
+// thread limit binds nothing else.
+TEST(TaskGroupDeathTest, ATaskWithoutAThreadIsResourceExhausted) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const std::string problem = SpawnWithoutThreads();
+        std::fprintf(stderr, "%s\n", problem.c_str());
+        _exit(problem.empty() ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
