@@ -195,6 +195,27 @@ TEST_F(PortalTest, OpenerCancelIsAbsorbed) {
   EXPECT_TRUE(acked);
 }
 
+// Run() asks for a plain function and OpenContext() for a context
+// function; the other kind is refused, naming both.
+TEST_F(PortalTest, KindMismatchNamesBothKinds) {
+  const absl::StatusOr<Value> run = portal_->Run("counter", Value::Int(1));
+  ASSERT_FALSE(run.ok());
+  ASSERT_TRUE(GetErrorInfo(run.status()).has_value()) << run.status();
+  EXPECT_EQ(GetErrorInfo(run.status())->kind(), v1::ERROR_KIND_BAD_ARGUMENT);
+  EXPECT_NE(run.status().message().find(
+                "'counter' is a context function, not a plain function"),
+            absl::string_view::npos)
+      << run.status();
+
+  const absl::Status opened = portal_->OpenContext(
+      "echo", Value(),
+      [](Context&, const Value&) -> absl::Status { return absl::OkStatus(); });
+  EXPECT_NE(opened.message().find(
+                "'echo' is a plain function, not a context function"),
+            absl::string_view::npos)
+      << opened;
+}
+
 // A send after this side's Stop is refused and says why.
 TEST_F(PortalTest, SendAfterCloseIsRefused) {
   absl::Status sent;

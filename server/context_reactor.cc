@@ -30,6 +30,7 @@ ContextOptions OptionsFrom(const v1::ContextOptions& wire) {
   return options;
 }
 
+// REQUIRES: `kind` is PLAIN or CONTEXT.
 const char* KindName(v1::FunctionKind kind) {
   return kind == v1::FUNCTION_KIND_PLAIN ? "a plain function"
                                          : "a context function";
@@ -106,6 +107,12 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
       runtime_->functions().Find(start.function());
   if (!function.ok()) {
     return Refuse(NoSuchFunctionError(self, start.function()));
+  }
+  if (!v1::FunctionKind_IsValid(start.kind())) {
+    return Refuse(BadArgumentError(
+        self, start.function(),
+        absl::StrCat("unknown function kind ", start.kind(),
+                     " (0 accepts either kind, 1 is context, 2 is plain)")));
   }
   if (start.kind() != v1::FUNCTION_KIND_UNSPECIFIED &&
       start.kind() != function->kind) {

@@ -379,6 +379,28 @@ TEST_F(ProtocolViolationTest, YieldToAPlainFunctionIsAViolation) {
   });
 }
 
+// Not a violation but bad arguments: a kind this actor does not know.
+TEST_F(ProtocolViolationTest, UnknownFunctionKindIsRefused) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    v1::Frame start = StartFrame("park", "unknown-kind");
+    start.mutable_start()->set_kind(static_cast<v1::FunctionKind>(7));
+    call.Write(start);
+    const RawOutcome outcome = call.Finish();
+    ASSERT_EQ(outcome.frames.size(), 1u) << FrameKinds(outcome);
+    ASSERT_TRUE(outcome.frames.front().has_error()) << FrameKinds(outcome);
+    const v1::ErrorInfo& info = outcome.frames.front().error().error();
+    EXPECT_EQ(info.kind(), v1::ERROR_KIND_BAD_ARGUMENT) << info.DebugString();
+    EXPECT_NE(info.message().find("unknown function kind 7"), std::string::npos)
+        << info.message();
+    EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << outcome.status.error_message();
+    const absl::StatusOr<Value> record = Probe("unknown-kind");
+    ASSERT_TRUE(record.ok()) << record.status();
+    EXPECT_FALSE(BoolField(*record, "started")) << "the function ran";
+  });
+}
+
 TEST_F(ProtocolViolationTest, SecondStartIsAViolation) {
   WithHealthyContext([&] {
     TypedCall call(RawChannel());
