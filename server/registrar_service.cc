@@ -83,7 +83,7 @@ class RegistrarService::HoldReactor final
       : service_(service) {
     const grpc::Status valid = CheckEntry(entry);
     if (!valid.ok()) {
-      Finish(valid);
+      Refuse(valid);
       return;
     }
     // Registered before tracking, so Close() always finds an entry to
@@ -91,7 +91,7 @@ class RegistrarService::HoldReactor final
     stored_ = service_->store_.Put(entry);
     if (!service_->Track(this)) {
       service_->store_.RemoveIfUnchanged(stored_);
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+      Refuse(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "the registrar is closing"));
       return;
     }
@@ -127,6 +127,12 @@ class RegistrarService::HoldReactor final
   bool claimed = false;  // guarded by the service's mu_
 
  private:
+  // Ends a hold that never held. Claimed first: the client's cancel may
+  // race with the refusal, and its OnCancel must not end the call again.
+  void Refuse(const grpc::Status& status) {
+    if (service_->Claim(this)) Finish(status);
+  }
+
   RegistrarService* const service_;
   v1::RegistryEntry stored_;
   v1::HoldResponse response_;

@@ -68,8 +68,8 @@ class RegistrarService final : public v1::Registrar::CallbackService {
   // False once closed: the caller must refuse the hold.
   bool Track(HoldReactor* hold);
   void Untrack(HoldReactor* hold);
-  // True for exactly one caller per hold: the one that ends it (OnCancel
-  // or Close).
+  // True for exactly one caller per hold: the one that ends it (its
+  // refusal, OnCancel or Close).
   bool Claim(HoldReactor* hold);
 
   RegistryStore store_;

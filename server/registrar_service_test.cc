@@ -1,0 +1,105 @@
+// RegistrarService over real loopback gRPC, against a misbehaving client.
+
+#include "server/registrar_service.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+
+namespace tether {
+namespace {
+
+// How many refused holds are cancelled in a row: each is one chance for
+// the client's cancel to reach the registrar before the refusal's status.
+constexpr int kCancelledRefusals = 300;
+
+// Reads a Hold's stream until it ends; remembers how it ended.
+class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
+ public:
+  HoldCall(v1::Registrar::Stub& stub, const v1::RegisterRequest& request) {
+    stub.async()->Hold(&context_, &request, this);
+    StartRead(&response_);
+    StartCall();
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  // The call's status; false if it did not end within `timeout`.
+  bool AwaitDone(absl::Duration timeout, grpc::Status* status) {
+    if (!done_.WaitForNotificationWithTimeout(timeout)) return false;
+    *status = status_;
+    return true;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) StartRead(&response_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    status_ = status;
+    done_.Notify();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  v1::HoldResponse response_;
+  grpc::Status status_;
+  absl::Notification done_;
+};
+
+class RegistrarServiceTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&registrar_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::Registrar::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                            grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    registrar_.Close();
+    server_->Shutdown();
+  }
+
+  RegistrarService registrar_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Registrar::Stub> stub_;
+};
+
+// A refused Hold (its entry names no actor) that the client cancels at
+// once: the registrar's refusal and the cancel race, and the registrar
+// must end the call once, not finish it a second time on the cancel
+// (which aborted the process).
+TEST_F(RegistrarServiceTest, CancelledRefusedHoldsLeaveTheRegistrarServing) {
+  const v1::RegisterRequest invalid;
+  for (int i = 0; i < kCancelledRefusals; ++i) {
+    HoldCall call(*stub_, invalid);
+    call.Cancel();
+    grpc::Status status;
+    ASSERT_TRUE(call.AwaitDone(absl::Seconds(10), &status)) << "hold " << i;
+    EXPECT_TRUE(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+                status.error_code() == grpc::StatusCode::CANCELLED)
+        << status.error_message();
+  }
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ListResponse listed;
+  EXPECT_TRUE(stub_->List(&context, v1::ListRequest(), &listed).ok());
+  EXPECT_EQ(listed.entries_size(), 0);
+}
+
+}  // namespace
+}  // namespace tether
