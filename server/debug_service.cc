@@ -76,7 +76,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
 
   void OnCancel() override {
     const std::optional<uint64_t> ticket = TakeTicket();
-    if (ticket.has_value()) lock_->Abandon(*ticket);
+    if (ticket.has_value()) AbandonTicket(*ticket);
     FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
                                    "the debug lock stream broke"));
   }
@@ -138,6 +138,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     {
       absl::MutexLock lock(&mu_);
       ticket_ = *ticket;
+      requester_is_root_ = request->requester().uuid() == root_.uuid();
     }
     // Only now may a Stop arrive: it needs the ticket.
     phase_ = Phase::kRequested;
@@ -180,7 +181,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
   void Abandon() {
     phase_ = Phase::kDone;
     const std::optional<uint64_t> ticket = TakeTicket();
-    if (ticket.has_value()) lock_->Abandon(*ticket);
+    if (ticket.has_value()) AbandonTicket(*ticket);
     FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
                                    "the debug lock stream broke"));
   }
@@ -197,6 +198,20 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     Send(std::move(frame));
     FinishAfterWrites(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    std::string(error.message())));
+  }
+
+  // Gives back the ticket of a broken stream. The root itself is never
+  // blocked: it cannot lose its channel to itself (its own stream breaks
+  // when its prompt's task is cancelled), and a peer naming the root as its
+  // requester must not lock the root out of its own terminal.
+  void AbandonTicket(uint64_t ticket) {
+    bool requester_is_root;
+    {
+      absl::MutexLock lock(&mu_);
+      requester_is_root = requester_is_root_;
+    }
+    if (requester_is_root) return lock_->Release(ticket);
+    lock_->Abandon(ticket);
   }
 
   // The request's ticket, once: whoever ends the request first gives it
@@ -234,6 +249,8 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
 
   absl::Mutex mu_;
   std::optional<uint64_t> ticket_ ABSL_GUARDED_BY(mu_);
+  // The request names the root (this process) as its requester.
+  bool requester_is_root_ ABSL_GUARDED_BY(mu_) = false;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   v1::Frame writing_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Frame> out_ ABSL_GUARDED_BY(mu_);

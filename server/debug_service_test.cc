@@ -357,6 +357,34 @@ TEST_F(DebugServiceTest, CancelledHoldersActorIsBlocked) {
   EXPECT_TRUE(waiter->AwaitRelease().ok());
 }
 
+// The root's own holding stream breaks when its prompt's task is
+// cancelled; the root cannot lose its channel to itself, so the lock is
+// released and the root stays unblocked (also when a peer claims to be it).
+TEST_F(DebugServiceTest, CancelledHolderNamingTheRootReleasesWithoutBlocking) {
+  v1::DebugLockRequest own = RequestFrom("root");
+  *own.mutable_requester() = root_;
+  std::unique_ptr<LockStream> holder = Open();
+  std::unique_ptr<LockStream> waiter = Open();
+  holder->Request(own);
+  holder->AwaitGrant();
+  waiter->Request(RequestFrom("waiter"));
+  AwaitWaiters(1);
+
+  holder->Cancel();
+  waiter->AwaitGrant();
+  EXPECT_EQ(holder->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(Status().blocked_size(), 0) << Status().DebugString();
+  ASSERT_TRUE(waiter->Write(StopFrame()));
+  EXPECT_TRUE(waiter->AwaitRelease().ok());
+
+  // The root may still take the lock.
+  std::unique_ptr<LockStream> again = Open();
+  again->Request(own);
+  again->AwaitGrant();
+  ASSERT_TRUE(again->Write(StopFrame()));
+  EXPECT_TRUE(again->AwaitRelease().ok());
+}
+
 TEST_F(DebugServiceTest, CancelledWaiterOnlyWithdraws) {
   std::unique_ptr<LockStream> holder = Open();
   std::unique_ptr<LockStream> waiter = Open();
