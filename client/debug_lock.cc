@@ -49,22 +49,27 @@ class LockCall final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame> {
   // Waits for the grant. A refusal, a broken stream or the task's
   // cancellation (which withdraws the request) is an error.
   absl::Status AwaitGrant() {
-    absl::MutexLock lock(&mu_);
-    const absl::Status waited = AwaitLocked(
-        mu_, waiters_,
-        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return granted_ || error_.has_value() || done_;
-        },
-        absl::InfiniteFuture());
-    if (!waited.ok()) {
-      context_.TryCancel();
-      mu_.Await(absl::Condition(&done_));
-      return waited;
+    absl::Status waited;
+    {
+      absl::MutexLock lock(&mu_);
+      waited = AwaitLocked(
+          mu_, waiters_,
+          [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return granted_ || error_.has_value() || done_;
+          },
+          absl::InfiniteFuture());
+      if (waited.ok()) {
+        if (granted_) return absl::OkStatus();
+        if (error_.has_value()) return *error_;
+        return absl::UnavailableError(
+            absl::StrCat("the debug lock stream ended: ", status_.message()));
+      }
     }
-    if (granted_) return absl::OkStatus();
-    if (error_.has_value()) return *error_;
-    return absl::UnavailableError(
-        absl::StrCat("the debug lock stream ended: ", status_.message()));
+    // Cancelled: withdraw with Stop, which also gives back a grant that
+    // crossed the cancellation. Breaking the stream instead would make the
+    // root block this actor as one that lost its channel while holding.
+    Release();
+    return waited;
   }
 
   void Release() {

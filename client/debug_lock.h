@@ -8,9 +8,10 @@
 //   if (hold.ok()) { /* use the terminal */ (*hold)->Release(); }
 //
 // AcquireDebugLock is a cancellation point: a task cancelled while it waits
-// withdraws its request. Errors: the root refused the lock (an error whose
-// ErrorInfo type is "tether.DebugLockRefused"), the root cannot be reached
-// (UNAVAILABLE), or the stream broke.
+// withdraws its request (with Stop, which also gives back a grant that
+// crossed the cancellation; the actor is not blocked). Errors: the root refused
+// the lock (an error whose ErrorInfo type is "tether.DebugLockRefused"), the
+// root cannot be reached (UNAVAILABLE), or the stream broke.
 
 #ifndef TETHER_CLIENT_DEBUG_LOCK_H_
 #define TETHER_CLIENT_DEBUG_LOCK_H_
