@@ -9,6 +9,7 @@
 #include "grpcpp/support/channel_arguments.h"
 #include "runtime/errors.h"
 #include "runtime/status_conversion.h"
+#include "runtime/status_macros.h"
 #include "runtime/uuid.h"
 
 namespace tether {
@@ -90,6 +91,7 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
 }
 
 absl::StatusOr<Value> Portal::Run(absl::string_view function, Value args) {
+  TETHER_RETURN_IF_ERROR(args.CheckNesting());
   return WithStream(
       function, v1::FUNCTION_KIND_PLAIN, std::move(args), ContextOptions(),
       [](Context& context) -> absl::StatusOr<Value> {
@@ -110,6 +112,7 @@ absl::StatusOr<Value> Portal::Run(absl::string_view function, Value args) {
 absl::Status Portal::OpenContext(absl::string_view function, Value args,
                                  const Block& block,
                                  const ContextOptions& options) {
+  TETHER_RETURN_IF_ERROR(args.CheckNesting());
   const v1::ActorId self = self_->id();
   return WithStream(function, v1::FUNCTION_KIND_CONTEXT, std::move(args),
                     options, [&](Context& context) -> absl::Status {

@@ -18,6 +18,13 @@
 namespace tether {
 namespace {
 
+// A JSON value one level deeper than may travel.
+Value TooDeep() {
+  Value value = Value::Int(1);
+  for (int i = 0; i <= Value::kMaxJsonDepth; ++i) value = Value::List({value});
+  return value;
+}
+
 ActorIdentity Identity(const std::string& name) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create(name);
   EXPECT_TRUE(identity.ok());
@@ -64,6 +71,12 @@ class PortalTest : public testing::Test {
                   return Value::String("woke up");
                 })
             .ok());
+    ASSERT_TRUE(functions_
+                    .RegisterPlain("too_deep",
+                                   [](const Value&) -> absl::StatusOr<Value> {
+                                     return TooDeep();
+                                   })
+                    .ok());
     ASSERT_TRUE(functions_
                     .RegisterPlain("serving_thread",
                                    [](const Value&) -> absl::StatusOr<Value> {
@@ -214,6 +227,37 @@ TEST_F(PortalTest, KindMismatchNamesBothKinds) {
                 "'echo' is a plain function, not a context function"),
             absl::string_view::npos)
       << opened;
+}
+
+// A value nested too deep for a frame is refused where it is sent, and
+// the context goes on.
+TEST_F(PortalTest, ValuesNestedTooDeepAreRefusedBeforeSending) {
+  const absl::StatusOr<Value> run = portal_->Run("echo", TooDeep());
+  EXPECT_EQ(run.status().code(), absl::StatusCode::kInvalidArgument)
+      << run.status();
+  EXPECT_FALSE(GetErrorInfo(run.status()).has_value()) << "not a remote error";
+
+  absl::Status deep_send;
+  absl::Status next_send;
+  const absl::Status status = portal_->OpenContext(
+      "sleep_forever", Value(),
+      [&](Context& ctx, const Value&) -> absl::Status {
+        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+        deep_send = stream.Send(TooDeep());
+        next_send = stream.Send(Value::Int(1));
+        ctx.Cancel();
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(deep_send.code(), absl::StatusCode::kInvalidArgument) << deep_send;
+  EXPECT_TRUE(next_send.ok()) << next_send;
+
+  // A callee's result too deep to send fails its function, by name.
+  const absl::StatusOr<Value> result = portal_->Run("too_deep");
+  ASSERT_TRUE(IsRemoteError(result.status(), opener_->id())) << result.status();
+  EXPECT_NE(result.status().message().find("the result cannot be sent"),
+            absl::string_view::npos)
+      << result.status();
 }
 
 // A send after this side's Stop is refused and says why.

@@ -83,6 +83,7 @@ Context::~Context() = default;
 
 absl::Status Context::Started(Value value) {
   TETHER_RETURN_IF_ERROR(CheckCancelled());
+  TETHER_RETURN_IF_ERROR(value.CheckNesting());
   {
     absl::MutexLock lock(&mu_);
     if (side_ == Side::kOpener) {
@@ -314,6 +315,12 @@ void Context::FinishCallee(absl::StatusOr<Value>&& result) {
       result = misuse_;
     } else if (result.ok() && kind_ == v1::FUNCTION_KIND_CONTEXT && !started_) {
       result = MisuseLocked("the context function returned before Started()");
+    } else if (result.ok()) {
+      const absl::Status sendable = result->CheckNesting();
+      if (!sendable.ok()) {
+        result = absl::InvalidArgumentError(
+            absl::StrCat("the result cannot be sent: ", sendable.message()));
+      }
     }
     if (result.ok()) {
       *frame.mutable_returned()->mutable_value() = result->ToProto();

@@ -50,7 +50,9 @@ void Context::OnFrame(absl::string_view bytes) {
   }
   v1::Frame frame;
   if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Violation("a frame could not be parsed as tether.v1.Frame");
+    return Violation(
+        "a frame could not be parsed as tether.v1.Frame (malformed, or "
+        "nested deeper than protobuf reads)");
   }
   if (frame.has_yield_batch()) {
     return OnYield(frame.yield_batch().SerializeAsString());

@@ -15,6 +15,57 @@ namespace {
 
 namespace pb = google::protobuf;
 
+absl::Status TooDeepError() {
+  return absl::InvalidArgumentError(
+      absl::StrCat("JSON value nests lists and objects deeper than ",
+                   Value::kMaxJsonDepth, " levels"));
+}
+
+// Whether lists and objects in `json` nest more than `levels` deep. Walks
+// at most `levels` deep itself.
+bool NestsDeeperThan(const pb::Value& json, int levels) {
+  switch (json.kind_case()) {
+    case pb::Value::kListValue:
+      if (levels == 0) return true;
+      for (const pb::Value& element : json.list_value().values()) {
+        if (NestsDeeperThan(element, levels - 1)) return true;
+      }
+      return false;
+    case pb::Value::kStructValue:
+      if (levels == 0) return true;
+      for (const auto& [key, field] : json.struct_value().fields()) {
+        if (NestsDeeperThan(field, levels - 1)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// The same for JSON text: brackets and braces outside strings. Malformed
+// text is left to the parser.
+bool TextNestsDeeperThan(absl::string_view text, int levels) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > levels) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // Aborts: Object() and List() hold JSON only, and their signatures cannot
 // report an error.
 [[noreturn]] void DieTypedMember(absl::string_view builder,
@@ -180,6 +231,8 @@ Value Value::List(std::vector<Value> elements) {
 }
 
 absl::StatusOr<Value> Value::ParseJson(absl::string_view text) {
+  // Before the parser, whose own recursion the depth would strain.
+  if (TextNestsDeeperThan(text, kMaxJsonDepth)) return TooDeepError();
   pb::Value json;
   const pb::util::Status status = pb::util::JsonStringToMessage(
       pb::StringPiece(text.data(), text.size()), &json);
@@ -188,6 +241,13 @@ absl::StatusOr<Value> Value::ParseJson(absl::string_view text) {
         absl::StrCat("malformed JSON: ", status.message().ToString()));
   }
   return Json(std::move(json));
+}
+
+absl::Status Value::CheckNesting() const {
+  if (is_message_ || !NestsDeeperThan(*json_, kMaxJsonDepth)) {
+    return absl::OkStatus();
+  }
+  return TooDeepError();
 }
 
 std::string Value::ToJson() const {

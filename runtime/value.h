@@ -68,8 +68,19 @@ class Value {
   static Value List(std::vector<Value> elements);
 
   // Parses JSON text ("3", "\"hi\"", "[1, {\"a\": null}]", ...).
-  // InvalidArgument naming the problem when `text` is not JSON.
+  // InvalidArgument naming the problem when `text` is not JSON or nests
+  // deeper than kMaxJsonDepth.
   [[nodiscard]] static absl::StatusOr<Value> ParseJson(absl::string_view text);
+
+  // How deep lists and objects may nest in a JSON value that travels in a
+  // frame: deeper ones would pass protobuf's parse limit (100 nested
+  // messages), and the receiver could not read the frame at all.
+  static constexpr int kMaxJsonDepth = 32;
+
+  // OK, or InvalidArgument when this is a JSON value whose lists and
+  // objects nest deeper than kMaxJsonDepth. Typed values always pass.
+  // Every runtime call that sends a value checks it first.
+  [[nodiscard]] absl::Status CheckNesting() const;
 
   // A typed value holding `message` serialized, with its full type URL.
   template <typename M>

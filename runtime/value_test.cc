@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "tether/v1/error.pb.h"
+#include "tether/v1/frame.pb.h"
 #include "tether/v1/identity.pb.h"
 
 namespace tether {
@@ -148,6 +149,54 @@ TEST(ValueTest, ParseJsonRejectsMalformedText) {
     EXPECT_TRUE(absl::StartsWith(parsed.status().message(), "malformed JSON"))
         << parsed.status();
   }
+}
+
+// `depth` lists nested in each other around 1, as a Value and as text.
+Value NestedLists(int depth) {
+  Value value = Value::Int(1);
+  for (int i = 0; i < depth; ++i) value = Value::List({value});
+  return value;
+}
+std::string NestedListsText(int depth) {
+  return std::string(depth, '[') + "1" + std::string(depth, ']');
+}
+
+TEST(ValueTest, NestingUpToTheLimitIsAccepted) {
+  EXPECT_TRUE(NestedLists(Value::kMaxJsonDepth).CheckNesting().ok());
+  const absl::StatusOr<Value> parsed =
+      Value::ParseJson(NestedListsText(Value::kMaxJsonDepth));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, NestedLists(Value::kMaxJsonDepth));
+  // A frame carrying it can be read back: the limit leaves room for
+  // protobuf's own.
+  v1::Frame frame;
+  *frame.mutable_start()->mutable_args() = parsed->ToProto();
+  v1::Frame read;
+  ASSERT_TRUE(read.ParseFromString(frame.SerializeAsString()));
+  EXPECT_EQ(*Value::FromProto(read.start().args()), *parsed);
+  EXPECT_TRUE(Value::Message(v1::ActorId()).CheckNesting().ok());
+}
+
+TEST(ValueTest, NestingBeyondTheLimitIsRefusedByName) {
+  // Two objects and a list around 30 lists: 33 levels.
+  const Value objects = Value::Object(
+      {{"a", Value::Object({{"b", Value::List({NestedLists(30)})}})}});
+  for (const Value& deep : {NestedLists(Value::kMaxJsonDepth + 1), objects}) {
+    const absl::Status status = deep.CheckNesting();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(status.message(), "deeper than 32"))
+        << status;
+  }
+  // Text deeper than any parser's patience is refused before parsing; a
+  // bracket inside a string does not count.
+  for (int depth : {Value::kMaxJsonDepth + 1, 100000}) {
+    const absl::StatusOr<Value> parsed =
+        Value::ParseJson(NestedListsText(depth));
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), "deeper than 32"))
+        << parsed.status();
+  }
+  EXPECT_TRUE(
+      Value::ParseJson("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]").ok());
 }
 
 TEST(ValueTest, TypedMessageRoundTrip) {

@@ -89,7 +89,9 @@ void ContextReactor::OnReadDone(bool ok) {
   v1::Frame frame;
   if (problem.empty() &&
       !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    problem = "a frame could not be parsed as tether.v1.Frame";
+    problem =
+        "a frame could not be parsed as tether.v1.Frame (malformed, or "
+        "nested deeper than protobuf reads)";
   }
   if (!problem.empty()) return Refuse(ProtocolError(runtime_->id(), problem));
   if (!frame.has_start()) {
