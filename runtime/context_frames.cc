@@ -213,6 +213,7 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
              (started_ || kind_ == v1::FUNCTION_KIND_PLAIN);
         if (ok) {
           outcome_ = *std::move(value);
+          UpdateSendGateLocked();
           waiters_.NotifyAll();
         }
       }
