@@ -212,6 +212,24 @@ class DebugServiceTest : public testing::Test {
     return std::make_unique<LockStream>(*stub_);
   }
 
+  // `request` takes the lock with a waiter behind it; then its call is
+  // cancelled (not half-closed) and the waiter granted. Returns the waiter,
+  // now the holder.
+  std::unique_ptr<LockStream> CancelHolderWithAWaiterBehind(
+      const v1::DebugLockRequest& request) {
+    std::unique_ptr<LockStream> holder = Open();
+    std::unique_ptr<LockStream> waiter = Open();
+    holder->Request(request);
+    holder->AwaitGrant();
+    waiter->Request(RequestFrom("waiter"));
+    AwaitWaiters(1);
+
+    holder->Cancel();
+    waiter->AwaitGrant();
+    EXPECT_EQ(holder->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    return waiter;
+  }
+
   v1::ActorId root_;
   TtyLock lock_;
   std::unique_ptr<DebugService> service_;
@@ -332,16 +350,7 @@ TEST_F(DebugServiceTest, CancelledHolderHandsTheLockToTheNextWaiter) {
 // passes on and its actor is blocked.
 TEST_F(DebugServiceTest, CancelledHoldersActorIsBlocked) {
   const v1::DebugLockRequest lost = RequestFrom("lost");
-  std::unique_ptr<LockStream> holder = Open();
-  std::unique_ptr<LockStream> waiter = Open();
-  holder->Request(lost);
-  holder->AwaitGrant();
-  waiter->Request(RequestFrom("waiter"));
-  AwaitWaiters(1);
-
-  holder->Cancel();
-  waiter->AwaitGrant();
-  EXPECT_EQ(holder->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  std::unique_ptr<LockStream> waiter = CancelHolderWithAWaiterBehind(lost);
   const v1::DebugStatus status = Status();
   ASSERT_EQ(status.blocked_size(), 1) << status.DebugString();
   EXPECT_EQ(status.blocked(0).uuid(), lost.requester().uuid());
@@ -363,16 +372,7 @@ TEST_F(DebugServiceTest, CancelledHoldersActorIsBlocked) {
 TEST_F(DebugServiceTest, CancelledHolderNamingTheRootReleasesWithoutBlocking) {
   v1::DebugLockRequest own = RequestFrom("root");
   *own.mutable_requester() = root_;
-  std::unique_ptr<LockStream> holder = Open();
-  std::unique_ptr<LockStream> waiter = Open();
-  holder->Request(own);
-  holder->AwaitGrant();
-  waiter->Request(RequestFrom("waiter"));
-  AwaitWaiters(1);
-
-  holder->Cancel();
-  waiter->AwaitGrant();
-  EXPECT_EQ(holder->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  std::unique_ptr<LockStream> waiter = CancelHolderWithAWaiterBehind(own);
   EXPECT_EQ(Status().blocked_size(), 0) << Status().DebugString();
   ASSERT_TRUE(waiter->Write(StopFrame()));
   EXPECT_TRUE(waiter->AwaitRelease().ok());
