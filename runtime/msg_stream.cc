@@ -15,7 +15,7 @@ constexpr absl::Duration kStreamEndWait = absl::Seconds(1);
 }  // namespace
 
 absl::Status Context::StreamSend(const Value& value, absl::Time deadline) {
-  if (value.is_json()) TETHER_RETURN_IF_ERROR(value.CheckNesting());
+  TETHER_RETURN_IF_ERROR(value.CheckNesting());
   if (sends_refused_.load(std::memory_order_acquire)) {
     absl::MutexLock lock(&mu_);
     if (stop_sent_) {
