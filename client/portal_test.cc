@@ -260,6 +260,26 @@ TEST_F(PortalTest, ValuesNestedTooDeepAreRefusedBeforeSending) {
       << result.status();
 }
 
+// A payload larger than the callee's frame limit (its StartAck says) is
+// refused where it is sent, not answered as a violation that ends the
+// context.
+TEST_F(PortalTest, PayloadAboveTheCalleesFrameLimitIsRefusedBeforeSending) {
+  absl::Status big_send;
+  absl::Status next_send;
+  const absl::Status status = portal_->OpenContext(
+      "sleep_forever", Value(),
+      [&](Context& ctx, const Value&) -> absl::Status {
+        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+        big_send = stream.Send(Value::String(std::string(5 << 20, 'x')));
+        next_send = stream.Send(Value::Int(1));
+        ctx.Cancel();
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(big_send.code(), absl::StatusCode::kInvalidArgument) << big_send;
+  EXPECT_TRUE(next_send.ok()) << next_send;
+}
+
 // A send after this side's Stop is refused and says why.
 TEST_F(PortalTest, SendAfterCloseIsRefused) {
   absl::Status sent;

@@ -3,15 +3,30 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "runtime/log.h"
 
 namespace tether {
+namespace {
+
+// What a Yield frame adds around a lone payload, at most: the tags and
+// lengths of the frame's batch field and of the payload in the batch.
+constexpr size_t kYieldEnvelopeBytes = 32;
+
+}  // namespace
 
 Outbox::Outbox(FrameWriter* writer, Options options)
     : writer_(writer), options_(options) {}
 
 absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
   const size_t size = value.ByteSizeLong();
+  const uint32_t limit = max_frame_bytes_.load(std::memory_order_relaxed);
+  if (limit > 0 && size + kYieldEnvelopeBytes > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a payload of ", size,
+                     " bytes does not fit in a frame the receiver accepts (",
+                     limit, " bytes)"));
+  }
   Step step;
   bool arm_sender_release = false;
   {

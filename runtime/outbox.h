@@ -29,6 +29,7 @@
 #ifndef TETHER_RUNTIME_OUTBOX_H_
 #define TETHER_RUNTIME_OUTBOX_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -87,10 +88,20 @@ class Outbox {
   Outbox& operator=(const Outbox&) = delete;
 
   // Queues one data payload. Waits while `capacity` payloads are queued.
-  // Errors: the cancel reason; DeadlineExceeded; FailedPrecondition once a
-  // frame ending this direction (Stop, Return, Error) was queued; the Close()
-  // reason once the stream failed.
+  // Errors: InvalidArgument when the payload cannot fit in a frame the
+  // receiver accepts (SetMaxFrameBytes); the cancel reason;
+  // DeadlineExceeded; FailedPrecondition once a frame ending this direction
+  // (Stop, Return, Error) was queued; the Close() reason once the stream
+  // failed.
   absl::Status SendData(const Value& value, absl::Time deadline);
+
+  // The largest frame the receiver accepts, once known; 0 (the initial
+  // value) sets no limit. A payload that could not fit is refused by
+  // SendData, not sent to be answered as a protocol violation that would
+  // end the context.
+  void SetMaxFrameBytes(uint32_t bytes) {
+    max_frame_bytes_.store(bytes, std::memory_order_relaxed);
+  }
 
   // Queues a control frame ahead of every queued payload; never blocks.
   // Stop, Return and Error get `data_count` = payloads accepted so far and
@@ -154,6 +165,7 @@ class Outbox {
 
   FrameWriter* const writer_;
   const Options options_;
+  std::atomic<uint32_t> max_frame_bytes_{0};
 
   mutable absl::Mutex mu_;
   // Serialized control frames, in order.

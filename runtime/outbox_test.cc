@@ -39,6 +39,30 @@ TEST(OutboxTest, PayloadSentWhileIdleGoesOutAlone) {
   EXPECT_EQ(h.outbox().payloads_accepted(), 2u);
 }
 
+// Once the receiver's frame limit is known, a payload that cannot fit is
+// refused without being queued; the stream goes on.
+TEST(OutboxTest, PayloadLargerThanTheReceiversFrameLimitIsRefused) {
+  Harness h;
+  h.outbox().SetMaxFrameBytes(1000);
+  const absl::Status refused = h.outbox().SendData(
+      Value::String(std::string(1000, 'x')), absl::Now() + kHang);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_NE(refused.message().find("frame the receiver accepts (1000 bytes)"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(h.outbox().payloads_accepted(), 0u);
+  EXPECT_EQ(h.writer().Log(), "");
+
+  // One that fits with its frame around it goes.
+  ASSERT_TRUE(
+      h.outbox()
+          .SendData(Value::String(std::string(900, 'x')), absl::Now() + kHang)
+          .ok());
+  ASSERT_EQ(h.writer().frames().size(), 1u);
+  EXPECT_LE(h.writer().frames().front().ByteSizeLong(), 1000u);
+  EXPECT_EQ(h.outbox().payloads_accepted(), 1u);
+}
+
 TEST(OutboxTest, PayloadsQueuedDuringAWriteLeaveAsOneBatch) {
   Harness h;
   ASSERT_TRUE(h.Send(1).ok());
