@@ -117,7 +117,15 @@ absl::Status ForwardStdin(MsgStream& stream) {
                      OneLine(value.status().message()).c_str());
         continue;
       }
-      TETHER_RETURN_IF_ERROR(stream.Send(*std::move(value)));
+      absl::Status sent = stream.Send(*std::move(value));
+      // Refused here, before sending (too large for the callee's frames):
+      // that line only. A remote error carries ErrorInfo and ends the loop.
+      if (absl::IsInvalidArgument(sent) && !GetErrorInfo(sent).has_value()) {
+        std::fprintf(stderr, "actorctl: skipped a line: %s\n",
+                     OneLine(sent.message()).c_str());
+        continue;
+      }
+      TETHER_RETURN_IF_ERROR(sent);
     }
   }
 }

@@ -252,6 +252,20 @@ class ReadCommandsTest(unittest.TestCase):
         self.assertTrue(
             result.stderr[0].startswith("actorctl: skipped a line: "), result)
 
+    def test_stream_skips_a_line_too_large_for_the_callees_frames(self):
+        # 5 MB of JSON string: above the callee's 4 MB frame limit, so the
+        # send is refused before it leaves; the stream goes on.
+        big = '"' + "x" * (5 << 20) + '"'
+        result = self.ctl("stream", "worker", "echo_stream",
+                          stdin_text="1\n" + big + "\n2\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, [
+            '{"started":null}', "1", "2", '{"returned":2}'], result.stderr)
+        self.assertEqual(len(result.stderr), 1, result.stderr)
+        self.assertTrue(
+            result.stderr[0].startswith("actorctl: skipped a line: a payload"),
+            result.stderr)
+
     def test_stream_with_bad_arguments_is_a_remote_error(self):
         for flags in ([], ["--json"]):
             with self.subTest(flags=flags):
