@@ -101,6 +101,28 @@ class PortalTest : public testing::Test {
     if (server_ != nullptr) server_->Shutdown(absl::Milliseconds(100));
   }
 
+  // The statuses of two sends on a context to sleep_forever, `refused` and
+  // then a small value, which the opener then cancels; expects the context
+  // to end without error.
+  struct TwoSends {
+    absl::Status first;
+    absl::Status then;
+  };
+  TwoSends SendThenSendAgain(const Value& refused) {
+    TwoSends sends;
+    const absl::Status status = portal_->OpenContext(
+        "sleep_forever", Value(),
+        [&](Context& ctx, const Value&) -> absl::Status {
+          TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+          sends.first = stream.Send(refused);
+          sends.then = stream.Send(Value::Int(1));
+          ctx.Cancel();
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    return sends;
+  }
+
   FunctionRegistry functions_;
   std::unique_ptr<ActorRuntime> callee_;
   std::unique_ptr<ActorServer> server_;
@@ -237,20 +259,10 @@ TEST_F(PortalTest, ValuesNestedTooDeepAreRefusedBeforeSending) {
       << run.status();
   EXPECT_FALSE(GetErrorInfo(run.status()).has_value()) << "not a remote error";
 
-  absl::Status deep_send;
-  absl::Status next_send;
-  const absl::Status status = portal_->OpenContext(
-      "sleep_forever", Value(),
-      [&](Context& ctx, const Value&) -> absl::Status {
-        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
-        deep_send = stream.Send(TooDeep());
-        next_send = stream.Send(Value::Int(1));
-        ctx.Cancel();
-        return absl::OkStatus();
-      });
-  EXPECT_TRUE(status.ok()) << status;
-  EXPECT_EQ(deep_send.code(), absl::StatusCode::kInvalidArgument) << deep_send;
-  EXPECT_TRUE(next_send.ok()) << next_send;
+  const TwoSends sends = SendThenSendAgain(TooDeep());
+  EXPECT_EQ(sends.first.code(), absl::StatusCode::kInvalidArgument)
+      << sends.first;
+  EXPECT_TRUE(sends.then.ok()) << sends.then;
 
   // A callee's result too deep to send fails its function, by name.
   const absl::StatusOr<Value> result = portal_->Run("too_deep");
@@ -264,20 +276,11 @@ TEST_F(PortalTest, ValuesNestedTooDeepAreRefusedBeforeSending) {
 // refused where it is sent, not answered as a violation that ends the
 // context.
 TEST_F(PortalTest, PayloadAboveTheCalleesFrameLimitIsRefusedBeforeSending) {
-  absl::Status big_send;
-  absl::Status next_send;
-  const absl::Status status = portal_->OpenContext(
-      "sleep_forever", Value(),
-      [&](Context& ctx, const Value&) -> absl::Status {
-        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
-        big_send = stream.Send(Value::String(std::string(5 << 20, 'x')));
-        next_send = stream.Send(Value::Int(1));
-        ctx.Cancel();
-        return absl::OkStatus();
-      });
-  EXPECT_TRUE(status.ok()) << status;
-  EXPECT_EQ(big_send.code(), absl::StatusCode::kInvalidArgument) << big_send;
-  EXPECT_TRUE(next_send.ok()) << next_send;
+  const TwoSends sends =
+      SendThenSendAgain(Value::String(std::string(5 << 20, 'x')));
+  EXPECT_EQ(sends.first.code(), absl::StatusCode::kInvalidArgument)
+      << sends.first;
+  EXPECT_TRUE(sends.then.ok()) << sends.then;
 }
 
 // A send after this side's Stop is refused and says why.
