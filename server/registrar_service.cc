@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/address.h"
 #include "runtime/log.h"
+#include "runtime/status_conversion.h"
 
 namespace tether {
 namespace {
@@ -15,7 +16,18 @@ std::string Describe(const v1::RegistryEntry& entry) {
                       "]");
 }
 
+// The largest registry entry accepted, serialized: room for a name, a
+// uuid and a few addresses, not for a peer's megabytes.
+constexpr size_t kMaxEntryBytes = 4 << 10;
+
 grpc::Status CheckEntry(const v1::RegistryEntry& entry) {
+  const size_t bytes = entry.ByteSizeLong();
+  if (bytes > kMaxEntryBytes) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("a registry entry of ", bytes,
+                     " bytes exceeds the limit of ", kMaxEntryBytes));
+  }
   const v1::ActorId& id = entry.actor().id();
   if (id.name().empty() || id.uuid().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -88,7 +100,12 @@ class RegistrarService::HoldReactor final
     }
     // Registered before tracking, so Close() always finds an entry to
     // remove; a refused hold takes its entry back at once.
-    stored_ = service_->store_.Put(entry);
+    absl::StatusOr<v1::RegistryEntry> stored = service_->store_.Put(entry);
+    if (!stored.ok()) {
+      Refuse(ToGrpcStatus(stored.status()));
+      return;
+    }
+    stored_ = *std::move(stored);
     if (!service_->Track(this)) {
       service_->store_.RemoveIfUnchanged(stored_);
       Refuse(grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -194,9 +211,10 @@ grpc::ServerUnaryReactor* RegistrarService::Register(
     v1::RegisterResponse* response) {
   const grpc::Status valid = CheckEntry(request->entry());
   if (!valid.ok()) return Finished(context, valid);
-  const v1::RegistryEntry stored = store_.Put(request->entry());
-  TETHER_LOG(kInfo) << "registered " << Describe(stored) << " at "
-                    << stored.actor().addresses(0);
+  const absl::StatusOr<v1::RegistryEntry> stored = store_.Put(request->entry());
+  if (!stored.ok()) return Finished(context, ToGrpcStatus(stored.status()));
+  TETHER_LOG(kInfo) << "registered " << Describe(*stored) << " at "
+                    << stored->actor().addresses(0);
   return Finished(context, grpc::Status::OK);
 }
 

@@ -8,8 +8,10 @@
 //   ...
 //   registrar.Close();        // before the server shuts down
 //
-// Entries must name an actor (name and uuid) and give at least one address
-// in Tether's address syntax; anything else is INVALID_ARGUMENT. A Hold
+// Entries must name an actor (name and uuid), give at least one address
+// in Tether's address syntax and take at most 4 KB serialized; anything
+// else is INVALID_ARGUMENT. A full registry (RegistryStore's limit) answers
+// RESOURCE_EXHAUSTED to a new uuid. A Hold
 // call keeps its entry for as long as the call is open. Thread-safe; the
 // handlers never block.
 
@@ -30,7 +32,11 @@ class RegistrarService final : public v1::Registrar::CallbackService {
  public:
   class HoldReactor;
 
-  RegistrarService() = default;
+  // At most `max_entries` entries at a time; beyond that, registering a new
+  // uuid is RESOURCE_EXHAUSTED.
+  explicit RegistrarService(
+      size_t max_entries = RegistryStore::kDefaultMaxEntries)
+      : store_(max_entries) {}
   RegistrarService(const RegistrarService&) = delete;
   RegistrarService& operator=(const RegistrarService&) = delete;
   // Close() must have been called if any Hold was accepted.

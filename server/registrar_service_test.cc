@@ -20,6 +20,8 @@ namespace {
 // How many refused holds are cancelled in a row: each is one chance for
 // the client's cancel to reach the registrar before the refusal's status.
 constexpr int kCancelledRefusals = 300;
+// The test registrar's capacity, in entries.
+constexpr size_t kCapacity = 2;
 
 // Reads a Hold's stream until it ends; remembers how it ended.
 class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
@@ -74,7 +76,43 @@ class RegistrarServiceTest : public testing::Test {
     server_->Shutdown();
   }
 
-  RegistrarService registrar_;
+  // A registered entry of `name`, with a fresh uuid.
+  v1::RegisterRequest Request(const std::string& name) {
+    v1::RegisterRequest request;
+    v1::ActorRef* actor = request.mutable_entry()->mutable_actor();
+    actor->mutable_id()->set_name(name);
+    actor->mutable_id()->set_uuid("uuid-" + std::to_string(++next_uuid_));
+    actor->add_addresses("127.0.0.1:1");
+    return request;
+  }
+
+  grpc::Status Register(const v1::RegisterRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::RegisterResponse response;
+    return stub_->Register(&context, request, &response);
+  }
+
+  // How a Hold of `request` ended, which must be at once (a refusal).
+  grpc::Status RefusedHold(const v1::RegisterRequest& request) {
+    HoldCall call(*stub_, request);
+    grpc::Status status;
+    EXPECT_TRUE(call.AwaitDone(absl::Seconds(10), &status))
+        << "the hold was not refused";
+    if (status.ok()) call.Cancel();
+    return status;
+  }
+
+  int Listed() {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::ListResponse listed;
+    EXPECT_TRUE(stub_->List(&context, v1::ListRequest(), &listed).ok());
+    return listed.entries_size();
+  }
+
+  int next_uuid_ = 0;
+  RegistrarService registrar_{kCapacity};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Registrar::Stub> stub_;
 };
@@ -94,11 +132,35 @@ TEST_F(RegistrarServiceTest, CancelledRefusedHoldsLeaveTheRegistrarServing) {
                 status.error_code() == grpc::StatusCode::CANCELLED)
         << status.error_message();
   }
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  v1::ListResponse listed;
-  EXPECT_TRUE(stub_->List(&context, v1::ListRequest(), &listed).ok());
-  EXPECT_EQ(listed.entries_size(), 0);
+  EXPECT_EQ(Listed(), 0);
+}
+
+// A peer cannot make the registrar hold megabytes per entry.
+TEST_F(RegistrarServiceTest, AnEntryAbove4KBIsRefused) {
+  v1::RegisterRequest large = Request("large");
+  large.mutable_entry()->mutable_actor()->mutable_id()->set_name(
+      std::string(5000, 'n'));
+  for (const grpc::Status& status : {Register(large), RefusedHold(large)}) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("exceeds the limit of 4096"),
+              std::string::npos)
+        << status.error_message();
+  }
+  EXPECT_EQ(Listed(), 0);
+}
+
+// Nor hold entries without end: a full registry refuses new uuids, by
+// Register and by Hold, and still serves.
+TEST_F(RegistrarServiceTest, AFullRegistryRefusesNewEntries) {
+  for (size_t i = 0; i < kCapacity; ++i) {
+    ASSERT_TRUE(Register(Request("worker")).ok());
+  }
+  const v1::RegisterRequest another = Request("worker");
+  for (const grpc::Status& status : {Register(another), RefusedHold(another)}) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(status.error_message(), "the registry is full (2 entries)");
+  }
+  EXPECT_EQ(Listed(), 2);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -11,11 +12,16 @@ namespace tether {
 
 using google::protobuf::util::TimeUtil;
 
-v1::RegistryEntry RegistryStore::Put(v1::RegistryEntry entry) {
+absl::StatusOr<v1::RegistryEntry> RegistryStore::Put(v1::RegistryEntry entry) {
   std::vector<Watcher> ready;
   std::vector<v1::RegistryEntry> found;
   {
     absl::MutexLock lock(&mu_);
+    if (by_uuid_.size() >= max_entries_ &&
+        by_uuid_.count(entry.actor().id().uuid()) == 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the registry is full (", max_entries_, " entries)"));
+    }
     // Unique stamps: RemoveIfUnchanged tells an entry from its replacement
     // by them.
     last_stamp_ = std::max(absl::Now(), last_stamp_ + absl::Nanoseconds(1));

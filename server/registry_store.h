@@ -4,7 +4,7 @@
 // name newest first, and watchers that wait for a name to appear.
 //
 //   RegistryStore store;
-//   store.Put(entry);                          // stamps registered_at
+//   absl::StatusOr<v1::RegistryEntry> stored = store.Put(entry);  // stamped
 //   std::vector<v1::RegistryEntry> found = store.Find("worker");
 //   uint64_t watch = store.Watch("worker", [](auto entries) { ... });
 //   if (store.Unwatch(watch)) { /* it had not run and now never will */ }
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tether/v1/registrar.pb.h"
@@ -33,10 +34,18 @@ class RegistryStore {
  public:
   using Watcher = std::function<void(std::vector<v1::RegistryEntry> entries)>;
 
+  // Entries a store holds at most, so that peers registering without end
+  // cannot exhaust the registrar's memory.
+  static constexpr size_t kDefaultMaxEntries = 10000;
+
+  explicit RegistryStore(size_t max_entries = kDefaultMaxEntries)
+      : max_entries_(max_entries) {}
+
   // Adds `entry`, replacing any entry of the same uuid, and stamps its
   // registered_at (unique within the store, increasing). Returns the stored
-  // entry. Watchers of its name run.
-  v1::RegistryEntry Put(v1::RegistryEntry entry);
+  // entry. Watchers of its name run. ResourceExhausted, storing nothing,
+  // when the store is full and `entry` would not replace one.
+  absl::StatusOr<v1::RegistryEntry> Put(v1::RegistryEntry entry);
 
   // Removes the entry of `uuid`; false when there is none.
   bool Remove(const std::string& uuid);
@@ -71,6 +80,7 @@ class RegistryStore {
   std::vector<v1::RegistryEntry> FindLocked(const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
+  const size_t max_entries_;
   mutable absl::Mutex mu_;
   std::map<std::string, Stored> by_uuid_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Pending> watchers_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,7 @@
 #include "server/registry_store.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -16,6 +17,13 @@ v1::RegistryEntry Entry(const std::string& name, const std::string& uuid) {
   return entry;
 }
 
+// Puts `entry`, which the store must accept.
+v1::RegistryEntry PutOk(RegistryStore& store, v1::RegistryEntry entry) {
+  absl::StatusOr<v1::RegistryEntry> stored = store.Put(std::move(entry));
+  EXPECT_TRUE(stored.ok()) << stored.status();
+  return stored.ok() ? *std::move(stored) : v1::RegistryEntry();
+}
+
 std::vector<std::string> Uuids(const std::vector<v1::RegistryEntry>& entries) {
   std::vector<std::string> uuids;
   for (const v1::RegistryEntry& entry : entries) {
@@ -26,17 +34,17 @@ std::vector<std::string> Uuids(const std::vector<v1::RegistryEntry>& entries) {
 
 TEST(RegistryStoreTest, FindReturnsEntriesOfANameNewestFirst) {
   RegistryStore store;
-  store.Put(Entry("worker", "a"));
-  store.Put(Entry("other", "b"));
-  store.Put(Entry("worker", "c"));
+  PutOk(store, Entry("worker", "a"));
+  PutOk(store, Entry("other", "b"));
+  PutOk(store, Entry("worker", "c"));
   EXPECT_EQ(Uuids(store.Find("worker")), std::vector<std::string>({"c", "a"}));
   EXPECT_TRUE(store.Find("nobody").empty());
 }
 
 TEST(RegistryStoreTest, PutStampsRegisteredAtUniquelyAndIncreasing) {
   RegistryStore store;
-  const v1::RegistryEntry first = store.Put(Entry("worker", "a"));
-  const v1::RegistryEntry second = store.Put(Entry("worker", "a"));
+  const v1::RegistryEntry first = PutOk(store, Entry("worker", "a"));
+  const v1::RegistryEntry second = PutOk(store, Entry("worker", "a"));
   EXPECT_GT(first.registered_at().seconds(), 0);
   const auto nanos = [](const v1::RegistryEntry& entry) {
     return entry.registered_at().seconds() * 1000000000 +
@@ -47,31 +55,48 @@ TEST(RegistryStoreTest, PutStampsRegisteredAtUniquelyAndIncreasing) {
 
 TEST(RegistryStoreTest, AnEntryReplacedInTheSameInstantIsKept) {
   RegistryStore store;
-  const v1::RegistryEntry held = store.Put(Entry("worker", "a"));
-  store.Put(Entry("worker", "a"));
+  const v1::RegistryEntry held = PutOk(store, Entry("worker", "a"));
+  PutOk(store, Entry("worker", "a"));
   EXPECT_FALSE(store.RemoveIfUnchanged(held));
   EXPECT_EQ(store.Find("worker").size(), 1u);
 }
 
 TEST(RegistryStoreTest, RegisteringAUuidAgainReplacesAndRenewsIt) {
   RegistryStore store;
-  store.Put(Entry("worker", "a"));
-  store.Put(Entry("worker", "b"));
-  store.Put(Entry("worker", "a"));
+  PutOk(store, Entry("worker", "a"));
+  PutOk(store, Entry("worker", "b"));
+  PutOk(store, Entry("worker", "a"));
   EXPECT_EQ(Uuids(store.Find("worker")), std::vector<std::string>({"a", "b"}));
 }
 
 TEST(RegistryStoreTest, ListOrdersByNameThenNewestFirst) {
   RegistryStore store;
-  store.Put(Entry("b", "1"));
-  store.Put(Entry("a", "2"));
-  store.Put(Entry("b", "3"));
+  PutOk(store, Entry("b", "1"));
+  PutOk(store, Entry("a", "2"));
+  PutOk(store, Entry("b", "3"));
   EXPECT_EQ(Uuids(store.List()), std::vector<std::string>({"2", "3", "1"}));
+}
+
+TEST(RegistryStoreTest, AFullStoreRefusesNewUuidsButStillReplaces) {
+  RegistryStore store(/*max_entries=*/2);
+  PutOk(store, Entry("worker", "a"));
+  PutOk(store, Entry("worker", "b"));
+  const absl::StatusOr<v1::RegistryEntry> refused =
+      store.Put(Entry("worker", "c"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_EQ(refused.status().message(), "the registry is full (2 entries)");
+  EXPECT_EQ(Uuids(store.Find("worker")), std::vector<std::string>({"b", "a"}));
+
+  PutOk(store, Entry("renamed", "a"));  // Replaces: no new room needed.
+  EXPECT_TRUE(store.Remove("b"));
+  PutOk(store, Entry("worker", "c"));  // Room again.
+  EXPECT_EQ(Uuids(store.Find("worker")), std::vector<std::string>({"c"}));
 }
 
 TEST(RegistryStoreTest, RemoveForgetsTheEntry) {
   RegistryStore store;
-  store.Put(Entry("worker", "a"));
+  PutOk(store, Entry("worker", "a"));
   EXPECT_TRUE(store.Remove("a"));
   EXPECT_FALSE(store.Remove("a"));
   EXPECT_TRUE(store.Find("worker").empty());
@@ -79,7 +104,7 @@ TEST(RegistryStoreTest, RemoveForgetsTheEntry) {
 
 TEST(RegistryStoreTest, RemoveIfUnchangedKeepsAReplacedEntry) {
   RegistryStore store;
-  const v1::RegistryEntry first = store.Put(Entry("worker", "a"));
+  const v1::RegistryEntry first = PutOk(store, Entry("worker", "a"));
   v1::RegistryEntry replaced = first;
   replaced.mutable_registered_at()->set_nanos(first.registered_at().nanos() +
                                               1);
@@ -91,7 +116,7 @@ TEST(RegistryStoreTest, RemoveIfUnchangedKeepsAReplacedEntry) {
 
 TEST(RegistryStoreTest, AWatcherRunsAtOnceWhenTheNameExists) {
   RegistryStore store;
-  store.Put(Entry("worker", "a"));
+  PutOk(store, Entry("worker", "a"));
   std::vector<std::string> seen;
   const uint64_t watch = store.Watch(
       "worker",
@@ -108,10 +133,10 @@ TEST(RegistryStoreTest, AWatcherRunsOnceWhenItsNameIsRegistered) {
     ++runs;
     seen = Uuids(entries);
   });
-  store.Put(Entry("other", "x"));
+  PutOk(store, Entry("other", "x"));
   EXPECT_EQ(runs, 0);
-  store.Put(Entry("worker", "a"));
-  store.Put(Entry("worker", "b"));
+  PutOk(store, Entry("worker", "a"));
+  PutOk(store, Entry("worker", "b"));
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(seen, std::vector<std::string>({"a"}));
 }
@@ -122,7 +147,7 @@ TEST(RegistryStoreTest, AnUnwatchedWatcherNeverRuns) {
   const uint64_t watch = store.Watch(
       "worker", [&](std::vector<v1::RegistryEntry>) { ran = true; });
   EXPECT_TRUE(store.Unwatch(watch));
-  store.Put(Entry("worker", "a"));
+  PutOk(store, Entry("worker", "a"));
   EXPECT_FALSE(ran);
 }
 
