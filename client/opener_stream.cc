@@ -83,7 +83,7 @@ void OpenerStream::OnDone(const grpc::Status& status) {
   done_ = true;
 }
 
-void OpenerStream::StartWrite(absl::string_view frame) {
+void OpenerStream::StartWrite(absl::string_view frame, bool last) {
   grpc::Slice slice(frame.data(), frame.size());
   grpc::ByteBuffer buffer(&slice, 1);
   {

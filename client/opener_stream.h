@@ -58,7 +58,8 @@ class OpenerStream final
   void OnDone(const grpc::Status& status) override;
 
   // ContextTransport
-  void StartWrite(absl::string_view frame) override;
+  // `last` changes nothing: a client has no status to end the call with.
+  void StartWrite(absl::string_view frame, bool last) override;
   void ResumeReading() override;
   void Finish(const absl::Status& status) override;
   void Signal(const v1::SignalRequest& request) override;

@@ -478,8 +478,10 @@ std::shared_ptr<ContextTransport> Context::transport() const {
   return transport_.lock();
 }
 
-void Context::StartWrite(absl::string_view frame) {
-  if (std::shared_ptr<ContextTransport> t = transport()) t->StartWrite(frame);
+void Context::StartWrite(absl::string_view frame, bool last) {
+  if (std::shared_ptr<ContextTransport> t = transport()) {
+    t->StartWrite(frame, last);
+  }
 }
 
 void Context::ReleaseBeforeBlocking() {

@@ -85,7 +85,10 @@ class ContextTransport {
   // Starts writing `frame`, a serialized tether.v1.Frame whose bytes stay
   // valid and unchanged until the transport calls Context::OnWriteDone.
   // Never called again before that, nor with the context's locks held.
-  virtual void StartWrite(absl::string_view frame) = 0;
+  // `last`: nothing is written after this frame, and Finish follows once
+  // its write is done. A transport may then report the write done at once
+  // and send the frame with the end of the call, in one step.
+  virtual void StartWrite(absl::string_view frame, bool last) = 0;
   // The inbox wants reads again after it paused them.
   virtual void ResumeReading() = 0;
   // Callee: every frame is written; end the RPC with `status`. Opener: the
@@ -220,7 +223,7 @@ class Context : public std::enable_shared_from_this<Context>,
   bool StreamClosed() const;
 
   // FrameWriter, for the outbox: forwards to the attached transport.
-  void StartWrite(absl::string_view frame) override;
+  void StartWrite(absl::string_view frame, bool last) override;
   // Both call back only if the context still exists then.
   void ReleaseBeforeBlocking() override;
   void ReleaseAfter(absl::Duration linger) override;

@@ -209,6 +209,7 @@ Outbox::Step Outbox::NextWriteLocked(bool may_hold,
   }
   writing_ = true;
   step.frame = &in_flight_;
+  step.last = final_queued_ && control_.empty() && batches_.empty();
   return step;
 }
 

@@ -56,8 +56,10 @@ class FrameWriter {
   // Starts writing `frame`, a serialized tether.v1.Frame whose bytes stay
   // valid and unchanged until the transport calls Outbox::OnWriteDone.
   // Never called again before that. Called from any thread, never with the
-  // outbox's lock held.
-  virtual void StartWrite(absl::string_view frame) = 0;
+  // outbox's lock held. `last`: the final frame (Return or Error) has been
+  // queued and this write empties the outbox, so nothing is written after
+  // it.
+  virtual void StartWrite(absl::string_view frame, bool last) = 0;
   // The calling thread sends in a burst: arrange for
   // Outbox::OnSenderBlocking() before it next blocks. Called on the sending
   // thread, without the outbox's lock; at most once until that call.
@@ -141,6 +143,8 @@ class Outbox {
   struct Step {
     // The frame to write, if any.
     const std::string* frame = nullptr;
+    // Whether it is the last frame this outbox writes.
+    bool last = false;
     // A hold began and no release is pending: arrange one.
     bool arm_release = false;
   };
@@ -158,7 +162,7 @@ class Outbox {
   // measurably deepened every task's stack (a page per thread).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Run(const Step& step) {
     if (step.arm_release) writer_->ReleaseAfter(options_.linger);
-    if (step.frame != nullptr) writer_->StartWrite(*step.frame);
+    if (step.frame != nullptr) writer_->StartWrite(*step.frame, step.last);
   }
   // Takes the drained callback if the outbox is idle.
   std::function<void()> TakeDrainedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

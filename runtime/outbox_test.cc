@@ -268,6 +268,47 @@ TEST(OutboxTest, StopIsNotFinal) {
   EXPECT_EQ(h.writer().Log(), "stop(0) cancel return(0)");
 }
 
+// The write that empties the outbox once Return or Error is queued is
+// marked last, so that a transport may send it with the end of the call;
+// no other write is.
+TEST(OutboxTest, OnlyTheWriteThatEndsTheStreamIsMarkedLast) {
+  struct Case {
+    std::vector<v1::Frame> control;
+    std::string log;
+    std::vector<size_t> last;
+  };
+  const std::vector<Case> cases = {
+      {{StopFrame()}, "yield(1) stop(3) yield(2,3)", {}},
+      {{ReturnFrame(Value())}, "yield(1) return(3) yield(2,3)", {2}},
+      {{ErrorFrame()}, "yield(1) error(3)", {1}},
+      {{StopFrame(), CancelFrame(), ReturnFrame(Value())},
+       "yield(1) stop(3) cancel return(3) yield(2,3)",
+       {4}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.log);
+    Harness h;
+    ASSERT_TRUE(h.Send(1).ok());
+    ASSERT_TRUE(h.Send(2).ok());
+    ASSERT_TRUE(h.Send(3).ok());
+    for (const v1::Frame& frame : c.control) {
+      h.outbox().SendControl(v1::Frame(frame));
+    }
+    h.writer().CompleteAll();
+    EXPECT_EQ(h.writer().Log(), c.log);
+    EXPECT_EQ(h.writer().writes_marked_last(), c.last);
+  }
+
+  // A final frame that leaves after the data is itself the last write.
+  Harness h;
+  ASSERT_TRUE(h.Send(1).ok());
+  ASSERT_TRUE(h.writer().Complete());
+  h.outbox().SendControl(ReturnFrame(Value()));
+  h.writer().CompleteAll();
+  EXPECT_EQ(h.writer().Log(), "yield(1) return(1)");
+  EXPECT_EQ(h.writer().writes_marked_last(), std::vector<size_t>{1});
+}
+
 TEST(OutboxTest, SendDataFailsAfterStopReturnOrError) {
   const std::vector<std::pair<v1::Frame, std::string>> cases = {
       {StopFrame(), "yield(1) stop(1)"},

@@ -110,7 +110,7 @@ int FakeWriter::release_after_requests() const {
   return release_after_requests_;
 }
 
-void FakeWriter::StartWrite(absl::string_view frame) {
+void FakeWriter::StartWrite(absl::string_view frame, bool last) {
   v1::Frame parsed;
   if (!parsed.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
     ADD_FAILURE() << "the outbox wrote a frame that does not parse";
@@ -119,6 +119,7 @@ void FakeWriter::StartWrite(absl::string_view frame) {
   if (in_flight_.has_value()) ++overlapping_writes_;
   in_flight_ = frame;
   in_flight_copy_ = std::string(frame);
+  if (last) writes_marked_last_.push_back(frames_.size());
   frames_.push_back(std::move(parsed));
 }
 
@@ -146,6 +147,10 @@ bool FakeWriter::in_flight() const {
 std::vector<v1::Frame> FakeWriter::frames() const {
   absl::MutexLock lock(&mu_);
   return frames_;
+}
+std::vector<size_t> FakeWriter::writes_marked_last() const {
+  absl::MutexLock lock(&mu_);
+  return writes_marked_last_;
 }
 
 std::string FakeWriter::Log() const {

@@ -66,7 +66,7 @@ class FakeWriter : public FrameWriter {
  public:
   void set_outbox(Outbox* outbox) { outbox_ = outbox; }
 
-  void StartWrite(absl::string_view frame) override;
+  void StartWrite(absl::string_view frame, bool last) override;
   // Count the requests; the test releases holds itself.
   void ReleaseBeforeBlocking() override;
   void ReleaseAfter(absl::Duration linger) override;
@@ -84,6 +84,9 @@ class FakeWriter : public FrameWriter {
 
   std::vector<v1::Frame> frames() const;
 
+  // Indexes into frames() of the writes the outbox marked last.
+  std::vector<size_t> writes_marked_last() const;
+
   // Every frame written so far, described, in order, space-separated.
   std::string Log() const;
 
@@ -99,6 +102,7 @@ class FakeWriter : public FrameWriter {
   std::optional<absl::string_view> in_flight_ ABSL_GUARDED_BY(mu_);
   std::string in_flight_copy_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Frame> frames_ ABSL_GUARDED_BY(mu_);
+  std::vector<size_t> writes_marked_last_ ABSL_GUARDED_BY(mu_);
   int overlapping_writes_ ABSL_GUARDED_BY(mu_) = 0;
   int release_before_blocking_requests_ ABSL_GUARDED_BY(mu_) = 0;
   int release_after_requests_ ABSL_GUARDED_BY(mu_) = 0;

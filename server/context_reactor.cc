@@ -200,7 +200,7 @@ void ContextReactor::ResumeReading() {
   StartRead(&in_);
 }
 
-void ContextReactor::StartWrite(absl::string_view frame) {
+void ContextReactor::StartWrite(absl::string_view frame, bool last) {
   grpc::Slice slice(frame.data(), frame.size());
   grpc::ByteBuffer buffer(&slice, 1);
   bool ok;
@@ -209,13 +209,18 @@ void ContextReactor::StartWrite(absl::string_view frame) {
     ok = !finished_;
     if (ok) {
       out_.Swap(&buffer);  // The previous write is done with out_.
-      grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
-          &out_);
+      if (last) {
+        holding_last_ = true;
+      } else {
+        grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
+            &out_);
+      }
     }
   }
   // A write that cannot start completes at once as failed, so the outbox
-  // does not wait for it.
-  if (!ok) context()->OnWriteDone(false);
+  // does not wait for it; a held last frame counts as written, so that the
+  // context goes on to Finish.
+  if (!ok || last) context()->OnWriteDone(ok);
 }
 
 void ContextReactor::OnWriteDone(bool ok) {
@@ -241,8 +246,13 @@ void ContextReactor::Finish(const absl::Status& status) {
   absl::MutexLock lock(&mu_);
   if (finished_) return;
   finished_ = true;
-  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
-      ToGrpcStatus(status));
+  if (std::exchange(holding_last_, false)) {
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::
+        StartWriteAndFinish(&out_, grpc::WriteOptions(), ToGrpcStatus(status));
+  } else {
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
+        ToGrpcStatus(status));
+  }
 }
 
 void ContextReactor::Signal(const v1::SignalRequest& request) {

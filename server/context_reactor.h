@@ -48,7 +48,9 @@ class ContextReactor final
   void OnDone() override;
 
   // ContextTransport
-  void StartWrite(absl::string_view frame) override;
+  // Holds a `last` frame back and reports it written: Finish sends it with
+  // the call's status in one step (one write, no OnWriteDone to wait for).
+  void StartWrite(absl::string_view frame, bool last) override;
   void ResumeReading() override;
   void Finish(const absl::Status& status) override;
   void Signal(const v1::SignalRequest& request) override;
@@ -88,6 +90,8 @@ class ContextReactor final
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
   // Both.
   bool finished_ = false;
+  // out_ holds the last frame, which Finish sends.
+  bool holding_last_ ABSL_GUARDED_BY(write_mu_) = false;
   // Both. A lone Error was written; Finish with refusal_ when it is done.
   bool refusing_ = false;
   absl::Status refusal_ ABSL_GUARDED_BY(write_mu_);
