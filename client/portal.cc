@@ -20,7 +20,8 @@ namespace {
 constexpr absl::Duration kStreamGrace = absl::Seconds(1);
 
 // Matches the callee's gRPC receive limit (server/actor_server.cc), so an
-// oversized frame is refused by the protocol, not by gRPC.
+// oversized frame is refused by the protocol, not by gRPC; announced to the
+// callee in Start.
 constexpr int kMaxMessageBytes = 16 << 20;
 
 v1::FlowControl FlowControlOf(const ContextOptions& options) {
@@ -70,6 +71,7 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   *start->mutable_args() = args.ToProto();
   *start->mutable_opener() = self_->ref();
   start->set_context_id(context->id());
+  start->set_max_frame_bytes(kMaxMessageBytes);
   start->mutable_options()->set_flow_control(FlowControlOf(options));
   start->mutable_options()->set_buffer_size(options.buffer_size);
   start->mutable_options()->set_callee_allow_overruns(

@@ -5,7 +5,9 @@
 
 #include <pthread.h>
 
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -87,6 +89,29 @@ class PortalTest : public testing::Test {
                                          static_cast<int64_t>(pthread_self()));
                                    })
                     .ok());
+    // Both answer {"bytes": n} with a string of n characters: as the
+    // result, or as the Started value (reporting how Started went).
+    ASSERT_TRUE(functions_
+                    .RegisterPlain(
+                        "string_of",
+                        [](const Value& args) -> absl::StatusOr<Value> {
+                          TETHER_ASSIGN_OR_RETURN(int64_t bytes, args.AsInt());
+                          return Value::String(std::string(bytes, 'x'));
+                        })
+                    .ok());
+    ASSERT_TRUE(
+        functions_
+            .RegisterContext(
+                "started_with_string_of",
+                [](Context& ctx, const Value& args) -> absl::StatusOr<Value> {
+                  TETHER_ASSIGN_OR_RETURN(int64_t bytes, args.AsInt());
+                  const absl::Status large =
+                      ctx.Started(Value::String(std::string(bytes, 'x')));
+                  if (large.ok()) return Value::String("sent");
+                  TETHER_RETURN_IF_ERROR(ctx.Started(Value::Int(0)));
+                  return Value::String(large.ToString());
+                })
+            .ok());
     callee_ = std::make_unique<ActorRuntime>(Identity("callee"), &functions_);
     absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
         callee_.get(), *Address::Parse("127.0.0.1:0"), [](const auto&) {});
@@ -281,6 +306,43 @@ TEST_F(PortalTest, PayloadAboveTheCalleesFrameLimitIsRefusedBeforeSending) {
   EXPECT_EQ(sends.first.code(), absl::StatusCode::kInvalidArgument)
       << sends.first;
   EXPECT_TRUE(sends.then.ok()) << sends.then;
+}
+
+// The opener's Start announces its frame limit (16 MB), so a callee's
+// result or Started value that could not fit is refused where it is sent:
+// the opener hears why rather than losing the call to gRPC's limit.
+constexpr int64_t kAboveTheOpenersLimit = 17 << 20;
+
+TEST_F(PortalTest, ResultAboveTheOpenersFrameLimitBecomesAnError) {
+  const absl::StatusOr<Value> result =
+      portal_->Run("string_of", Value::Int(kAboveTheOpenersLimit));
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("the result cannot be sent"),
+            absl::string_view::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find(
+                "frame the receiver accepts (16777216 bytes)"),
+            absl::string_view::npos)
+      << result.status();
+  // A result that fits still arrives.
+  const absl::StatusOr<Value> fits = portal_->Run("string_of", Value::Int(10));
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ(*fits, Value::String(std::string(10, 'x')));
+}
+
+TEST_F(PortalTest, StartedValueAboveTheOpenersFrameLimitIsRefused) {
+  std::optional<Value> started;
+  const absl::Status status = portal_->OpenContext(
+      "started_with_string_of", Value::Int(kAboveTheOpenersLimit),
+      [&](Context& ctx, const Value& value) -> absl::Status {
+        started = value;
+        TETHER_ASSIGN_OR_RETURN(Value result, ctx.Result());
+        EXPECT_NE(result.ToJson().find("does not fit"), std::string::npos)
+            << result.ToJson();
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(started, Value::Int(0));
 }
 
 // A send after this side's Stop is refused and says why.

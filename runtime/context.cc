@@ -84,6 +84,7 @@ Context::~Context() = default;
 absl::Status Context::Started(Value value) {
   TETHER_RETURN_IF_ERROR(CheckCancelled());
   TETHER_RETURN_IF_ERROR(value.CheckNesting());
+  TETHER_RETURN_IF_ERROR(outbox_.CheckFits(value.ByteSizeLong()));
   {
     absl::MutexLock lock(&mu_);
     if (side_ == Side::kOpener) {
@@ -316,7 +317,8 @@ void Context::FinishCallee(absl::StatusOr<Value>&& result) {
     } else if (result.ok() && kind_ == v1::FUNCTION_KIND_CONTEXT && !started_) {
       result = MisuseLocked("the context function returned before Started()");
     } else if (result.ok()) {
-      const absl::Status sendable = result->CheckNesting();
+      absl::Status sendable = result->CheckNesting();
+      if (sendable.ok()) sendable = outbox_.CheckFits(result->ByteSizeLong());
       if (!sendable.ok()) {
         result = absl::InvalidArgumentError(
             absl::StrCat("the result cannot be sent: ", sendable.message()));

@@ -162,6 +162,10 @@ class Context : public std::enable_shared_from_this<Context>,
   // The context keeps only a weak reference: a transport that went away
   // (its call ended) is simply no longer used.
   void Attach(std::weak_ptr<ContextTransport> transport);
+  // The largest serialized frame the peer accepts (max_frame_bytes of its
+  // Start or StartAck); 0, the initial value, states no limit. A payload,
+  // Started value or result that could not fit is refused before sending.
+  void SetPeerMaxFrameBytes(uint32_t bytes) { outbox_.SetMaxFrameBytes(bytes); }
   // Sends a frame that is neither data nor the final frame (Start,
   // StartAck).
   void SendControl(v1::Frame&& frame);

@@ -167,7 +167,7 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
       if (!acked_) {
         acked_ = true;
         if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
-        outbox_.SetMaxFrameBytes(frame.start_ack().max_frame_bytes());
+        SetPeerMaxFrameBytes(frame.start_ack().max_frame_bytes());
         // No NotifyAll: no task waits for StartAck alone, and the opener
         // waiting for Started would wake only to wait again.
         return;

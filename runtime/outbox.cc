@@ -5,28 +5,34 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/log.h"
+#include "runtime/status_macros.h"
 
 namespace tether {
 namespace {
 
-// What a Yield frame adds around a lone payload, at most: the tags and
-// lengths of the frame's batch field and of the payload in the batch.
-constexpr size_t kYieldEnvelopeBytes = 32;
+// What a frame adds around a lone payload, at most: the tags and lengths
+// of the frame's field and of the payload in it, and a Return's data_count.
+constexpr size_t kEnvelopeBytes = 32;
 
 }  // namespace
 
 Outbox::Outbox(FrameWriter* writer, Options options)
     : writer_(writer), options_(options) {}
 
-absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
-  const size_t size = value.ByteSizeLong();
+absl::Status Outbox::CheckFits(size_t payload_bytes) const {
   const uint32_t limit = max_frame_bytes_.load(std::memory_order_relaxed);
-  if (limit > 0 && size + kYieldEnvelopeBytes > limit) {
+  if (limit > 0 && payload_bytes + kEnvelopeBytes > limit) {
     return absl::InvalidArgumentError(
-        absl::StrCat("a payload of ", size,
+        absl::StrCat("a payload of ", payload_bytes,
                      " bytes does not fit in a frame the receiver accepts (",
                      limit, " bytes)"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
+  const size_t size = value.ByteSizeLong();
+  TETHER_RETURN_IF_ERROR(CheckFits(size));
   Step step;
   bool arm_sender_release = false;
   {

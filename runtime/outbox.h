@@ -105,6 +105,11 @@ class Outbox {
     max_frame_bytes_.store(bytes, std::memory_order_relaxed);
   }
 
+  // InvalidArgument when a payload of `payload_bytes` (Value::ByteSizeLong)
+  // could not fit in a frame the receiver accepts; for payloads that do not
+  // go through SendData (a Started value, a result).
+  absl::Status CheckFits(size_t payload_bytes) const;
+
   // Queues a control frame ahead of every queued payload; never blocks.
   // Stop, Return and Error get `data_count` = payloads accepted so far and
   // end the data direction. Error also drops the queued data, which nobody

@@ -140,6 +140,7 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
   auto context = std::make_shared<Context>(
       Context::Side::kCallee, runtime_->ref(), start.opener(), start.function(),
       id, function->kind, OptionsFrom(start.options()));
+  context->SetPeerMaxFrameBytes(start.max_frame_bytes());
   context->Attach(self_);
   runtime_->AddContext(context);
   {

@@ -118,6 +118,22 @@ class ClientTest(unittest.TestCase):
                          ErrorKind.ERROR_KIND_BAD_ARGUMENT)
         self.assertIn("n", caught.exception.message)
 
+    def test_a_result_too_large_for_this_client_is_refused_by_the_callee(self):
+        # Start announces the channel's receive limit, so the node refuses
+        # a result that could not reach this client, and says why; the
+        # channel and later calls are unharmed.
+        options = list(CHANNEL_OPTIONS) + [
+            ("grpc.max_receive_message_length", 1000)]
+        with tether_client.connect(self.address, me=self.me,
+                                   channel_options=options) as small:
+            with self.assertRaises(tether_client.RemoteActorError) as caught:
+                small.run("echo", "x" * 2000, timeout=TIMEOUT_S)
+            self.assertIn("the result cannot be sent", caught.exception.message)
+            self.assertIn("a frame the receiver accepts (1000 bytes)",
+                          caught.exception.message)
+            self.assertEqual(small.run("echo", "x" * 500, timeout=TIMEOUT_S),
+                             "x" * 500)
+
     # Streams. -------------------------------------------------------------
 
     def test_counter_streams_then_returns(self):

@@ -51,6 +51,18 @@ def _unary(method, request, timeout):
         raise
 
 
+# gRPC Python's maximum receive message size when the channel sets none.
+_DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
+
+
+def _max_receive_bytes(channel_options):
+    """The largest message a channel with `channel_options` accepts, as
+    Start.max_frame_bytes announces it (0: no limit)."""
+    limit = dict(channel_options).get("grpc.max_receive_message_length",
+                                      _DEFAULT_MAX_RECEIVE_BYTES)
+    return 0 if limit < 0 else limit
+
+
 class Actor:
     """A remote actor at one address (gRPC target syntax: "host:port" or
     "unix:/path"). Connects lazily; close() (or the `with` block) closes
@@ -63,6 +75,7 @@ class Actor:
         self._channel = grpc.insecure_channel(address,
                                               options=list(channel_options))
         self._stub = _proto.actor_pb2_grpc.ActorStub(self._channel)
+        self._max_frame_bytes = _max_receive_bytes(channel_options)
 
     def info(self, timeout=DEFAULT_RPC_TIMEOUT_S):
         """The actor's tether.v1.ActorInfo."""
@@ -75,7 +88,8 @@ class Actor:
         TransportClosed; after `timeout` seconds cancels the call and
         raises TimeoutError."""
         ctx = context_lib.Context(self._stub, self.me, function, args,
-                                  FunctionKind.FUNCTION_KIND_PLAIN)
+                                  FunctionKind.FUNCTION_KIND_PLAIN,
+                                  max_frame_bytes=self._max_frame_bytes)
         return ctx.run_plain(timeout)
 
     def open_context(self, function, args=None, *, timeout=None,
@@ -101,7 +115,8 @@ class Actor:
             FunctionKind.FUNCTION_KIND_CONTEXT, buffer_size=buffer_size,
             allow_overruns=allow_overruns,
             callee_allow_overruns=callee_allow_overruns,
-            cancel_timeout=cancel_timeout)
+            cancel_timeout=cancel_timeout,
+            max_frame_bytes=self._max_frame_bytes)
         ctx.wait_started(timeout)
         return ctx
 

@@ -90,7 +90,7 @@ class Context:
 
     def __init__(self, stub, me, function, args, kind, *, buffer_size=0,
                  allow_overruns=False, callee_allow_overruns=False,
-                 cancel_timeout=DEFAULT_CANCEL_TIMEOUT_S):
+                 cancel_timeout=DEFAULT_CANCEL_TIMEOUT_S, max_frame_bytes=0):
         self.function = function
         # Opener-chosen, so it names the context from the first frame on.
         self.id = str(uuid.uuid4())
@@ -123,6 +123,7 @@ class Context:
             function=function, kind=kind, args=values.to_payload(args),
             opener=_proto.identity_pb2.ActorRef(id=me.to_proto()),
             context_id=self.id,
+            max_frame_bytes=max_frame_bytes,
             options=_frame.ContextOptions(
                 buffer_size=buffer_size,
                 callee_allow_overruns=callee_allow_overruns,
