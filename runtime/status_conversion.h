@@ -21,13 +21,25 @@
 #ifndef TETHER_RUNTIME_STATUS_CONVERSION_H_
 #define TETHER_RUNTIME_STATUS_CONVERSION_H_
 
+#include <cstddef>
+
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
 
 namespace tether {
 
-// Same code and message. When `status` carries an ErrorInfo, error_details is
-// set as described above; other status payloads are not carried.
+// A gRPC peer refuses trailers above its metadata limit (8 KB by default in
+// gRPC C-core and the languages built on it), and the call's status then
+// becomes RESOURCE_EXHAUSTED. So the trailers carry at most this much of the
+// message, and an ErrorInfo cut down to this size (long strings first, then
+// long lists). Where a status ends a context, the Error frame before it
+// carries the whole error.
+inline constexpr size_t kMaxTrailerMessageBytes = 512;
+inline constexpr size_t kMaxTrailerErrorInfoBytes = 1536;
+
+// Same code and message, the message cut to kMaxTrailerMessageBytes. When
+// `status` carries an ErrorInfo, error_details is set as described above;
+// other status payloads are not carried.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Same code and message. An ErrorInfo found in error_details is attached

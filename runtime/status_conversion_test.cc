@@ -77,6 +77,79 @@ TEST(StatusConversionTest, ErrorInfoRoundTrips) {
   EXPECT_FALSE(IsRemoteError(back, Worker()));
 }
 
+// The ErrorInfo the trailer of `wire` carries.
+v1::ErrorInfo TrailerInfo(const grpc::Status& wire) {
+  google::rpc::Status details;
+  EXPECT_TRUE(details.ParseFromString(wire.error_details()));
+  v1::ErrorInfo info;
+  EXPECT_EQ(details.details_size(), 1);
+  if (details.details_size() == 1) {
+    EXPECT_TRUE(details.details(0).UnpackTo(&info));
+  }
+  return info;
+}
+
+// Trailers above a peer's metadata limit (8 KB by default) would turn the
+// status into RESOURCE_EXHAUSTED: what they carry is cut to fit, and what
+// fits already is left alone.
+TEST(StatusConversionTest, LongMessagesAndTracesAreCutToFitATrailer) {
+  v1::ErrorInfo info =
+      BoxStatus(absl::FailedPreconditionError("short"), Worker());
+  info.set_message(std::string(20000, 'm'));
+  info.set_trace(std::string(20000, 't'));
+  const grpc::Status wire = ToGrpcStatus(
+      absl::Status(absl::StatusCode::kAborted, std::string(20000, 'm')));
+  EXPECT_EQ(wire.error_message().size(), kMaxTrailerMessageBytes);
+  EXPECT_EQ(wire.error_message().substr(kMaxTrailerMessageBytes - 4), "m...");
+
+  const grpc::Status rich = ToGrpcStatus(MakeError(info));
+  EXPECT_EQ(rich.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_LE(rich.error_message().size(), kMaxTrailerMessageBytes);
+  const v1::ErrorInfo cut = TrailerInfo(rich);
+  EXPECT_LE(cut.ByteSizeLong(), kMaxTrailerErrorInfoBytes);
+  EXPECT_EQ(cut.kind(), info.kind());
+  EXPECT_EQ(cut.type(), info.type());
+  EXPECT_EQ(cut.source().uuid(), Worker().uuid());
+  EXPECT_EQ(cut.message().substr(0, 100), std::string(100, 'm'));
+  EXPECT_EQ(cut.trace().substr(0, 100), std::string(100, 't'));
+
+  const v1::ErrorInfo small =
+      BoxStatus(absl::FailedPreconditionError("short"), Worker());
+  EXPECT_EQ(TrailerInfo(ToGrpcStatus(MakeError(small))).SerializeAsString(),
+            small.SerializeAsString());
+}
+
+// Lists are cut too once strings alone are not enough, and a cut never
+// splits a UTF-8 character.
+TEST(StatusConversionTest, LongListsAreCutAndCutsKeepUtf8Whole) {
+  v1::ErrorInfo info =
+      BoxStatus(absl::FailedPreconditionError("short"), Worker());
+  for (int i = 0; i < 500; ++i) *info.add_relay_path() = Worker();
+  const v1::ErrorInfo nested = info;
+  for (int i = 0; i < 50; ++i) *info.add_errors() = nested;
+  info.set_message(std::string(3000, 'a') + "\u00e9\u00e9\u00e9");
+  const v1::ErrorInfo cut = TrailerInfo(ToGrpcStatus(MakeError(info)));
+  EXPECT_LE(cut.ByteSizeLong(), kMaxTrailerErrorInfoBytes);
+  EXPECT_GE(cut.relay_path_size(), 1);
+  EXPECT_EQ(cut.relay_path(0).uuid(), Worker().uuid());
+  EXPECT_EQ(cut.type(), info.type());
+
+  // Two-byte characters throughout: an odd cut would split one.
+  const grpc::Status accented = ToGrpcStatus(absl::AbortedError([] {
+    std::string text;
+    for (int i = 0; i < 1000; ++i) text += "\u00e9";
+    return text;
+  }()));
+  const std::string& message = accented.error_message();
+  ASSERT_GE(message.size(), 3u);
+  EXPECT_EQ(message.substr(message.size() - 3), "...");
+  EXPECT_EQ((message.size() - 3) % 2, 0u) << "a character was split";
+  v1::ErrorInfo parses;
+  parses.set_message(message);
+  v1::ErrorInfo back;
+  EXPECT_TRUE(back.ParseFromString(parses.SerializeAsString()));
+}
+
 TEST(StatusConversionTest, ErrorInfoFoundAmongOtherDetails) {
   google::rpc::Status details;
   details.add_details()->PackFrom(Worker());

@@ -462,6 +462,35 @@ class ContextTest(unittest.TestCase):
         self.assertEqual(drained.outcome.code, grpc.StatusCode.ABORTED)
         self.assertEqual(self.status_error_info(drained.outcome), info)
 
+    def test_a_long_error_keeps_its_status(self):
+        # gRPC refuses trailers above 8 KB, which turned such a status into
+        # RESOURCE_EXHAUSTED: the trailers now carry the error cut short;
+        # the Error frame still carries all of it.
+        frame = self.stubs.frame
+        message = "m" * 20000
+        call = self.open("fail", frame.FUNCTION_KIND_PLAIN,
+                         {"type": "ValueError", "message": message})
+        self.expect_ack(call, frame.FUNCTION_KIND_PLAIN)
+        error = call.expect("error")
+        drained = call.drain()
+        self.assertEqual(error.error.message, message)
+        self.assertEqual(drained.outcome.code, grpc.StatusCode.ABORTED,
+                         drained.outcome.details[:200])
+        trailer = self.status_error_info(drained.outcome)
+        self.assertEqual(trailer.type, "ValueError")
+        self.assertTrue(trailer.message.startswith("m" * 100))
+        self.assertLess(len(trailer.message), 1000)
+
+        name = "n" * 20000
+        call = self.open(name, frame.FUNCTION_KIND_PLAIN, None)
+        refused = call.expect("error")
+        drained = call.drain()
+        self.assertEqual(refused.error.kind,
+                         self.stubs.error.ERROR_KIND_NO_SUCH_FUNCTION)
+        self.assertIn(name, refused.error.message)
+        self.assertEqual(drained.outcome.code, grpc.StatusCode.NOT_FOUND,
+                         drained.outcome.details[:200])
+
     def test_call_peer_relays_the_peers_error(self):
         # This node calls `fail` on a second node; the error arrives with
         # the peer as source and relay_path [peer, this node] (§7, §8).
