@@ -15,6 +15,10 @@
 namespace tether {
 namespace {
 
+absl::Status OpenerCancelled() {
+  return absl::CancelledError("the opener cancelled");
+}
+
 // The largest receive buffer an opener may ask of this actor: buffers hold
 // payloads in memory, so a peer must not size them at will.
 constexpr uint32_t kMaxBufferSize = 1 << 16;
@@ -143,9 +147,11 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
   context->SetPeerMaxFrameBytes(start.max_frame_bytes());
   context->Attach(self_);
   runtime_->AddContext(context);
+  bool cancelled;
   {
     absl::MutexLock lock(&mu_);
     context_ = context;
+    cancelled = cancelled_;
   }
 
   v1::Frame ack;
@@ -154,7 +160,10 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
   ack.mutable_start_ack()->set_context_id(id);
   ack.mutable_start_ack()->set_max_frame_bytes(kMaxFrameBytes);
   context->SendControl(std::move(ack));
-  runtime_->Serve(std::move(context), *std::move(function), *std::move(args));
+  runtime_->Serve(context, *std::move(function), *std::move(args));
+  // OnCancel came before the context existed: it is this reactor's to
+  // apply, or nobody would cancel the task.
+  if (cancelled) context->OnTransportDone(OpenerCancelled());
 }
 
 void ContextReactor::Refuse(const absl::Status& error) {
@@ -261,9 +270,13 @@ void ContextReactor::Signal(const v1::SignalRequest& request) {
 }
 
 void ContextReactor::OnCancel() {
-  if (std::shared_ptr<Context> context = this->context()) {
-    context->OnTransportDone(absl::CancelledError("the opener cancelled"));
+  std::shared_ptr<Context> context;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    context = context_;
   }
+  if (context != nullptr) context->OnTransportDone(OpenerCancelled());
 }
 
 void ContextReactor::OnDone() {

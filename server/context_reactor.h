@@ -88,6 +88,8 @@ class ContextReactor final
   grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
   bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
+  // OnCancel ran; it may have run before context_ was set.
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   // Both.
   bool finished_ = false;
   // out_ holds the last frame, which Finish sends.

@@ -4,13 +4,15 @@
 // Error frame of kind ERROR_KIND_PROTOCOL and an INVALID_ARGUMENT status
 // whose details carry the same ErrorInfo; the violating context must end
 // (its task cancelled); and the actor must go on serving: a context opened
-// before the abuse keeps working through it, and new calls succeed.
+// before the abuse keeps working through it, and new calls succeed. The
+// same holds for openers that cancel at an awkward moment.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +42,12 @@
 
 namespace tether {
 namespace {
+
+// Raw openers that each cancel right behind their Start, and how many run
+// at once: each is one chance for the cancel to arrive while the callee is
+// still handling the Start.
+constexpr int kCancelsBehindStart = 200;
+constexpr int kCancellingOpeners = 4;
 
 // Bounds one raw call (its gRPC deadline) and the healthy context's block.
 constexpr absl::Duration kCallLimit = absl::Seconds(20);
@@ -112,6 +120,9 @@ class TypedCall {
 
   // False once the callee has ended the call.
   bool Write(const v1::Frame& frame) { return stream_->Write(frame); }
+
+  // Cancels the call from this side.
+  void Cancel() { context_.TryCancel(); }
 
   // The next frame; false at the end of the stream.
   bool Read(v1::Frame* frame) {
@@ -507,6 +518,26 @@ TEST_F(ProtocolViolationTest, NothingFollowsTheErrorOfAViolation) {
       call.Write(StartFrame("park", "race-second"));
       ExpectProtocolError(call.Finish());
     }
+  });
+}
+
+// The cancel may arrive while the callee still handles the Start, before
+// the context exists. It must still reach the task: the lost cancel left
+// the task parked for ever and its context open.
+TEST_F(ProtocolViolationTest, CancelRightBehindStartEndsTheTask) {
+  WithHealthyContext([&] {
+    std::vector<std::thread> openers;
+    for (int i = 0; i < kCancellingOpeners; ++i) {
+      openers.emplace_back([&] {
+        for (int j = 0; j < kCancelsBehindStart; ++j) {
+          TypedCall call(RawChannel());
+          call.Write(StartFrame("park", NewUuid()));
+          call.Cancel();
+          call.Finish();
+        }
+      });
+    }
+    for (std::thread& opener : openers) opener.join();
   });
 }
 
