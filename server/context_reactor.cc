@@ -19,6 +19,12 @@ absl::Status OpenerCancelled() {
   return absl::CancelledError("the opener cancelled");
 }
 
+// An opener's context id and ActorRef are kept while the context lives and
+// shown by Info, so each stays small: a peer must not make every Info
+// answer carry megabytes. A UUID is 36 bytes.
+constexpr size_t kMaxContextIdBytes = 256;
+constexpr size_t kMaxOpenerBytes = 4 << 10;
+
 // The largest receive buffer an opener may ask of this actor: buffers hold
 // payloads in memory, so a peer must not size them at will.
 constexpr uint32_t kMaxBufferSize = 1 << 16;
@@ -126,6 +132,18 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
         self, start.function(),
         absl::StrCat("'", start.function(), "' is ", KindName(function->kind),
                      ", not ", KindName(start.kind()))));
+  }
+  if (start.context_id().size() > kMaxContextIdBytes) {
+    return Refuse(BadArgumentError(
+        self, start.function(),
+        absl::StrCat("a context_id of ", start.context_id().size(),
+                     " bytes exceeds the limit of ", kMaxContextIdBytes)));
+  }
+  if (start.opener().ByteSizeLong() > kMaxOpenerBytes) {
+    return Refuse(BadArgumentError(
+        self, start.function(),
+        absl::StrCat("an opener ActorRef of ", start.opener().ByteSizeLong(),
+                     " bytes exceeds the limit of ", kMaxOpenerBytes)));
   }
   // Absent arguments mean JSON null, so minimal clients can omit them.
   absl::StatusOr<Value> args =

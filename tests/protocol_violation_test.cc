@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -409,6 +410,39 @@ TEST_F(ProtocolViolationTest, UnknownFunctionKindIsRefused) {
     const absl::StatusOr<Value> record = Probe("unknown-kind");
     ASSERT_TRUE(record.ok()) << record.status();
     EXPECT_FALSE(BoolField(*record, "started")) << "the function ran";
+  });
+}
+
+// What an actor keeps and shows for a context stays small: an overlong
+// context id or opener is refused like a bad argument.
+TEST_F(ProtocolViolationTest, OverlongContextIdOrOpenerIsRefused) {
+  WithHealthyContext([&] {
+    v1::Frame long_id = StartFrame("park", "long-id");
+    long_id.mutable_start()->set_context_id(std::string(257, 'c'));
+    v1::Frame long_opener = StartFrame("park", "long-opener");
+    long_opener.mutable_start()->mutable_opener()->add_addresses(
+        std::string(5000, 'a'));
+    for (const auto& [start, token, problem] :
+         {std::tuple(long_id, "long-id",
+                     "a context_id of 257 bytes exceeds the limit of 256"),
+          std::tuple(long_opener, "long-opener",
+                     "exceeds the limit of 4096")}) {
+      SCOPED_TRACE(token);
+      TypedCall call(RawChannel());
+      call.Write(start);
+      const RawOutcome outcome = call.Finish();
+      ASSERT_EQ(outcome.frames.size(), 1u) << FrameKinds(outcome);
+      ASSERT_TRUE(outcome.frames.front().has_error()) << FrameKinds(outcome);
+      const v1::ErrorInfo& info = outcome.frames.front().error().error();
+      EXPECT_EQ(info.kind(), v1::ERROR_KIND_BAD_ARGUMENT) << info.DebugString();
+      EXPECT_NE(info.message().find(problem), std::string::npos)
+          << info.message();
+      EXPECT_EQ(outcome.status.error_code(),
+                grpc::StatusCode::INVALID_ARGUMENT);
+      const absl::StatusOr<Value> record = Probe(token);
+      ASSERT_TRUE(record.ok()) << record.status();
+      EXPECT_FALSE(BoolField(*record, "started")) << "the function ran";
+    }
   });
 }
 
