@@ -72,8 +72,9 @@ class Actor:
     def __init__(self, address, *, me=None, channel_options=()):
         self.address = address
         self.me = me or new_identity()
+        channel_options = list(channel_options)
         self._channel = grpc.insecure_channel(address,
-                                              options=list(channel_options))
+                                              options=channel_options)
         self._stub = _proto.actor_pb2_grpc.ActorStub(self._channel)
         self._max_frame_bytes = _max_receive_bytes(channel_options)
 
