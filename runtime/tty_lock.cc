@@ -84,7 +84,17 @@ void TtyLock::Abandon(uint64_t ticket) {
       TETHER_LOG(kWarning) << "debug lock holder " << Describe(holder_->request)
                            << " lost its channel; releasing the lock and "
                               "blocking the actor";
-      blocked_[id.uuid()] = id;
+      if (blocked_.emplace(id.uuid(), id).second) {
+        blocked_order_.push_back(id.uuid());
+      }
+      if (blocked_order_.size() > kMaxBlocked) {
+        TETHER_LOG(kWarning)
+            << "debug lock: more than " << kMaxBlocked
+            << " blocked actors; forgetting the one blocked longest ago, ["
+            << blocked_order_.front() << "]";
+        blocked_.erase(blocked_order_.front());
+        blocked_order_.pop_front();
+      }
     }
   }
   Release(ticket);

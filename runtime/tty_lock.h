@@ -61,6 +61,12 @@ class TtyLock {
   // goes on the blocked list, then the next waiter is granted.
   void Abandon(uint64_t ticket);
 
+  // Blocked actors kept at most. Beyond, the one blocked longest ago is
+  // forgotten (its process has most likely gone), so that peers breaking
+  // streams under ever new uuids cannot grow the root's memory and its
+  // Status answers without end.
+  static constexpr size_t kMaxBlocked = 1024;
+
   v1::DebugStatus Status() const;
 
   // The current holder, if any.
@@ -91,6 +97,8 @@ class TtyLock {
   std::optional<Holder> holder_ ABSL_GUARDED_BY(mu_);
   std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::ActorId> blocked_ ABSL_GUARDED_BY(mu_);  // by uuid
+  // The uuids of blocked_, first blocked first.
+  std::deque<std::string> blocked_order_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tether

@@ -87,5 +87,21 @@ TEST(TtyLockTest, AnAbandonedHolderIsBlockedAndTheNextWaiterGranted) {
   EXPECT_NE(again.status().message().find("a-uuid"), std::string::npos);
 }
 
+// The blocked list is bounded: past kMaxBlocked the actor blocked longest
+// ago is forgotten and may ask again.
+TEST(TtyLockTest, TheBlockedListKeepsTheLatestActors) {
+  TtyLock lock;
+  for (size_t i = 0; i <= TtyLock::kMaxBlocked; ++i) {
+    lock.Abandon(
+        *lock.Request(RequestFrom("r" + std::to_string(i)), [](uint32_t) {}));
+  }
+  EXPECT_EQ(lock.Status().blocked_size(),
+            static_cast<int>(TtyLock::kMaxBlocked));
+  EXPECT_TRUE(lock.Request(RequestFrom("r0"), [](uint32_t) {}).ok());
+  const std::string last = "r" + std::to_string(TtyLock::kMaxBlocked);
+  EXPECT_EQ(lock.Request(RequestFrom(last), nullptr).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace tether

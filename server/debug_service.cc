@@ -17,6 +17,10 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
+// The root keeps a request while it waits or holds and lists it in
+// Status, so a request stays small.
+constexpr size_t kMaxLockRequestBytes = 4 << 10;
+
 // One Debug/Lock stream. Writes are queued (one in flight at a time); the
 // grant may arrive from any thread, so it reaches the reactor through a
 // Link that OnDone severs before the reactor is deleted.
@@ -110,6 +114,13 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     if (!request.ok()) {
       return Refuse(ProtocolError(
           root_, absl::StrCat("Start.args: ", request.status().message())));
+    }
+    if (request->ByteSizeLong() > kMaxLockRequestBytes) {
+      return Refuse(ProtocolError(
+          root_,
+          absl::StrCat("Start.args: a DebugLockRequest of ",
+                       request->ByteSizeLong(), " bytes exceeds the limit of ",
+                       kMaxLockRequestBytes)));
     }
     v1::Frame ack;
     *ack.mutable_start_ack()->mutable_callee()->mutable_id() = root_;

@@ -476,10 +476,17 @@ MalformedCase ArgsOfAnotherMessage() {
           StartWithArgs(Value::Message(v1::DebugStatusRequest()))};
 }
 
+MalformedCase RequestAbove4KB() {
+  v1::DebugLockRequest request = RequestFrom("large");
+  request.set_task(std::string(5000, 't'));
+  return {"RequestAbove4KB", StartFrame(request)};
+}
+
 INSTANTIATE_TEST_SUITE_P(DebugService, MalformedFirstFrameTest,
                          testing::Values(StopFirst(), OtherFunction(),
                                          ArgsNotARequest(),
-                                         ArgsOfAnotherMessage()),
+                                         ArgsOfAnotherMessage(),
+                                         RequestAbove4KB()),
                          [](const testing::TestParamInfo<MalformedCase>& info) {
                            return info.param.name;
                          });
