@@ -37,64 +37,64 @@ void Cut(std::string& text, size_t max_bytes) {
   text.append(kMark.data(), std::min(kMark.size(), max_bytes));
 }
 
-// Applies Cut to every string field of `message`, recursively.
-void CutStrings(google::protobuf::Message& message, size_t max_bytes) {
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// Calls `visit(reflection, field)` for every field set in `message`, then
+// `recurse(sub)` for every message directly inside that field.
+template <typename Visit, typename Recurse>
+void ForEachField(Message& message, Visit visit, Recurse recurse) {
   const google::protobuf::Reflection& reflection = *message.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  std::vector<const FieldDescriptor*> fields;
   reflection.ListFields(message, &fields);
-  for (const google::protobuf::FieldDescriptor* field : fields) {
-    if (field->cpp_type() ==
-        google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
-      if (field->is_repeated()) {
-        for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
-          std::string text = reflection.GetRepeatedString(message, field, i);
-          Cut(text, max_bytes);
-          reflection.SetRepeatedString(&message, field, i, std::move(text));
-        }
-      } else {
-        std::string text = reflection.GetString(message, field);
-        Cut(text, max_bytes);
-        reflection.SetString(&message, field, std::move(text));
-      }
-    } else if (field->cpp_type() ==
-               google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      if (field->is_repeated()) {
-        for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
-          CutStrings(*reflection.MutableRepeatedMessage(&message, field, i),
-                     max_bytes);
-        }
-      } else {
-        CutStrings(*reflection.MutableMessage(&message, field), max_bytes);
-      }
+  for (const FieldDescriptor* field : fields) {
+    visit(reflection, field);
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (!field->is_repeated()) {
+      recurse(*reflection.MutableMessage(&message, field));
+      continue;
+    }
+    for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
+      recurse(*reflection.MutableRepeatedMessage(&message, field, i));
     }
   }
 }
 
+// Applies Cut to every string field of `message`, recursively.
+void CutStrings(Message& message, size_t max_bytes) {
+  ForEachField(
+      message,
+      [&](const google::protobuf::Reflection& reflection,
+          const FieldDescriptor* field) {
+        if (field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return;
+        if (field->is_repeated()) {
+          for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
+            std::string text = reflection.GetRepeatedString(message, field, i);
+            Cut(text, max_bytes);
+            reflection.SetRepeatedString(&message, field, i, std::move(text));
+          }
+        } else {
+          std::string text = reflection.GetString(message, field);
+          Cut(text, max_bytes);
+          reflection.SetString(&message, field, std::move(text));
+        }
+      },
+      [max_bytes](Message& sub) { CutStrings(sub, max_bytes); });
+}
+
 // Keeps the first `max_elements` of every repeated field of `message`,
 // recursively.
-void CutRepeated(google::protobuf::Message& message, int max_elements) {
-  const google::protobuf::Reflection& reflection = *message.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  reflection.ListFields(message, &fields);
-  for (const google::protobuf::FieldDescriptor* field : fields) {
-    if (field->is_repeated()) {
-      while (reflection.FieldSize(message, field) > max_elements) {
-        reflection.RemoveLast(&message, field);
-      }
-    }
-    if (field->cpp_type() !=
-        google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      continue;
-    }
-    if (field->is_repeated()) {
-      for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
-        CutRepeated(*reflection.MutableRepeatedMessage(&message, field, i),
-                    max_elements);
-      }
-    } else {
-      CutRepeated(*reflection.MutableMessage(&message, field), max_elements);
-    }
-  }
+void CutRepeated(Message& message, int max_elements) {
+  ForEachField(
+      message,
+      [&](const google::protobuf::Reflection& reflection,
+          const FieldDescriptor* field) {
+        if (!field->is_repeated()) return;
+        while (reflection.FieldSize(message, field) > max_elements) {
+          reflection.RemoveLast(&message, field);
+        }
+      },
+      [max_elements](Message& sub) { CutRepeated(sub, max_elements); });
 }
 
 // `info` cut down to kMaxTrailerErrorInfoBytes, each step only while it is
