@@ -7,28 +7,21 @@
 // before the abuse keeps working through it, and new calls succeed. The
 // same holds for openers that cancel at an awkward moment.
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/actor_client.h"
-#include "google/protobuf/descriptor.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/client_context.h"
-#include "grpcpp/completion_queue.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/support/byte_buffer.h"
-#include "grpcpp/support/slice.h"
 #include "gtest/gtest.h"
 #include "runtime/context.h"
 #include "runtime/errors.h"
@@ -38,7 +31,7 @@
 #include "runtime/value.h"
 #include "server/context_reactor.h"
 #include "tests/flow_test_fixture.h"
-#include "tether/v1/actor.grpc.pb.h"
+#include "tests/raw_opener.h"
 #include "tether/v1/frame.pb.h"
 
 namespace tether {
@@ -50,185 +43,10 @@ namespace {
 constexpr int kCancelsBehindStart = 200;
 constexpr int kCancellingOpeners = 4;
 
-// Bounds one raw call (its gRPC deadline) and the healthy context's block.
-constexpr absl::Duration kCallLimit = absl::Seconds(20);
+// Bounds the healthy context's block, and how long the callee may take to
+// show the effect of an abuse.
 constexpr absl::Duration kBlockLimit = absl::Seconds(60);
 constexpr absl::Duration kPromptly = absl::Seconds(10);
-
-constexpr char kContextMethod[] = "/tether.v1.Actor/Context";
-
-// Field 1 with wire type 7, which does not exist: no protobuf parser
-// accepts it.
-const std::string& Garbage() {
-  static const std::string* garbage = new std::string("\x0f\xff\xff\xff", 4);
-  return *garbage;
-}
-
-// What a raw client saw: every frame the callee sent, then the status.
-struct RawOutcome {
-  std::vector<v1::Frame> frames;
-  grpc::Status status;
-};
-
-std::chrono::system_clock::time_point CallDeadline() {
-  return absl::ToChronoTime(absl::Now() + kCallLimit);
-}
-
-// Start for the context function `function`, with a board token.
-v1::Frame StartFrame(const std::string& function, const std::string& token) {
-  v1::Frame frame;
-  v1::Start* start = frame.mutable_start();
-  start->set_function(function);
-  start->set_kind(v1::FUNCTION_KIND_CONTEXT);
-  *start->mutable_args() =
-      Value::Object({{"token", Value::String(token)}}).ToProto();
-  start->mutable_opener()->mutable_id()->set_name("raw-client");
-  start->mutable_opener()->mutable_id()->set_uuid(NewUuid());
-  start->set_context_id(NewUuid());
-  return frame;
-}
-
-// A Yield of one string payload of `bytes` characters.
-v1::Frame YieldFrame(size_t bytes) {
-  v1::Frame frame;
-  *frame.mutable_yield_batch()->add_values() =
-      Value::String(std::string(bytes, 'x')).ToProto();
-  return frame;
-}
-
-// "StartAck, Started, Error" for failure messages.
-std::string FrameKinds(const RawOutcome& outcome) {
-  std::string kinds;
-  for (const v1::Frame& frame : outcome.frames) {
-    const google::protobuf::FieldDescriptor* field =
-        v1::Frame::descriptor()->FindFieldByNumber(
-            static_cast<int>(frame.kind_case()));
-    absl::StrAppend(&kinds, kinds.empty() ? "" : ", ",
-                    field == nullptr ? "(empty)" : field->name());
-  }
-  return kinds;
-}
-
-// A raw client on the generated stub. The call's deadline bounds every
-// operation.
-class TypedCall {
- public:
-  explicit TypedCall(const std::shared_ptr<grpc::Channel>& channel)
-      : stub_(v1::Actor::NewStub(channel)) {
-    context_.set_deadline(CallDeadline());
-    stream_ = stub_->Context(&context_);
-  }
-
-  // False once the callee has ended the call.
-  bool Write(const v1::Frame& frame) { return stream_->Write(frame); }
-
-  // Cancels the call from this side.
-  void Cancel() { context_.TryCancel(); }
-
-  // The next frame; false at the end of the stream.
-  bool Read(v1::Frame* frame) {
-    if (!stream_->Read(frame)) return false;
-    outcome_.frames.push_back(*frame);
-    return true;
-  }
-
-  // Reads until the callee ends the call; every frame read so far and the
-  // final status.
-  RawOutcome Finish() {
-    v1::Frame frame;
-    while (Read(&frame)) {
-    }
-    outcome_.status = stream_->Finish();
-    return outcome_;
-  }
-
- private:
-  std::unique_ptr<v1::Actor::Stub> stub_;
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::Frame, v1::Frame>> stream_;
-  RawOutcome outcome_;
-};
-
-// A raw client that writes bytes, on grpc::GenericStub with its own
-// completion queue; each operation is awaited before the next.
-class GenericCall {
- public:
-  explicit GenericCall(const std::shared_ptr<grpc::Channel>& channel)
-      : stub_(channel) {
-    context_.set_deadline(CallDeadline());
-    call_ = stub_.PrepareCall(&context_, kContextMethod, &queue_);
-    call_->StartCall(this);
-    started_ = Await();
-  }
-
-  ~GenericCall() {
-    queue_.Shutdown();
-    void* tag;
-    bool ok;
-    while (queue_.Next(&tag, &ok)) {
-    }
-  }
-
-  bool started() const { return started_; }
-
-  bool Write(const std::string& bytes) {
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer buffer(&slice, 1);
-    call_->Write(buffer, this);
-    return Await();
-  }
-
-  // The next frame; false at the end of the stream (or if the callee sent
-  // something that is not a Frame, which fails the test).
-  bool Read(v1::Frame* frame) {
-    grpc::ByteBuffer buffer;
-    call_->Read(&buffer, this);
-    if (!Await()) return false;
-    std::vector<grpc::Slice> slices;
-    EXPECT_TRUE(buffer.Dump(&slices).ok());
-    std::string bytes;
-    for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-    EXPECT_TRUE(frame->ParseFromString(bytes)) << "the callee sent a non-Frame";
-    outcome_.frames.push_back(*frame);
-    return true;
-  }
-
-  RawOutcome Finish() {
-    v1::Frame frame;
-    while (Read(&frame)) {
-    }
-    call_->Finish(&outcome_.status, this);
-    Await();
-    return outcome_;
-  }
-
- private:
-  // Waits for the one outstanding operation; the call's deadline makes it
-  // complete, so waiting longer than that is a failure of its own.
-  bool Await() {
-    void* tag = nullptr;
-    bool ok = false;
-    const grpc::CompletionQueue::NextStatus next = queue_.AsyncNext(
-        &tag, &ok, absl::ToChronoTime(absl::Now() + kCallLimit + kPromptly));
-    if (next != grpc::CompletionQueue::GOT_EVENT) {
-      ADD_FAILURE() << "a raw gRPC operation outlived the call's deadline";
-      context_.TryCancel();
-      EXPECT_TRUE(queue_.Next(&tag, &ok));
-      return false;
-    }
-    EXPECT_EQ(tag, this);
-    return ok;
-  }
-
-  grpc::GenericStub stub_;
-  grpc::ClientContext context_;
-  grpc::CompletionQueue queue_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
-  bool started_ = false;
-  RawOutcome outcome_;
-};
 
 class ProtocolViolationTest : public FlowTestFixture {
  protected:
@@ -317,6 +135,27 @@ class ProtocolViolationTest : public FlowTestFixture {
     EXPECT_EQ(trailer.type(), kProtocolErrorType);
   }
 
+  // Sends `start` (traced under `token`) alone: the callee answers with one
+  // Error of kind BAD_ARGUMENT whose message has `problem`, and an
+  // INVALID_ARGUMENT status, without running the function.
+  void ExpectBadArgument(const v1::Frame& start, const std::string& token,
+                         absl::string_view problem) {
+    SCOPED_TRACE(token);
+    TypedCall call(RawChannel());
+    call.Write(start);
+    const RawOutcome outcome = call.Finish();
+    ASSERT_EQ(outcome.frames.size(), 1u) << FrameKinds(outcome);
+    ASSERT_TRUE(outcome.frames.front().has_error()) << FrameKinds(outcome);
+    const v1::ErrorInfo& info = outcome.frames.front().error().error();
+    EXPECT_EQ(info.kind(), v1::ERROR_KIND_BAD_ARGUMENT) << info.DebugString();
+    EXPECT_TRUE(absl::StrContains(info.message(), problem)) << info.message();
+    EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << outcome.status.error_message();
+    const absl::StatusOr<Value> record = Probe(token);
+    ASSERT_TRUE(record.ok()) << record.status();
+    EXPECT_FALSE(BoolField(*record, "started")) << "the function ran";
+  }
+
   // The task of the violated context (traced under `token`) ended, failed
   // by the protocol error.
   void ExpectTaskFailedWithProtocolError(const std::string& token) {
@@ -394,22 +233,9 @@ TEST_F(ProtocolViolationTest, YieldToAPlainFunctionIsAViolation) {
 // Not a violation but bad arguments: a kind this actor does not know.
 TEST_F(ProtocolViolationTest, UnknownFunctionKindIsRefused) {
   WithHealthyContext([&] {
-    TypedCall call(RawChannel());
     v1::Frame start = StartFrame("park", "unknown-kind");
     start.mutable_start()->set_kind(static_cast<v1::FunctionKind>(7));
-    call.Write(start);
-    const RawOutcome outcome = call.Finish();
-    ASSERT_EQ(outcome.frames.size(), 1u) << FrameKinds(outcome);
-    ASSERT_TRUE(outcome.frames.front().has_error()) << FrameKinds(outcome);
-    const v1::ErrorInfo& info = outcome.frames.front().error().error();
-    EXPECT_EQ(info.kind(), v1::ERROR_KIND_BAD_ARGUMENT) << info.DebugString();
-    EXPECT_NE(info.message().find("unknown function kind 7"), std::string::npos)
-        << info.message();
-    EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-        << outcome.status.error_message();
-    const absl::StatusOr<Value> record = Probe("unknown-kind");
-    ASSERT_TRUE(record.ok()) << record.status();
-    EXPECT_FALSE(BoolField(*record, "started")) << "the function ran";
+    ExpectBadArgument(start, "unknown-kind", "unknown function kind 7");
   });
 }
 
@@ -422,27 +248,9 @@ TEST_F(ProtocolViolationTest, OverlongContextIdOrOpenerIsRefused) {
     v1::Frame long_opener = StartFrame("park", "long-opener");
     long_opener.mutable_start()->mutable_opener()->add_addresses(
         std::string(5000, 'a'));
-    for (const auto& [start, token, problem] :
-         {std::tuple(long_id, "long-id",
-                     "a context_id of 257 bytes exceeds the limit of 256"),
-          std::tuple(long_opener, "long-opener",
-                     "exceeds the limit of 4096")}) {
-      SCOPED_TRACE(token);
-      TypedCall call(RawChannel());
-      call.Write(start);
-      const RawOutcome outcome = call.Finish();
-      ASSERT_EQ(outcome.frames.size(), 1u) << FrameKinds(outcome);
-      ASSERT_TRUE(outcome.frames.front().has_error()) << FrameKinds(outcome);
-      const v1::ErrorInfo& info = outcome.frames.front().error().error();
-      EXPECT_EQ(info.kind(), v1::ERROR_KIND_BAD_ARGUMENT) << info.DebugString();
-      EXPECT_NE(info.message().find(problem), std::string::npos)
-          << info.message();
-      EXPECT_EQ(outcome.status.error_code(),
-                grpc::StatusCode::INVALID_ARGUMENT);
-      const absl::StatusOr<Value> record = Probe(token);
-      ASSERT_TRUE(record.ok()) << record.status();
-      EXPECT_FALSE(BoolField(*record, "started")) << "the function ran";
-    }
+    ExpectBadArgument(long_id, "long-id",
+                      "a context_id of 257 bytes exceeds the limit of 256");
+    ExpectBadArgument(long_opener, "long-opener", "exceeds the limit of 4096");
   });
 }
 
