@@ -23,6 +23,18 @@ namespace {
 // Long enough that reaching it means something was lost.
 constexpr absl::Duration kHang = absl::Seconds(30);
 
+// The threads RunAndWait has run work on so far, in this process.
+absl::Mutex seen_mu;
+std::set<pthread_t>& Seen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(seen_mu) {
+  static auto* seen = new std::set<pthread_t>();
+  return *seen;
+}
+
+size_t ThreadsSeen() {
+  absl::MutexLock lock(&seen_mu);
+  return Seen().size();
+}
+
 // Runs `work` through the cache and waits until it has run; returns the
 // thread it ran on.
 pthread_t RunAndWait(std::function<void()> work) {
@@ -34,6 +46,8 @@ pthread_t RunAndWait(std::function<void()> work) {
                 done.Notify();
               }).ok());
   EXPECT_TRUE(done.WaitForNotificationWithTimeout(kHang));
+  absl::MutexLock lock(&seen_mu);
+  Seen().insert(ran_on);
   return ran_on;
 }
 
@@ -57,8 +71,11 @@ TEST(ThreadCacheTest, RunsWorkOffTheCallingThread) {
 }
 
 TEST(ThreadCacheTest, AnIdleThreadRunsTheNextWork) {
+  // A thread goes back to idle only after its work is done: wait for every
+  // earlier one, so that the thread below is the last to come back.
+  ASSERT_TRUE(AwaitIdle(ThreadsSeen()));
   const pthread_t first = RunAndWait([] {});
-  ASSERT_TRUE(AwaitIdle(1));
+  ASSERT_TRUE(AwaitIdle(ThreadsSeen()));
   // The most recently idle thread is reused first.
   EXPECT_TRUE(pthread_equal(RunAndWait([] {}), first));
 }
