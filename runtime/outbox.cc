@@ -17,7 +17,9 @@ constexpr size_t kEnvelopeBytes = 32;
 }  // namespace
 
 Outbox::Outbox(FrameWriter* writer, Options options)
-    : writer_(writer), options_(options) {}
+    : writer_(writer),
+      options_(options),
+      burst_gap_(absl::ToChronoNanoseconds(options.burst_gap)) {}
 
 absl::Status Outbox::CheckFits(size_t payload_bytes) const {
   const uint32_t limit = max_frame_bytes_.load(std::memory_order_relaxed);
@@ -63,10 +65,10 @@ absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
     last_batch_bytes_ += size;
     ++queued_payloads_;
     ++accepted_;
-    std::optional<absl::Time> now;
+    std::optional<Clock::time_point> now;
     if (options_.linger > absl::ZeroDuration()) {
-      now = absl::Now();
-      burst_ = *now - last_send_ < options_.burst_gap;
+      now = Clock::now();
+      burst_ = last_send_.has_value() && *now - *last_send_ < burst_gap_;
       last_send_ = *now;
       if (burst_ && !sender_release_armed_) {
         sender_release_armed_ = true;
@@ -96,7 +98,7 @@ void Outbox::OnSenderBlocking() {
     absl::MutexLock lock(&mu_);
     sender_release_armed_ = false;
     burst_ = false;
-    last_send_ = absl::InfinitePast();
+    last_send_.reset();
     step = NextWriteLocked();
   }
   Run(step);
@@ -195,7 +197,7 @@ uint64_t Outbox::payloads_accepted() const {
 }
 
 Outbox::Step Outbox::NextWriteLocked(bool may_hold,
-                                     std::optional<absl::Time> now) {
+                                     std::optional<Clock::time_point> now) {
   Step step;
   if (writing_ || !closed_.ok()) return step;
   if (!control_.empty()) {
@@ -219,13 +221,12 @@ Outbox::Step Outbox::NextWriteLocked(bool may_hold,
   return step;
 }
 
-bool Outbox::HoldLocked(std::optional<absl::Time> now) const {
-  // The sender is in a burst and still sending, and the batch it fills is
-  // the only one and has room.
+bool Outbox::HoldLocked(std::optional<Clock::time_point> now) const {
+  // The sender is in a burst (so last_send_ is set) and still sending, and
+  // the batch it fills is the only one and has room.
   return burst_ && !data_ended_ && batches_.size() == 1 &&
          batches_.front().payloads() < options_.max_batch_payloads &&
-         (now.has_value() ? *now : absl::Now()) - last_send_ <
-             options_.burst_gap;
+         (now.has_value() ? *now : Clock::now()) - *last_send_ < burst_gap_;
 }
 
 std::function<void()> Outbox::TakeDrainedLocked() {
