@@ -1,54 +1,61 @@
 #include "client/opener_stream.h"
 
 #include "grpcpp/support/slice.h"
-#include "grpcpp/support/stub_options.h"
 #include "runtime/status_conversion.h"
 
 namespace tether {
 namespace {
 
-// The full name of the tether.v1.Actor/Context method, which the generic
-// stub calls by name.
 constexpr char kContextMethod[] = "/tether.v1.Actor/Context";
-
-using Reactor = grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
 
 }  // namespace
 
 std::shared_ptr<OpenerStream> OpenerStream::Create(
     std::shared_ptr<Context> context, grpc::GenericStub* stub,
-    PeerSignaller* signaller) {
+    PeerSignaller* signaller, std::shared_ptr<CallQueue> queue) {
   std::shared_ptr<OpenerStream> stream(
-      new OpenerStream(std::move(context), stub, signaller));
+      new OpenerStream(std::move(context), stub, signaller, std::move(queue)));
   stream->context_->Attach(stream);
+  stream->context_->SetPoller(stream->queue_);
   return stream;
 }
 
 OpenerStream::OpenerStream(std::shared_ptr<Context> context,
-                           grpc::GenericStub* stub, PeerSignaller* signaller)
-    : context_(std::move(context)), signaller_(signaller) {
-  // The call's headers go out with the Start frame, in one write.
+                           grpc::GenericStub* stub, PeerSignaller* signaller,
+                           std::shared_ptr<CallQueue> queue)
+    : context_(std::move(context)),
+      signaller_(signaller),
+      queue_(std::move(queue)) {
+  waiters_.SetPoller(queue_);
   call_.set_initial_metadata_corked(true);
-  stub->PrepareBidiStreamingCall(&call_, kContextMethod, grpc::StubOptions(),
-                                 this);
+  stream_ = stub->PrepareCall(&call_, kContextMethod, queue_->cq());
 }
 
 void OpenerStream::Start() {
-  Reactor::StartRead(&in_);
-  StartCall();
+  absl::MutexLock write_lock(&write_mu_);
+  absl::MutexLock lock(&mu_);
+  call_started_ = true;
+  // The headers are corked: they leave with the first write, and this tag
+  // never completes.
+  stream_->StartCall(nullptr);
+  if (write_pending_) {
+    write_pending_ = false;
+    stream_->Write(out_, &write_op_);
+  }
+  StartReadLocked();
 }
 
-void OpenerStream::FinishAndWait(absl::Duration grace) {
-  absl::MutexLock lock(&mu_);
-  if (mu_.AwaitWithTimeout(absl::Condition(&done_), grace)) return;
-  call_.TryCancel();
-  mu_.Await(absl::Condition(&done_));
+void OpenerStream::StartReadLocked() {
+  reading_ = true;
+  stream_->Read(&in_, &read_op_);
 }
 
 void OpenerStream::OnReadDone(bool ok) {
   if (!ok) {
     absl::MutexLock lock(&mu_);
+    reading_ = false;
     read_closed_ = true;
+    MaybeFinishLocked();
     return;
   }
   grpc::Slice slice;
@@ -59,40 +66,62 @@ void OpenerStream::OnReadDone(bool ok) {
     context_->OnBadFrame("a frame could not be read");
   }
   in_.Clear();
-  // Pause first, then ask: a ResumeReading() racing with the question
-  // either finds the pause and starts the read itself, or comes before it
-  // and makes the answer yes. Either way exactly one read is started.
   {
     absl::MutexLock lock(&mu_);
+    reading_ = false;
     reading_paused_ = true;
   }
   if (context_->ShouldRead()) ResumeReading();
 }
 
-void OpenerStream::OnWriteDone(bool ok) { context_->OnWriteDone(ok); }
-
-void OpenerStream::OnDone(const grpc::Status& status) {
+void OpenerStream::OnWriteDone(bool ok) {
   {
-    absl::MutexLock write_lock(&write_mu_);
     absl::MutexLock lock(&mu_);
-    call_ended_ = true;
+    writing_ = false;
+    MaybeFinishLocked();
   }
-  context_->OnTransportDone(ToAbslStatus(status));
-  // Last: FinishAndWait may release this stream as soon as it sees done_.
+  context_->OnWriteDone(ok);
+}
+
+void OpenerStream::MaybeFinishLocked() {
+  // Finish once reading ended and nothing else is outstanding.
+  if (!read_closed_ || finishing_ || writing_) return;
+  finishing_ = true;
+  stream_->Finish(&status_, &finish_op_);
+}
+
+void OpenerStream::OnFinished(bool ok) {
+  context_->OnTransportDone(ToAbslStatus(status_));
   absl::MutexLock lock(&mu_);
   done_ = true;
+  waiters_.NotifyAll();
+}
+
+void OpenerStream::FinishAndWait(absl::Duration grace) {
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
+  {
+    absl::MutexLock lock(&mu_);
+    if (AwaitLockedShielded(mu_, waiters_, done, absl::Now() + grace)) return;
+  }
+  CancelCall();
+  absl::MutexLock lock(&mu_);
+  AwaitLockedShielded(mu_, waiters_, done, absl::InfiniteFuture());
 }
 
 void OpenerStream::StartWrite(absl::string_view frame, bool last) {
   grpc::Slice slice(frame.data(), frame.size());
   grpc::ByteBuffer buffer(&slice, 1);
   {
-    // gRPC frees its side of the call after OnDone; a write racing with the
-    // end of the call must not reach it.
-    absl::MutexLock lock(&write_mu_);
-    if (!call_ended_) {
-      out_.Swap(&buffer);  // The previous write is done with out_.
-      Reactor::StartWrite(&out_);
+    absl::MutexLock write_lock(&write_mu_);
+    absl::MutexLock lock(&mu_);
+    if (!finishing_) {
+      writing_ = true;
+      out_.Swap(&buffer);
+      if (call_started_) {
+        stream_->Write(out_, &write_op_);
+      } else {
+        write_pending_ = true;  // Start() writes it.
+      }
       return;
     }
   }
@@ -101,12 +130,23 @@ void OpenerStream::StartWrite(absl::string_view frame, bool last) {
 
 void OpenerStream::ResumeReading() {
   absl::MutexLock lock(&mu_);
-  if (!reading_paused_ || read_closed_ || call_ended_) return;
+  if (!reading_paused_ || read_closed_ || finishing_ || reading_) return;
   reading_paused_ = false;
-  Reactor::StartRead(&in_);
+  StartReadLocked();
 }
 
-void OpenerStream::Finish(const absl::Status& status) { call_.TryCancel(); }
+void OpenerStream::Finish(const absl::Status& status) { CancelCall(); }
+
+void OpenerStream::CancelCall() {
+  call_.TryCancel();
+  // A paused read would never see the end of the call: start one, which
+  // fails at once.
+  absl::MutexLock lock(&mu_);
+  if (reading_paused_ && !read_closed_ && !reading_) {
+    reading_paused_ = false;
+    StartReadLocked();
+  }
+}
 
 void OpenerStream::Signal(const v1::SignalRequest& request) {
   signaller_->Send(context_->peer_ref().addresses(), request);

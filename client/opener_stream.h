@@ -1,16 +1,18 @@
 // File: client/opener_stream.h
 //
-// The opener side of tether.v1.Actor/Context: a gRPC client reactor that
-// moves frames between one stream and its Context. Used by Portal; not a
-// public API.
+// The opener side of tether.v1.Actor/Context, used by Portal; not a public
+// API. The call runs on gRPC's async API and its completions go to the
+// opening task's CallQueue (runtime/call_queue.h), which that task, or one
+// waiting on the context, polls while it waits: a reply is read by the
+// thread that waits for it.
 //
-//   auto stream = OpenerStream::Create(context, stub, &signaller);
+//   auto stream = OpenerStream::Create(context, stub, &signaller, queue);
 //   context->SendControl(start_frame);
 //   stream->Start();
 //   ... the context runs ...
 //   stream->FinishAndWait(absl::Seconds(1));         // before release
 //
-// Thread-safe; reactions run on gRPC threads and never block.
+// Thread-safe.
 
 #ifndef TETHER_CLIENT_OPENER_STREAM_H_
 #define TETHER_CLIENT_OPENER_STREAM_H_
@@ -18,44 +20,34 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "grpcpp/support/client_callback.h"
+#include "runtime/call_queue.h"
 #include "runtime/context.h"
 #include "runtime/peer_signaller.h"
-#include "tether/v1/actor.pb.h"
 
 namespace tether {
 
-// Frames cross the stream as bytes: the context serializes and decodes
-// them itself (runtime/yield_wire.h).
-class OpenerStream final
-    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
-      public ContextTransport {
+class OpenerStream final : public ContextTransport {
  public:
-  // Binds a tether.v1.Actor/Context call on `stub`'s channel and attaches
-  // to `context` (weakly); `stub` and `signaller` must outlive the stream.
+  // Binds a tether.v1.Actor/Context call on `stub`'s channel to `queue`
+  // and attaches it to `context` (weakly); `stub` and `signaller` must
+  // outlive the stream.
   static std::shared_ptr<OpenerStream> Create(std::shared_ptr<Context> context,
                                               grpc::GenericStub* stub,
-                                              PeerSignaller* signaller);
-  // REQUIRES: FinishAndWait() returned.
+                                              PeerSignaller* signaller,
+                                              std::shared_ptr<CallQueue> queue);
   ~OpenerStream() override = default;
 
-  // Starts the call and the first read. Frames queued before are sent.
+  // Starts the call and the first read. A frame queued before is sent
+  // with the call's headers.
   void Start();
-
-  // Waits up to `grace` for the callee to end the call, then cancels it;
-  // returns once gRPC is done with the stream.
+  // Waits, polling the queue, up to `grace` for the callee to end the
+  // call, then cancels it; returns once gRPC is done with the call.
   void FinishAndWait(absl::Duration grace);
-
-  // grpc::ClientBidiReactor
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
 
   // ContextTransport
   // `last` changes nothing: a client has no status to end the call with.
@@ -65,29 +57,59 @@ class OpenerStream final
   void Signal(const v1::SignalRequest& request) override;
 
  private:
+  class Op final : public CallEvent {
+   public:
+    using Handler = void (OpenerStream::*)(bool);
+    Op(OpenerStream* stream, Handler handler)
+        : stream_(stream), handler_(handler) {}
+    void OnEvent(bool ok) override { (stream_->*handler_)(ok); }
+
+   private:
+    OpenerStream* const stream_;
+    const Handler handler_;
+  };
+
   OpenerStream(std::shared_ptr<Context> context, grpc::GenericStub* stub,
-               PeerSignaller* signaller);
+               PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
+
+  void OnReadDone(bool ok);
+  void OnWriteDone(bool ok);
+  void OnFinished(bool ok);
+  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Cancels the call; a paused read is started so that it sees the end.
+  void CancelCall();
+  // Asks for the call's status once reading ended and no write is left.
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<Context> context_;
   PeerSignaller* const signaller_;
+  const std::shared_ptr<CallQueue> queue_;
   grpc::ClientContext call_;
-  // Only the single outstanding read touches it.
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   grpc::ByteBuffer in_;
+  grpc::Status status_;
+  Op read_op_{this, &OpenerStream::OnReadDone};
+  Op write_op_{this, &OpenerStream::OnWriteDone};
+  Op finish_op_{this, &OpenerStream::OnFinished};
 
-  // Two locks, so that reads never wait for a write: StartWrite holds
-  // write_mu_ while gRPC writes, often all the way to the socket. Lock
-  // order: write_mu_, then mu_.
+  // Two locks, so that handling a read never waits for a write: a task's
+  // StartWrite holds write_mu_ while gRPC writes, often all the way to the
+  // socket. Lock order: write_mu_, then mu_.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::Mutex mu_;
-  // The frame being written.
   grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool call_started_ ABSL_GUARDED_BY(mu_) = false;
+  // A write came before Start(), which issues it.
+  bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
-  // gRPC has begun OnDone: its side of the call may be gone. Written with
-  // both locks held, read with either.
-  bool call_ended_ = false;
-  // OnDone has finished with this object.
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  // The call's status arrived and was handed to the context.
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  // FinishAndWait waits here, polling queue_.
+  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tether

@@ -7,6 +7,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "runtime/call_queue.h"
 #include "runtime/errors.h"
 #include "runtime/status_conversion.h"
 #include "runtime/status_macros.h"
@@ -60,8 +61,17 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   auto context = std::make_shared<Context>(
       Context::Side::kOpener, self_->ref(), std::move(callee),
       std::string(function), NewUuid(), kind, options);
+  // The call's completions go to the calling task's queue, which its waits
+  // poll; a task that has none gets one for as long as it has contexts.
+  std::shared_ptr<CallQueue> queue =
+      std::dynamic_pointer_cast<CallQueue>(CurrentTaskPoller());
+  const bool own_queue = queue == nullptr;
+  if (own_queue) {
+    queue = std::make_shared<CallQueue>();
+    SetTaskPoller(queue);
+  }
   std::shared_ptr<OpenerStream> stream =
-      OpenerStream::Create(context, context_stub_.get(), &signaller_);
+      OpenerStream::Create(context, context_stub_.get(), &signaller_, queue);
   self_->AddContext(context);
 
   v1::Frame frame;
@@ -89,6 +99,7 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   stream->FinishAndWait(context->final_frame_arrived() ? kStreamGrace
                                                        : absl::ZeroDuration());
   self_->RemoveContext(*context);
+  if (own_queue) SetTaskPoller(nullptr);
   return result;
 }
 

@@ -5,11 +5,14 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/errors.h"
 #include "runtime/status_macros.h"
@@ -26,6 +29,13 @@ Value TooDeep() {
   for (int i = 0; i <= Value::kMaxJsonDepth; ++i) value = Value::List({value});
   return value;
 }
+
+// How long the busy callees below compute before they give up on the
+// opener; far above what a passing test takes.
+constexpr absl::Duration kBusyLimit = absl::Seconds(20);
+
+// Set by the opener once it has every payload of "send_then_compute".
+std::atomic<bool> opener_has_all{false};
 
 ActorIdentity Identity(const std::string& name) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create(name);
@@ -110,6 +120,43 @@ class PortalTest : public testing::Test {
                   if (large.ok()) return Value::String("sent");
                   TETHER_RETURN_IF_ERROR(ctx.Started(Value::Int(0)));
                   return Value::String(large.ToString());
+                })
+            .ok());
+    // Sends three payloads, then computes without a cancellation point
+    // until the opener has all three: the completions of its writes must be
+    // handled although the task never waits.
+    ASSERT_TRUE(
+        functions_
+            .RegisterContext(
+                "send_then_compute",
+                [](Context& ctx, const Value&) -> absl::StatusOr<Value> {
+                  TETHER_RETURN_IF_ERROR(ctx.Started());
+                  TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+                  for (int64_t i = 1; i <= 3; ++i) {
+                    TETHER_RETURN_IF_ERROR(stream.Send(Value::Int(i)));
+                  }
+                  const absl::Time give_up = absl::Now() + kBusyLimit;
+                  while (!opener_has_all.load()) {
+                    if (absl::Now() > give_up) {
+                      return absl::DeadlineExceededError("still computing");
+                    }
+                  }
+                  return Value::Int(3);
+                })
+            .ok());
+    // Computes, checking for cancellation without ever blocking: the
+    // opener's Cancel must reach it all the same.
+    ASSERT_TRUE(
+        functions_
+            .RegisterContext(
+                "compute_until_cancelled",
+                [](Context& ctx, const Value&) -> absl::StatusOr<Value> {
+                  TETHER_RETURN_IF_ERROR(ctx.Started());
+                  const absl::Time give_up = absl::Now() + kBusyLimit;
+                  while (absl::Now() < give_up) {
+                    TETHER_RETURN_IF_ERROR(CheckCancelled());
+                  }
+                  return absl::DeadlineExceededError("never saw the cancel");
                 })
             .ok());
     callee_ = std::make_unique<ActorRuntime>(Identity("callee"), &functions_);
@@ -253,6 +300,46 @@ TEST_F(PortalTest, OpenerCancelIsAbsorbed) {
   EXPECT_EQ(GetErrorInfo(result_status)->canceller().uuid(),
             opener_->id().uuid());
   EXPECT_TRUE(acked);
+}
+
+// A callee that goes on computing after its sends, without blocking,
+// still delivers them: something other than its own waits handles the
+// completions of its writes.
+TEST_F(PortalTest, PayloadsSentBeforeComputingArrive) {
+  opener_has_all = false;
+  std::vector<Value> received;
+  const absl::Status status = portal_->OpenContext(
+      "send_then_compute", Value(),
+      [&](Context& ctx, const Value&) -> absl::Status {
+        TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+        const absl::Time deadline = absl::Now() + absl::Seconds(10);
+        for (int i = 0; i < 3; ++i) {
+          TETHER_ASSIGN_OR_RETURN(Value value, stream.Receive(deadline));
+          received.push_back(std::move(value));
+        }
+        opener_has_all = true;
+        return ctx.Result().status();
+      });
+  opener_has_all = true;  // Ends the callee's loop whatever happened.
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(received, testing::ElementsAre(Value::Int(1), Value::Int(2),
+                                             Value::Int(3)));
+}
+
+// A callee that only checks for cancellation, never blocking, sees the
+// opener's Cancel.
+TEST_F(PortalTest, ComputingCalleeSeesTheOpenersCancel) {
+  absl::Status result;
+  const absl::Status status =
+      portal_->OpenContext("compute_until_cancelled", Value(),
+                           [&](Context& ctx, const Value&) -> absl::Status {
+                             ctx.Cancel();
+                             result = ctx.Result().status();
+                             return absl::OkStatus();
+                           });
+  EXPECT_TRUE(status.ok()) << status;
+  ASSERT_TRUE(IsContextCancelled(result)) << result;
+  EXPECT_EQ(GetErrorInfo(result)->canceller().uuid(), opener_->id().uuid());
 }
 
 // Run() asks for a plain function and OpenContext() for a context

@@ -247,37 +247,43 @@ uint64_t ActorRuntime::SumOverContexts(uint64_t ActorRuntime::*finished,
   return sum;
 }
 
-void ActorRuntime::Serve(std::shared_ptr<Context> context,
-                         RegisteredFunction function, Value args) {
-  std::optional<v1::ActorId> cancelled_by;
+void ActorRuntime::SpawnServingTask(std::function<void()> call) {
   {
     absl::MutexLock lock(&mu_);
     ++serving_;
-    cancelled_by = cancelled_by_;
   }
-  // A context that arrives while the actor stops is cancelled at once, by
-  // whoever cancelled the actor.
-  if (cancelled_by.has_value()) context->CancelByRequest(*cancelled_by);
-  const std::string name = function.name;
-  absl::Status spawned = serving_tasks_.TrySpawn(
-      name, [this, context, function = std::move(function),
-             args = std::move(args)]() {
-        const ScopedCurrentActor current(this);
-        const ScopedLogContext log_context(function.name, context->id());
-        context->BindScope(CurrentScope());
-        absl::StatusOr<Value> result = Invoke(function, *context, args, *this);
-        if (!result.ok()) RunPostMortem(function.name, result.status());
-        context->FinishCallee(std::move(result));
+  // Named after the function once the call's Start arrives.
+  absl::Status spawned =
+      serving_tasks_.TrySpawn("context", [this, call = std::move(call)]() {
+        call();
         absl::MutexLock lock(&mu_);
         --serving_;
         return absl::OkStatus();
       });
   if (spawned.ok()) return;
-  // Out of threads: refuse this context rather than fail the actor.
+  // Out of threads: the call is dropped, and with it the stream, rather
+  // than the actor failing.
   TETHER_LOG(kError) << spawned.message();
-  context->FinishCallee(spawned);
   absl::MutexLock lock(&mu_);
   --serving_;
+}
+
+void ActorRuntime::RunServed(const std::shared_ptr<Context>& context,
+                             const RegisteredFunction& function,
+                             const Value& args) {
+  std::optional<v1::ActorId> cancelled_by;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_by = cancelled_by_;
+  }
+  if (cancelled_by.has_value()) context->CancelByRequest(*cancelled_by);
+  RenameCurrentTask(function.name);
+  const ScopedCurrentActor current(this);
+  const ScopedLogContext log_context(function.name, context->id());
+  context->BindScope(CurrentScope());
+  absl::StatusOr<Value> result = Invoke(function, *context, args, *this);
+  if (!result.ok()) RunPostMortem(function.name, result.status());
+  context->FinishCallee(std::move(result));
 }
 
 void ActorRuntime::RunPostMortem(const std::string& function,

@@ -6,7 +6,8 @@
 //
 //   ActorRuntime runtime(*ActorIdentity::Create("worker"));
 //   runtime.SetAddresses({"127.0.0.1:41234"});       // once the server binds
-//   runtime.Serve(ctx, function, args);              // a peer opened ctx
+//   runtime.SpawnServingTask([call] { call->Serve(); });  // a call came
+//   runtime.RunServed(ctx, function, args);  // on that task, once accepted
 //   runtime.CancelServing(requester);                // Actor/Cancel
 //
 // Thread-safe.
@@ -104,11 +105,18 @@ class ActorRuntime {
   uint64_t frames_sent() const;
   uint64_t frames_received() const;
 
-  // Runs `function` for the callee context `context` as a serving task: the
-  // task's root scope is the context's, a thrown exception is boxed, and
-  // the result becomes the context's final frame.
-  void Serve(std::shared_ptr<Context> context, RegisteredFunction function,
-             Value args);
+  // Runs `call` (one incoming context call, from its first frame to its
+  // end) as a serving task: CancelServing cancels it. When no thread can be
+  // started, `call` is dropped, which ends the call.
+  void SpawnServingTask(std::function<void()> call);
+
+  // On a serving task: runs `function` for the callee context `context`.
+  // The task, renamed after the function, cancels the context when it is
+  // cancelled; a thrown exception is boxed; the result becomes the
+  // context's final frame. A context that arrives while the actor stops is
+  // cancelled at once, by whoever cancelled the actor.
+  void RunServed(const std::shared_ptr<Context>& context,
+                 const RegisteredFunction& function, const Value& args);
 
   // Cancels every serving task; each open context ends with
   // ContextCancelled naming `requester` (the first requester, when called

@@ -15,6 +15,9 @@ namespace {
 // How long a failing block waits for the callee to confirm its
 // cancellation before the stream itself is cancelled.
 constexpr absl::Duration kCancelAckTimeout = absl::Milliseconds(500);
+// How soon the timer thread handles a write's completion for a sender that
+// did not block since (AwaitingWriteDone).
+constexpr absl::Duration kWriteDoneCheck = absl::Microseconds(200);
 
 // How long payloads of a burst may wait to fill a batch when the sending
 // task neither blocks nor fills one (runtime/outbox.h). Also how often a
@@ -209,6 +212,16 @@ std::optional<absl::StatusOr<Value>> Context::outcome() const {
 void Context::Attach(std::weak_ptr<ContextTransport> transport) {
   absl::MutexLock lock(&transport_mu_);
   transport_ = std::move(transport);
+}
+
+void Context::SetPoller(const std::shared_ptr<TaskPoller>& poller) {
+  {
+    absl::MutexLock lock(&mu_);
+    waiters_.SetPoller(poller);
+    poller_ = poller;
+  }
+  inbox_.SetPoller(poller);
+  outbox_.SetPoller(poller);
 }
 
 void Context::SendControl(v1::Frame&& frame) {
@@ -429,13 +442,12 @@ bool Context::AbsorbsLocked(const absl::Status& status) const {
 
 void Context::AwaitOutcomeShielded(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(
-      absl::Condition(
-          +[](Context* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->outcome_.has_value() || self->transport_done_;
-          },
-          this),
-      timeout);
+  AwaitLockedShielded(
+      mu_, waiters_,
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return outcome_.has_value() || transport_done_;
+      },
+      absl::Now() + timeout);
 }
 
 v1::ErrorInfo Context::BoxForPeer(const absl::Status& error) const {
@@ -492,6 +504,31 @@ void Context::ReleaseBeforeBlocking() {
       self->outbox_.OnSenderBlocking();
     }
   });
+}
+
+void Context::AwaitingWriteDone() {
+  std::shared_ptr<TaskPoller> poller;
+  {
+    absl::MutexLock lock(&mu_);
+    poller = poller_;
+  }
+  if (poller == nullptr) return;
+  PollReady(*poller);
+  if (outbox_.awaiting_write_done()) HandleWriteDoneSoon(std::move(poller));
+}
+
+void Context::HandleWriteDoneSoon(std::shared_ptr<TaskPoller> poller) {
+  // A sender that computes without blocking does not poll: the timer
+  // thread handles the completion, so its data leaves within the delay.
+  RunAt(absl::Now() + kWriteDoneCheck,
+        [weak = weak_from_this(), poller = std::move(poller)]() mutable {
+          std::shared_ptr<Context> self = weak.lock();
+          if (self == nullptr) return;
+          PollReady(*poller);
+          if (self->outbox_.awaiting_write_done()) {
+            self->HandleWriteDoneSoon(std::move(poller));
+          }
+        });
 }
 
 void Context::ReleaseAfter(absl::Duration linger) {

@@ -162,6 +162,9 @@ class Context : public std::enable_shared_from_this<Context>,
   // The context keeps only a weak reference: a transport that went away
   // (its call ended) is simply no longer used.
   void Attach(std::weak_ptr<ContextTransport> transport);
+  // The transport's events come through `poller`: tasks waiting on this
+  // context poll it (runtime/task.h). Before any task waits.
+  void SetPoller(const std::shared_ptr<TaskPoller>& poller);
   // The largest serialized frame the peer accepts (max_frame_bytes of its
   // Start or StartAck); 0, the initial value, states no limit. A payload,
   // Started value or result that could not fit is refused before sending.
@@ -231,6 +234,10 @@ class Context : public std::enable_shared_from_this<Context>,
   // Both call back only if the context still exists then.
   void ReleaseBeforeBlocking() override;
   void ReleaseAfter(absl::Duration linger) override;
+  void AwaitingWriteDone() override;
+  // Handles the outbox's write completion from the timer thread after
+  // kWriteDoneCheck, again until no data waits for one.
+  void HandleWriteDoneSoon(std::shared_ptr<TaskPoller> poller);
   // The attached transport while it exists, else null.
   std::shared_ptr<ContextTransport> transport() const;
 
@@ -325,6 +332,8 @@ class Context : public std::enable_shared_from_this<Context>,
   bool transport_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status iteration_status_ ABSL_GUARDED_BY(mu_);
   WaitSet waiters_ ABSL_GUARDED_BY(mu_);
+  // The transport's poller, if its completions must be polled.
+  std::shared_ptr<TaskPoller> poller_ ABSL_GUARDED_BY(mu_);
   // stop_sent_, an error outcome or remote_error_: a send fails. Mirrored
   // here so that a send on an open stream takes no lock of the context's
   // own (written under mu_).

@@ -67,6 +67,12 @@ class Inbox {
   Inbox(const Inbox&) = delete;
   Inbox& operator=(const Inbox&) = delete;
 
+  // Receivers poll `poller` while they wait (runtime/task.h).
+  void SetPoller(std::shared_ptr<TaskPoller> poller) {
+    absl::MutexLock lock(&mu_);
+    receivers_.SetPoller(std::move(poller));
+  }
+
   // Switches kOverrun to kAllowOverruns (a side opening its stream with
   // allow_overruns); other modes are kept.
   void AllowOverruns();

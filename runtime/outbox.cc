@@ -37,6 +37,7 @@ absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
   TETHER_RETURN_IF_ERROR(CheckFits(size));
   Step step;
   bool arm_sender_release = false;
+  bool report_awaiting = false;
   {
     absl::MutexLock lock(&mu_);
     absl::Status status = AwaitLocked(
@@ -76,9 +77,11 @@ absl::Status Outbox::SendData(const Value& value, absl::Time deadline) {
       }
     }
     step = NextWriteLocked(/*may_hold=*/true, now);
+    report_awaiting = ReportAwaitingLocked();
   }
   if (arm_sender_release) writer_->ReleaseBeforeBlocking();
   Run(step);
+  if (report_awaiting) writer_->AwaitingWriteDone();
   return absl::OkStatus();
 }
 
@@ -106,6 +109,7 @@ void Outbox::OnSenderBlocking() {
 
 void Outbox::SendControl(v1::Frame&& frame) {
   Step step;
+  bool report_awaiting = false;
   {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok() || final_queued_) return;
@@ -136,8 +140,10 @@ void Outbox::SendControl(v1::Frame&& frame) {
     if (data_ended_) senders_.NotifyAll();
     control_.push_back(frame.SerializeAsString());
     step = NextWriteLocked();
+    report_awaiting = ReportAwaitingLocked();
   }
   Run(step);
+  if (report_awaiting) writer_->AwaitingWriteDone();
 }
 
 void Outbox::WhenDrained(std::function<void()> drained) {
@@ -164,6 +170,7 @@ void Outbox::OnWriteDone(bool ok) {
   {
     absl::MutexLock lock(&mu_);
     writing_ = false;
+    awaiting_reported_ = false;
     step = NextWriteLocked();
     drained = TakeDrainedLocked();
   }
@@ -189,6 +196,16 @@ void Outbox::Close(absl::Status reason) {
 bool Outbox::busy() const {
   absl::MutexLock lock(&mu_);
   return writing_ || !batches_.empty();
+}
+
+bool Outbox::awaiting_write_done() const {
+  absl::MutexLock lock(&mu_);
+  return writing_ && (!control_.empty() || !batches_.empty());
+}
+
+bool Outbox::ReportAwaitingLocked() {
+  return writing_ && (!control_.empty() || !batches_.empty()) &&
+         !std::exchange(awaiting_reported_, true);
 }
 
 uint64_t Outbox::payloads_accepted() const {

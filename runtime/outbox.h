@@ -69,6 +69,11 @@ class FrameWriter {
   // Outbox::ReleaseHold() after `linger`. Called on any thread, without the
   // outbox's lock.
   virtual void ReleaseAfter(absl::Duration linger) = 0;
+  // Frames are queued behind the write in flight: a transport whose write
+  // completions wait for someone to poll them must see that they are
+  // handled even if the sending task goes on without blocking. Called on
+  // the sending thread, without the outbox's lock; once per write.
+  virtual void AwaitingWriteDone() = 0;
 };
 
 class Outbox {
@@ -97,6 +102,12 @@ class Outbox {
   // (Stop, Return, Error) was queued; the Close() reason once the stream
   // failed.
   absl::Status SendData(const Value& value, absl::Time deadline);
+
+  // Senders poll `poller` while they wait (runtime/task.h).
+  void SetPoller(std::shared_ptr<TaskPoller> poller) {
+    absl::MutexLock lock(&mu_);
+    senders_.SetPoller(std::move(poller));
+  }
 
   // The largest frame the receiver accepts, once known; 0 (the initial
   // value) sets no limit. A payload that could not fit is refused by
@@ -144,6 +155,9 @@ class Outbox {
   // now may wait behind the peer's flow control.
   bool busy() const;
 
+  // Whether frames wait for the write in flight to complete.
+  bool awaiting_write_done() const;
+
  private:
   // What to do once the lock is released.
   struct Step {
@@ -175,6 +189,9 @@ class Outbox {
     if (step.arm_release) writer_->ReleaseAfter(options_.linger);
     if (step.frame != nullptr) writer_->StartWrite(*step.frame, step.last);
   }
+  // Whether to call FrameWriter::AwaitingWriteDone now: frames wait for
+  // the write in flight, and it was not called for that write yet.
+  bool ReportAwaitingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the drained callback if the outbox is idle.
   std::function<void()> TakeDrainedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -195,6 +212,8 @@ class Outbox {
   // The frame being written; untouched while writing_.
   std::string in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // FrameWriter::AwaitingWriteDone was called for the write in flight.
+  bool awaiting_reported_ ABSL_GUARDED_BY(mu_) = false;
   // When SendData last queued a payload (with a linger only), and whether
   // that was within the burst gap of the one before.
   std::optional<Clock::time_point> last_send_ ABSL_GUARDED_BY(mu_);

@@ -39,6 +39,28 @@ TEST(OutboxTest, PayloadSentWhileIdleGoesOutAlone) {
   EXPECT_EQ(h.outbox().payloads_accepted(), 2u);
 }
 
+// Frames that queue behind the write in flight are reported to the writer
+// once per write, so that a transport whose completions must be polled can
+// see to it; a frame written at once is not.
+TEST(OutboxTest, FramesWaitingForTheWriteInFlightAreReportedOncePerWrite) {
+  Harness h;
+  ASSERT_TRUE(h.Send(1).ok());
+  EXPECT_EQ(h.writer().awaiting_reports(), 0);
+  ASSERT_TRUE(h.Send(2).ok());
+  ASSERT_TRUE(h.Send(3).ok());
+  EXPECT_EQ(h.writer().awaiting_reports(), 1);
+  h.outbox().SendControl(StopFrame());
+  EXPECT_EQ(h.writer().awaiting_reports(), 1);
+
+  ASSERT_TRUE(h.writer().Complete());  // Writes the Stop, which overtakes.
+  EXPECT_EQ(h.writer().awaiting_reports(), 1);
+  ASSERT_TRUE(h.writer().Complete());  // Writes yield(2,3); nothing waits.
+  h.outbox().SendControl(ReturnFrame(Value::Int(3)));
+  EXPECT_EQ(h.writer().awaiting_reports(), 2);
+  h.writer().CompleteAll();
+  EXPECT_EQ(h.writer().Log(), "yield(1) stop(3) yield(2,3) return(3)");
+}
+
 // Once the receiver's frame limit is known, a payload that cannot fit is
 // refused without being queued; the stream goes on.
 TEST(OutboxTest, PayloadLargerThanTheReceiversFrameLimitIsRefused) {

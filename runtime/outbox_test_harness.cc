@@ -100,6 +100,16 @@ void FakeWriter::ReleaseAfter(absl::Duration linger) {
   ++release_after_requests_;
 }
 
+void FakeWriter::AwaitingWriteDone() {
+  absl::MutexLock lock(&mu_);
+  ++awaiting_reports_;
+}
+
+int FakeWriter::awaiting_reports() const {
+  absl::MutexLock lock(&mu_);
+  return awaiting_reports_;
+}
+
 int FakeWriter::release_before_blocking_requests() const {
   absl::MutexLock lock(&mu_);
   return release_before_blocking_requests_;

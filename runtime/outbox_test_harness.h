@@ -70,8 +70,10 @@ class FakeWriter : public FrameWriter {
   // Count the requests; the test releases holds itself.
   void ReleaseBeforeBlocking() override;
   void ReleaseAfter(absl::Duration linger) override;
+  void AwaitingWriteDone() override;
   int release_before_blocking_requests() const;
   int release_after_requests() const;
+  int awaiting_reports() const;
 
   // Completes the write in flight with `ok`; false when none is.
   bool Complete(bool ok = true);
@@ -106,6 +108,7 @@ class FakeWriter : public FrameWriter {
   int overlapping_writes_ ABSL_GUARDED_BY(mu_) = 0;
   int release_before_blocking_requests_ ABSL_GUARDED_BY(mu_) = 0;
   int release_after_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  int awaiting_reports_ ABSL_GUARDED_BY(mu_) = 0;
   int changed_frames_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

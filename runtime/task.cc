@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <ctime>
 #include <utility>
 
@@ -34,6 +35,10 @@ void FutexWake(std::atomic<int>* word) {
           nullptr, nullptr, 0);
 }
 
+// How often a running task's non-blocking cancellation points handle the
+// events its poller has ready.
+constexpr std::chrono::microseconds kReadyPollInterval(50);
+
 // The time left until `deadline`, without reading the clock for a wait
 // that has none (most waits): absl::Now() costs ~140 ns on the machine of
 // docs/performance.md, and a round trip parks several times.
@@ -50,29 +55,109 @@ class TaskState : public std::enable_shared_from_this<TaskState> {
  public:
   explicit TaskState(std::string name) : name_(std::move(name)) {}
 
+  // Only the owning thread reads or changes it.
   const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
 
   // Wakes the task if it is parked, or makes its next Park return at once.
   void Unpark() {
     if (permit_.exchange(1) == 1) return;  // A wake-up is already pending.
-    // Sequentially consistent accesses of permit_ and parked_ on both
-    // sides: either this sees parked_, or the task sees permit_ before it
-    // sleeps.
+    // Sequentially consistent accesses of permit_ and parked_ (polling_)
+    // on both sides: either this sees the task asleep, or the task sees
+    // permit_ before it sleeps.
     if (parked_.load()) FutexWake(&permit_);
+    if (polling_.load()) {
+      absl::MutexLock lock(&poll_mu_);
+      if (polling_on_ != nullptr) polling_on_->Kick();
+    }
   }
 
-  // Blocks until Unpark() or `deadline`; consumes the wake-up. Parks at
-  // once, without spinning: on a machine with few cores a spinning task
+  std::shared_ptr<TaskPoller> SetPoller(std::shared_ptr<TaskPoller> poller) {
+    absl::MutexLock lock(&poll_mu_);
+    std::swap(poller, poller_);
+    return poller;
+  }
+  std::shared_ptr<TaskPoller> poller() {
+    absl::MutexLock lock(&poll_mu_);
+    return poller_;
+  }
+
+  // Blocks until Unpark() or `deadline`; consumes the wake-up. Polls
+  // `poller` meanwhile, unless it is null or another thread polls it. Parks
+  // at once, without spinning: on a machine with few cores a spinning task
   // takes the CPU from the very threads that would deliver its wake-up.
-  void ParkUntil(absl::Time deadline) {
+  void ParkUntil(absl::Time deadline, TaskPoller* poller) {
     while (permit_.exchange(0) == 0) {
       const absl::Duration left = TimeLeft(deadline);
       if (left <= absl::ZeroDuration()) return;
+      if (poller != nullptr && BeginPoll(*poller)) {
+        {
+          absl::MutexLock lock(&poll_mu_);
+          polling_on_ = poller;
+        }
+        polling_.store(true);
+        if (permit_.load() == 0) poller->PollOnce(deadline);
+        polling_.store(false);
+        {
+          absl::MutexLock lock(&poll_mu_);
+          polling_on_ = nullptr;
+        }
+        EndPoll(*poller);
+        continue;
+      }
       parked_.store(true);
       // FutexWait returns at once unless permit_ is still 0.
       FutexWait(&permit_, 0, left);
       parked_.store(false);
     }
+  }
+
+  // Takes `poller` for this thread; or, while another thread polls it,
+  // asks to be woken when it is free.
+  bool BeginPoll(TaskPoller& poller) {
+    absl::MutexLock lock(&poller.mu_);
+    if (!poller.busy_) {
+      poller.busy_ = true;
+      return true;
+    }
+    std::shared_ptr<TaskState> self = shared_from_this();
+    if (std::find(poller.standby_.begin(), poller.standby_.end(), self) ==
+        poller.standby_.end()) {
+      poller.standby_.push_back(std::move(self));
+    }
+    return false;
+  }
+
+  // Handles its poller's ready events if it has one and has not polled for
+  // kReadyPollInterval: cheap enough for every non-blocking cancellation
+  // point.
+  void MaybePollReady() {
+    std::shared_ptr<TaskPoller> poller = this->poller();
+    if (poller == nullptr) return;
+    const std::chrono::steady_clock::time_point now =
+        std::chrono::steady_clock::now();
+    if (now - last_ready_poll_ < kReadyPollInterval) return;
+    last_ready_poll_ = now;
+    PollReady(*poller);
+  }
+
+  // Takes `poller` for this thread if no other thread polls it.
+  static bool BeginPollIfFree(TaskPoller& poller) {
+    absl::MutexLock lock(&poller.mu_);
+    return !std::exchange(poller.busy_, true);
+  }
+
+  // Frees `poller` and wakes a task that wanted it, which takes over.
+  static void EndPoll(TaskPoller& poller) {
+    std::shared_ptr<TaskState> next;
+    {
+      absl::MutexLock lock(&poller.mu_);
+      poller.busy_ = false;
+      if (poller.standby_.empty()) return;
+      next = std::move(poller.standby_.front());
+      poller.standby_.erase(poller.standby_.begin());
+    }
+    next->Unpark();
   }
 
   // The scope stack; only the owning thread touches it.
@@ -88,10 +173,18 @@ class TaskState : public std::enable_shared_from_this<TaskState> {
   }
 
  private:
-  const std::string name_;
+  std::string name_;
+  // When MaybePollReady last polled; only the owning thread touches it.
+  std::chrono::steady_clock::time_point last_ready_poll_;
   // 1 while a wake-up is pending; the futex word.
   std::atomic<int> permit_{0};
   std::atomic<bool> parked_{false};
+  std::atomic<bool> polling_{false};
+  absl::Mutex poll_mu_;
+  std::shared_ptr<TaskPoller> poller_ ABSL_GUARDED_BY(poll_mu_);
+  // What the task polls while polling_; kept alive by the poller's owner
+  // for as long.
+  TaskPoller* polling_on_ ABSL_GUARDED_BY(poll_mu_) = nullptr;
   std::vector<std::shared_ptr<ScopeState>> scopes_;
   std::vector<std::function<void()>> before_block_;
 
@@ -220,9 +313,20 @@ CancelScope::~CancelScope() {
   task_->scopes().pop_back();
 }
 
-absl::Status CheckCancelled() {
+namespace {
+
+absl::Status InnermostReason() {
   const std::shared_ptr<ScopeState>& scope = InnermostScope();
   return scope->cancelled() ? scope->reason() : absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckCancelled() {
+  // A task that computes and checks now and then would otherwise not see a
+  // cancel that its poller holds unread.
+  CurrentTask()->MaybePollReady();
+  return InnermostReason();
 }
 
 CancelHandle CurrentScope() { return CancelHandle(InnermostScope()); }
@@ -238,6 +342,26 @@ absl::Status SleepUntil(absl::Time deadline) {
 
 absl::Status Sleep(absl::Duration duration) {
   return SleepUntil(absl::Now() + duration);
+}
+
+std::shared_ptr<TaskPoller> SetTaskPoller(std::shared_ptr<TaskPoller> poller) {
+  return CurrentTask()->SetPoller(std::move(poller));
+}
+
+std::shared_ptr<TaskPoller> CurrentTaskPoller() {
+  return CurrentTask()->poller();
+}
+
+void PollReady() {
+  const std::shared_ptr<TaskPoller> poller = CurrentTask()->poller();
+  if (poller != nullptr) PollReady(*poller);
+}
+
+void PollReady(TaskPoller& poller) {
+  if (!TaskState::BeginPollIfFree(poller)) return;
+  while (poller.PollOnce(absl::InfinitePast())) {
+  }
+  TaskState::EndPoll(poller);
 }
 
 void BeforeNextBlock(std::function<void()> hook) {
@@ -282,24 +406,48 @@ void WaitSet::NotifyAll() {
   }
 }
 
-absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
-                         absl::FunctionRef<bool()> ready, absl::Time deadline) {
+namespace task_internal {
+
+bool Await(absl::Mutex& mu, WaitSet& waiters, absl::FunctionRef<bool()> ready,
+           absl::Time deadline, bool cancellable, absl::Status* cancelled) {
   TaskState* task = CurrentTask().get();
+  const std::shared_ptr<TaskPoller> poller =
+      waiters.poller_ != nullptr ? waiters.poller_ : task->poller();
   while (true) {
-    absl::Status cancelled = CheckCancelled();
-    if (!cancelled.ok()) return cancelled;
-    if (ready()) return absl::OkStatus();
-    if (TimeLeft(deadline) <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError("deadline passed while waiting");
+    if (cancellable) {
+      *cancelled = InnermostReason();
+      if (!cancelled->ok()) return false;
     }
+    if (ready()) return true;
+    if (TimeLeft(deadline) <= absl::ZeroDuration()) return false;
     waiters.waiters_.push_back(task);
     mu.Unlock();
     task->RunBeforeBlock();
-    task->ParkUntil(deadline);
+    task->ParkUntil(deadline, poller.get());
     mu.Lock();
     waiters.waiters_.erase(
         std::find(waiters.waiters_.begin(), waiters.waiters_.end(), task));
   }
+}
+
+}  // namespace task_internal
+
+absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
+                         absl::FunctionRef<bool()> ready, absl::Time deadline) {
+  absl::Status cancelled;
+  if (task_internal::Await(mu, waiters, ready, deadline, /*cancellable=*/true,
+                           &cancelled)) {
+    return absl::OkStatus();
+  }
+  if (!cancelled.ok()) return cancelled;
+  return absl::DeadlineExceededError("deadline passed while waiting");
+}
+
+bool AwaitLockedShielded(absl::Mutex& mu, WaitSet& waiters,
+                         absl::FunctionRef<bool()> ready, absl::Time deadline) {
+  absl::Status unused;
+  return task_internal::Await(mu, waiters, ready, deadline,
+                              /*cancellable=*/false, &unused);
 }
 
 TaskGroup::TaskGroup(bool cancel_on_error)
@@ -351,8 +499,11 @@ void TaskGroup::CancelAll(absl::Status reason) { scope_->Cancel(reason); }
 
 absl::Status TaskGroup::Wait() {
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](size_t* running) { return *running == 0; }, &running_));
+  // Polls while it waits: the tasks may wait on contexts of the caller's.
+  AwaitLockedShielded(
+      mu_, waiting_,
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; },
+      absl::InfiniteFuture());
   return first_error_;
 }
 
@@ -368,8 +519,14 @@ void TaskGroup::Finished(absl::Status status) {
   if (cancel) scope_->Cancel(status);
   absl::MutexLock lock(&mu_);
   --running_;
+  waiting_.NotifyAll();
 }
 
 const std::string& CurrentTaskName() { return CurrentTask()->name(); }
+
+void RenameCurrentTask(std::string name) {
+  NameThisThread(name);
+  CurrentTask()->set_name(std::move(name));
+}
 
 }  // namespace tether

@@ -46,9 +46,15 @@
 
 namespace tether {
 
+class WaitSet;
+
 namespace task_internal {
 class ScopeState;
 class TaskState;
+// AwaitLocked and AwaitLockedShielded; `cancellable` chooses. Sets
+// *cancelled to the reason when a cancellation ended the wait.
+bool Await(absl::Mutex& mu, WaitSet& waiters, absl::FunctionRef<bool()> ready,
+           absl::Time deadline, bool cancellable, absl::Status* cancelled);
 }  // namespace task_internal
 
 // Cancels a scope from any thread; cheap to copy; may outlive the scope
@@ -112,6 +118,51 @@ absl::Status Sleep(absl::Duration duration);
 // for anything. Hooks run in the order added, with no runtime lock held.
 void BeforeNextBlock(std::function<void()> hook);
 
+// A source of events that a blocked task handles itself instead of
+// sleeping: the completion queue of the gRPC calls of its contexts
+// (runtime/call_queue.h), so that the thread that waits for a reply is the
+// one the kernel wakes when it lands ("whoever waits, polls"). One thread
+// polls a poller at a time; the others sleep as usual, and the poller's
+// events wake them. A task polls its own poller (SetTaskPoller) or the one
+// of the object it waits on (WaitSet::SetPoller).
+class TaskPoller {
+ public:
+  TaskPoller() = default;
+  TaskPoller(const TaskPoller&) = delete;
+  TaskPoller& operator=(const TaskPoller&) = delete;
+  virtual ~TaskPoller() = default;
+
+  // Waits until `deadline` for one event and handles it; false if none
+  // came. Called by one thread at a time.
+  virtual bool PollOnce(absl::Time deadline) = 0;
+  // Makes a PollOnce running on another thread return soon. Any thread.
+  virtual void Kick() = 0;
+
+ private:
+  friend class task_internal::TaskState;
+  absl::Mutex mu_;
+  // A thread is polling.
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  // Tasks that found it busy and sleep instead; one is woken to take over
+  // when the poller is free again.
+  std::vector<std::shared_ptr<task_internal::TaskState>> standby_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// Installs `poller` for the calling task (null removes it); returns the
+// one it replaces.
+std::shared_ptr<TaskPoller> SetTaskPoller(std::shared_ptr<TaskPoller> poller);
+// The calling task's poller, if any.
+std::shared_ptr<TaskPoller> CurrentTaskPoller();
+
+// Handles the events the calling task's poller has ready, without waiting
+// for more, unless another thread is polling it. For a running task whose
+// own work waits on those events (a write's completion before the next
+// write can start).
+void PollReady();
+// The same for `poller`, from any thread.
+void PollReady(TaskPoller& poller);
+
 // The tasks blocked on one object. External synchronization: every call
 // happens with the object's mutex held (the one passed to AwaitLocked).
 class WaitSet {
@@ -122,10 +173,19 @@ class WaitSet {
   void NotifyAll();
   bool empty() const { return waiters_.empty(); }
 
+  // Tasks waiting on this set poll `poller` (instead of their own) while
+  // they wait: the events that make them ready come through it. Set before
+  // anyone waits.
+  void SetPoller(std::shared_ptr<TaskPoller> poller) {
+    poller_ = std::move(poller);
+  }
+
  private:
-  friend absl::Status AwaitLocked(absl::Mutex&, WaitSet&,
-                                  absl::FunctionRef<bool()>, absl::Time);
+  friend bool task_internal::Await(absl::Mutex&, WaitSet&,
+                                   absl::FunctionRef<bool()>, absl::Time, bool,
+                                   absl::Status*);
   std::vector<task_internal::TaskState*> waiters_;
+  std::shared_ptr<TaskPoller> poller_;
 };
 
 // Holds back the wake-ups WaitSet::NotifyAll issues on this thread until
@@ -163,6 +223,12 @@ absl::Status AwaitLocked(absl::Mutex& mu, WaitSet& waiters,
                          absl::FunctionRef<bool()> ready, absl::Time deadline)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
+// As AwaitLocked, but not a cancellation point: waits for `ready()` or the
+// deadline whether or not the task is cancelled. True once ready.
+bool AwaitLockedShielded(absl::Mutex& mu, WaitSet& waiters,
+                         absl::FunctionRef<bool()> ready, absl::Time deadline)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
 // Starts tasks and joins every one of them before it is destroyed. Tasks
 // run nested in the scope that is innermost where the group was created:
 // cancelling that scope cancels them. Each task runs on a thread of its own
@@ -194,7 +260,9 @@ class TaskGroup {
   // its captures destroyed, its BeforeNextBlock hooks run); returns the
   // first failure in the order tasks finished, OK if none failed. Not a
   // cancellation point: the group's tasks are cancelled with the enclosing
-  // scope anyway.
+  // scope anyway. A block like any other otherwise: the caller's
+  // BeforeNextBlock hooks run, and it polls its TaskPoller meanwhile, as
+  // the tasks may wait on the caller's contexts.
   absl::Status Wait();
 
  private:
@@ -210,10 +278,15 @@ class TaskGroup {
   absl::Mutex mu_;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+  WaitSet waiting_ ABSL_GUARDED_BY(mu_);
 };
 
 // The name of the calling task ("" for threads the runtime did not start).
 const std::string& CurrentTaskName();
+
+// Renames the calling task and its thread: a task that learns what it runs
+// after it started (a serving task, once its call's first frame arrived).
+void RenameCurrentTask(std::string name);
 
 }  // namespace tether
 

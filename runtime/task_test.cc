@@ -3,14 +3,19 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace tether {
@@ -193,14 +198,155 @@ TEST(TaskTest, BeforeNextBlockHooksRunWhenTheTaskEndsWithoutBlocking) {
 }
 
 TEST(TaskTest, ABeforeNextBlockHookBelongsToTheThreadThatAddedIt) {
-  std::atomic<bool> ran{false};
-  BeforeNextBlock([&] { ran = true; });
+  absl::Mutex mu;
+  std::vector<std::thread::id> ran_on;
+  BeforeNextBlock([&] {
+    absl::MutexLock lock(&mu);
+    ran_on.push_back(std::this_thread::get_id());
+  });
   TaskGroup group;
   group.Spawn("other", [] { return Sleep(absl::Milliseconds(1)); });
+  // Joining is a block of this thread: the hook runs here, and only here.
   EXPECT_TRUE(group.Wait().ok());
-  EXPECT_FALSE(ran) << "another task's block ran this thread's hook";
-  EXPECT_TRUE(Sleep(absl::Milliseconds(1)).ok());
-  EXPECT_TRUE(ran);
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(ran_on, testing::ElementsAre(std::this_thread::get_id()))
+      << "the hook ran on another task's block, or not once";
+}
+
+// A TaskPoller without gRPC: events are functions posted from any thread;
+// PollOnce runs one on the polling thread. Counts the threads polling at
+// once and the kicks.
+class FakePoller final : public TaskPoller {
+ public:
+  void Post(std::function<void()> event) {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(std::move(event));
+  }
+
+  bool PollOnce(absl::Time deadline) override {
+    std::function<void()> event;
+    {
+      absl::MutexLock lock(&mu_);
+      max_pollers_ = std::max(max_pollers_, ++pollers_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !events_.empty() || kicked_;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&has_work), deadline);
+      kicked_ = false;
+      if (!events_.empty()) {
+        event = std::move(events_.front());
+        events_.pop_front();
+      }
+      --pollers_;
+    }
+    if (event) event();
+    return static_cast<bool>(event);
+  }
+
+  void Kick() override {
+    absl::MutexLock lock(&mu_);
+    kicked_ = true;
+    ++kicks_;
+  }
+
+  int max_pollers() {
+    absl::MutexLock lock(&mu_);
+    return max_pollers_;
+  }
+  int kicks() {
+    absl::MutexLock lock(&mu_);
+    return kicks_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> events_ ABSL_GUARDED_BY(mu_);
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  int pollers_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_pollers_ ABSL_GUARDED_BY(mu_) = 0;
+  int kicks_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A flag that tasks wait for and events set.
+struct Flag {
+  absl::Mutex mu;
+  WaitSet waiters ABSL_GUARDED_BY(mu);
+  bool set ABSL_GUARDED_BY(mu) = false;
+
+  void Set() {
+    absl::MutexLock lock(&mu);
+    set = true;
+    waiters.NotifyAll();
+  }
+  absl::Status Await() {
+    absl::MutexLock lock(&mu);
+    return AwaitLocked(
+        mu, waiters, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return set; },
+        absl::Now() + absl::Seconds(10));
+  }
+};
+
+TEST(TaskPollerTest, AWaitingTaskHandlesTheEventThatWakesIt) {
+  auto poller = std::make_shared<FakePoller>();
+  SetTaskPoller(poller);
+  Flag flag;
+  std::thread::id handled_on;
+  std::thread poster([&] {
+    poller->Post([&] {
+      handled_on = std::this_thread::get_id();
+      flag.Set();
+    });
+  });
+  EXPECT_TRUE(flag.Await().ok());
+  poster.join();
+  EXPECT_EQ(handled_on, std::this_thread::get_id());
+  SetTaskPoller(nullptr);
+}
+
+TEST(TaskPollerTest, CancellingAPollingTaskKicksItsPoller) {
+  auto poller = std::make_shared<FakePoller>();
+  SetTaskPoller(poller);
+  Flag never;
+  CancelScope scope;
+  std::thread canceller([&] {
+    // Cancels once the task is inside PollOnce, which has no event to
+    // return: only a kick can wake it.
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (poller->max_pollers() == 0 && absl::Now() < give_up) {
+      std::this_thread::yield();
+    }
+    scope.Cancel(absl::CancelledError("stop"));
+  });
+  EXPECT_EQ(never.Await(), absl::CancelledError("stop"));
+  canceller.join();
+  EXPECT_GE(poller->kicks(), 1);
+  SetTaskPoller(nullptr);
+}
+
+// Two tasks wait on objects whose events come through one poller: one
+// polls at a time, and when it leaves the other takes over.
+TEST(TaskPollerTest, OneTaskPollsAtATimeAndAnotherTakesOver) {
+  auto poller = std::make_shared<FakePoller>();
+  Flag first;
+  Flag second;
+  first.waiters.SetPoller(poller);
+  second.waiters.SetPoller(poller);
+  TaskGroup group;
+  group.Spawn("first", [&] { return first.Await(); });
+  group.Spawn("second", [&] { return second.Await(); });
+  poller->Post([&] { first.Set(); });
+  poller->Post([&] { second.Set(); });
+  EXPECT_TRUE(group.Wait().ok());
+  EXPECT_EQ(poller->max_pollers(), 1);
+}
+
+TEST(TaskPollerTest, PollReadyHandlesWhatIsReadyWithoutWaiting) {
+  auto poller = std::make_shared<FakePoller>();
+  int handled = 0;
+  poller->Post([&] { ++handled; });
+  poller->Post([&] { ++handled; });
+  PollReady(*poller);
+  EXPECT_EQ(handled, 2);
 }
 
 TEST(TaskGroupTest, WaitJoinsEveryTaskAndReportsTheFirstFailure) {

@@ -11,7 +11,8 @@
 #include "runtime/local_roots.h"
 #include "runtime/log.h"
 #include "runtime/status_macros.h"
-#include "server/context_reactor.h"
+#include "server/context_acceptor.h"
+#include "server/context_call.h"
 #include "server/listen_check.h"
 
 namespace tether {
@@ -60,6 +61,8 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
                            listen.is_tcp() ? &bound_port : nullptr);
   builder.RegisterService(service.get());
+  std::unique_ptr<grpc::ServerCompletionQueue> new_calls =
+      builder.AddCompletionQueue();
   if (registrar != nullptr) builder.RegisterService(registrar.get());
   if (debug != nullptr) builder.RegisterService(debug.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -77,6 +80,9 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       std::move(bound), std::move(service), std::move(registrar),
       std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
+  actor_server->acceptor_ = std::make_unique<ContextAcceptor>(
+      actor_server->service_.get(), runtime, std::move(new_calls));
+  actor_server->acceptor_->Start();
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   if (actor_server->registrar_ != nullptr) {
     absl::StatusOr<std::unique_ptr<LocalRootRecord>> record =
@@ -138,6 +144,7 @@ void ActorServer::Shutdown(absl::Duration grace) {
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  acceptor_->Stop();
   if (tty_lock_ != nullptr && TtyLock::Hosted() == tty_lock_.get()) {
     TtyLock::SetHosted(nullptr);
   }

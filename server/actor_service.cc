@@ -5,7 +5,6 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "runtime/log.h"
-#include "server/context_reactor.h"
 
 namespace tether {
 
@@ -13,11 +12,6 @@ using google::protobuf::util::TimeUtil;
 
 ActorService::ActorService(ActorRuntime* runtime, CancelHandler on_cancel)
     : runtime_(runtime), on_cancel_(std::move(on_cancel)) {}
-
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
-ActorService::Context(grpc::CallbackServerContext* context) {
-  return ContextReactor::Create(runtime_, &signaller_);
-}
 
 grpc::ServerUnaryReactor* ActorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelActorRequest* request,

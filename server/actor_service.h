@@ -1,7 +1,8 @@
 // File: server/actor_service.h
 //
 // tether.v1.Actor bound to an ActorRuntime:
-//   Context  one ContextReactor per stream (callee side of a context);
+//   Context  served on the async API: ContextAcceptor hands each call to
+//            a serving task (server/context_call.h);
 //   Cancel   cancels every serving task with the requester as canceller,
 //            answers, then hands the requester to the owner's callback,
 //            which shuts the actor down;
@@ -27,9 +28,11 @@
 
 namespace tether {
 
-// Context is registered raw (ByteBuffer frames) so the reactor can answer
-// garbage with a protocol error; the other methods are typed.
-using ActorServiceBase = v1::Actor::WithRawCallbackMethod_Context<
+// Context is registered raw (ByteBuffer frames) so the call can answer
+// garbage with a protocol error, and on the async API so that its calls
+// are polled by the tasks that wait on them; the other methods are typed
+// callback methods.
+using ActorServiceBase = v1::Actor::WithRawMethod_Context<
     v1::Actor::WithCallbackMethod_Cancel<v1::Actor::WithCallbackMethod_Info<
         v1::Actor::WithCallbackMethod_Signal<v1::Actor::Service>>>>;
 
@@ -41,8 +44,8 @@ class ActorService final : public ActorServiceBase {
   // `runtime` must outlive the service.
   ActorService(ActorRuntime* runtime, CancelHandler on_cancel);
 
-  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Context(
-      grpc::CallbackServerContext* context) override;
+  // Delivers the out-of-band Signals of the contexts this actor serves.
+  PeerSignaller* signaller() { return &signaller_; }
 
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
                                    const v1::CancelActorRequest* request,

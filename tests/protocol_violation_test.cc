@@ -29,7 +29,7 @@
 #include "runtime/status_macros.h"
 #include "runtime/uuid.h"
 #include "runtime/value.h"
-#include "server/context_reactor.h"
+#include "server/context_call.h"
 #include "tests/flow_test_fixture.h"
 #include "tests/raw_opener.h"
 #include "tether/v1/frame.pb.h"

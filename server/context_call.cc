@@ -1,16 +1,15 @@
-#include "server/context_reactor.h"
+#include "server/context_call.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/slice.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
 #include "runtime/status_conversion.h"
 #include "runtime/uuid.h"
-#include "runtime/value.h"
 
 namespace tether {
 namespace {
@@ -19,14 +18,8 @@ absl::Status OpenerCancelled() {
   return absl::CancelledError("the opener cancelled");
 }
 
-// An opener's context id and ActorRef are kept while the context lives and
-// shown by Info, so each stays small: a peer must not make every Info
-// answer carry megabytes. A UUID is 36 bytes.
 constexpr size_t kMaxContextIdBytes = 256;
 constexpr size_t kMaxOpenerBytes = 4 << 10;
-
-// The largest receive buffer an opener may ask of this actor: buffers hold
-// payloads in memory, so a peer must not size them at will.
 constexpr uint32_t kMaxBufferSize = 1 << 16;
 
 ContextOptions OptionsFrom(const v1::ContextOptions& wire) {
@@ -40,7 +33,6 @@ ContextOptions OptionsFrom(const v1::ContextOptions& wire) {
   return options;
 }
 
-// REQUIRES: `kind` is PLAIN or CONTEXT.
 const char* KindName(v1::FunctionKind kind) {
   return kind == v1::FUNCTION_KIND_PLAIN ? "a plain function"
                                          : "a context function";
@@ -48,32 +40,65 @@ const char* KindName(v1::FunctionKind kind) {
 
 }  // namespace
 
-ContextReactor* ContextReactor::Create(ActorRuntime* runtime,
-                                       PeerSignaller* signaller) {
-  std::shared_ptr<ContextReactor> reactor(
-      new ContextReactor(runtime, signaller));
-  reactor->self_ = reactor;
-  reactor->StartRead(&reactor->in_);
-  return reactor.get();
+ContextCall::ContextCall(ActorRuntime* runtime, PeerSignaller* signaller)
+    : runtime_(runtime),
+      signaller_(signaller),
+      queue_(std::make_shared<CallQueue>()) {
+  waiters_.SetPoller(queue_);
 }
 
-ContextReactor::ContextReactor(ActorRuntime* runtime, PeerSignaller* signaller)
-    : runtime_(runtime), signaller_(signaller) {}
+ContextCall::~ContextCall() = default;
 
-void ContextReactor::OnReadDone(bool ok) {
-  const std::shared_ptr<Context> ctx = context();
+void ContextCall::Serve() {
+  SetTaskPoller(queue_);
+  {
+    absl::MutexLock lock(&mu_);
+    StartReadLocked();
+    AwaitLockedShielded(
+        mu_, waiters_,
+        [this]()
+            ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return first_frame_done_; },
+        absl::InfiniteFuture());
+  }
+  if (function_.has_value()) runtime_->RunServed(context_, *function_, args_);
+  {
+    absl::MutexLock lock(&mu_);
+    AwaitLockedShielded(
+        mu_, waiters_,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return OverLocked(); },
+        absl::InfiniteFuture());
+  }
+  if (context_ != nullptr) runtime_->RemoveContext(*context_);
+  SetTaskPoller(nullptr);
+}
+
+bool ContextCall::OverLocked() const {
+  return done_ && !reading_ && !writing_ && (!finishing_ || finished_);
+}
+
+void ContextCall::StartReadLocked() {
+  reading_ = true;
+  stream_.Read(&in_, &read_op_);
+}
+
+void ContextCall::OnReadDone(bool ok) {
+  bool first;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    first = !first_frame_done_;
+    if (!ok) read_closed_ = true;
+    waiters_.NotifyAll();
+  }
   if (!ok) {
-    // The opener half-closed (or the call is ending; OnCancel/OnDone say
-    // which). A half-close counts as Stop.
-    {
-      absl::MutexLock lock(&mu_);
-      read_closed_ = true;
-    }
-    if (ctx != nullptr) {
-      ctx->OnPeerHalfClose();
-    } else {
+    if (first) {
       Refuse(ProtocolError(runtime_->id(),
                            "the stream ended before its Start frame"));
+      absl::MutexLock lock(&mu_);
+      first_frame_done_ = true;
+      waiters_.NotifyAll();
+    } else {
+      context_->OnPeerHalfClose();
     }
     return;
   }
@@ -88,31 +113,39 @@ void ContextReactor::OnReadDone(bool ok) {
   in_.Clear();
   const absl::string_view bytes(reinterpret_cast<const char*>(slice.begin()),
                                 slice.size());
-  if (ctx != nullptr) {
-    if (problem.empty()) {
-      ctx->OnFrame(bytes);
-    } else {
-      ctx->OnBadFrame(problem);
-    }
-    return MaybeRead();
+  if (first) {
+    Accept(bytes, problem);
+    absl::MutexLock lock(&mu_);
+    first_frame_done_ = true;
+    waiters_.NotifyAll();
+    if (context_ == nullptr) return;
+  } else if (problem.empty()) {
+    context_->OnFrame(bytes);
+  } else {
+    context_->OnBadFrame(problem);
   }
+  {
+    absl::MutexLock lock(&mu_);
+    if (read_closed_ || finishing_) return;
+    reading_paused_ = true;
+  }
+  if (context_->ShouldRead()) ResumeReading();
+}
+
+void ContextCall::Accept(absl::string_view bytes, const std::string& problem) {
   v1::Frame frame;
-  if (problem.empty() &&
+  std::string why = problem;
+  if (why.empty() &&
       !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    problem =
+    why =
         "a frame could not be parsed as tether.v1.Frame (malformed, or "
         "nested deeper than protobuf reads)";
   }
-  if (!problem.empty()) return Refuse(ProtocolError(runtime_->id(), problem));
+  if (!why.empty()) return Refuse(ProtocolError(runtime_->id(), why));
   if (!frame.has_start()) {
     return Refuse(ProtocolError(runtime_->id(),
                                 "the first frame of a context must be Start"));
   }
-  OnStart(frame);
-  MaybeRead();
-}
-
-void ContextReactor::OnStart(const v1::Frame& frame) {
   const v1::Start& start = frame.start();
   const v1::ActorId self = runtime_->id();
   absl::StatusOr<RegisteredFunction> function =
@@ -145,7 +178,6 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
         absl::StrCat("an opener ActorRef of ", start.opener().ByteSizeLong(),
                      " bytes exceeds the limit of ", kMaxOpenerBytes)));
   }
-  // Absent arguments mean JSON null, so minimal clients can omit them.
   absl::StatusOr<Value> args =
       start.has_args() ? Value::FromProto(start.args()) : Value();
   if (args.ok() && function->check) {
@@ -163,152 +195,125 @@ void ContextReactor::OnStart(const v1::Frame& frame) {
       Context::Side::kCallee, runtime_->ref(), start.opener(), start.function(),
       id, function->kind, OptionsFrom(start.options()));
   context->SetPeerMaxFrameBytes(start.max_frame_bytes());
-  context->Attach(self_);
+  context->Attach(shared_from_this());
+  context->SetPoller(queue_);
   runtime_->AddContext(context);
-  bool cancelled;
   {
     absl::MutexLock lock(&mu_);
     context_ = context;
-    cancelled = cancelled_;
   }
-
+  function_ = *std::move(function);
+  args_ = *std::move(args);
   v1::Frame ack;
   *ack.mutable_start_ack()->mutable_callee() = runtime_->ref();
-  ack.mutable_start_ack()->set_kind(function->kind);
+  ack.mutable_start_ack()->set_kind(function_->kind);
   ack.mutable_start_ack()->set_context_id(id);
   ack.mutable_start_ack()->set_max_frame_bytes(kMaxFrameBytes);
   context->SendControl(std::move(ack));
-  runtime_->Serve(context, *std::move(function), *std::move(args));
-  // OnCancel came before the context existed: it is this reactor's to
-  // apply, or nobody would cancel the task.
-  if (cancelled) context->OnTransportDone(OpenerCancelled());
 }
 
-void ContextReactor::Refuse(const absl::Status& error) {
+void ContextCall::Refuse(const absl::Status& error) {
   TETHER_LOG(kInfo) << "refused a context: " << error.message();
   v1::Frame frame;
   *frame.mutable_error()->mutable_error() = BoxStatus(error, runtime_->id());
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
-  if (refusing_ || finished_) return;
+  if (refusing_ || finishing_) return;
   refusing_ = true;
   refusal_ = error;
-  read_closed_ = true;  // No further reads: the stream is ending.
+  read_closed_ = true;
   bool own_buffer = false;
   out_.Clear();
   if (grpc::SerializationTraits<v1::Frame>::Serialize(frame, &out_, &own_buffer)
           .ok()) {
-    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
-        &out_);
+    writing_ = true;
+    stream_.Write(out_, &write_op_);
   } else {
-    finished_ = true;
-    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
-        ToGrpcStatus(error));
+    finishing_ = true;
+    stream_.Finish(ToGrpcStatus(error), &finish_op_);
   }
 }
 
-void ContextReactor::MaybeRead() {
-  // Pause first, then ask: a ResumeReading() racing with the question
-  // either finds the pause and starts the read itself, or comes before it
-  // and makes the answer yes. Either way exactly one read is started.
-  {
-    absl::MutexLock lock(&mu_);
-    if (read_closed_ || finished_) return;
-    reading_paused_ = true;
-  }
-  const std::shared_ptr<Context> ctx = context();
-  if (ctx != nullptr && !ctx->ShouldRead()) return;
-  ResumeReading();
-}
-
-void ContextReactor::ResumeReading() {
+void ContextCall::ResumeReading() {
   absl::MutexLock lock(&mu_);
-  if (!reading_paused_ || read_closed_ || finished_) return;
+  if (!reading_paused_ || read_closed_ || finishing_ || reading_) return;
   reading_paused_ = false;
-  StartRead(&in_);
+  StartReadLocked();
 }
 
-void ContextReactor::StartWrite(absl::string_view frame, bool last) {
+void ContextCall::StartWrite(absl::string_view frame, bool last) {
   grpc::Slice slice(frame.data(), frame.size());
   grpc::ByteBuffer buffer(&slice, 1);
   bool ok;
   {
-    absl::MutexLock lock(&write_mu_);
-    ok = !finished_;
+    absl::MutexLock write_lock(&write_mu_);
+    absl::MutexLock lock(&mu_);
+    ok = !finishing_;
     if (ok) {
-      out_.Swap(&buffer);  // The previous write is done with out_.
+      out_.Swap(&buffer);
       if (last) {
         holding_last_ = true;
       } else {
-        grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::StartWrite(
-            &out_);
+        writing_ = true;
+        stream_.Write(out_, &write_op_);
       }
     }
   }
-  // A write that cannot start completes at once as failed, so the outbox
-  // does not wait for it; a held last frame counts as written, so that the
-  // context goes on to Finish.
-  if (!ok || last) context()->OnWriteDone(ok);
+  if (!ok || last) context_->OnWriteDone(ok);
 }
 
-void ContextReactor::OnWriteDone(bool ok) {
-  // Not write_mu_: the task that started this write may still hold it.
+void ContextCall::OnWriteDone(bool ok) {
   bool refusing;
-  std::shared_ptr<Context> ctx;
   {
     absl::MutexLock lock(&mu_);
+    writing_ = false;
     refusing = refusing_;
-    ctx = context_;
+    waiters_.NotifyAll();
   }
-  if (!refusing) return ctx->OnWriteDone(ok);
+  if (!refusing) return context_->OnWriteDone(ok);
   absl::Status refusal;
   {
-    absl::MutexLock lock(&write_mu_);
+    absl::MutexLock lock(&mu_);
     refusal = refusal_;
   }
   Finish(refusal);
 }
 
-void ContextReactor::Finish(const absl::Status& status) {
+void ContextCall::Finish(const absl::Status& status) {
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
-  if (finished_) return;
-  finished_ = true;
+  if (finishing_) return;
+  finishing_ = true;
   if (std::exchange(holding_last_, false)) {
-    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::
-        StartWriteAndFinish(&out_, grpc::WriteOptions(), ToGrpcStatus(status));
+    stream_.WriteAndFinish(out_, grpc::WriteOptions(), ToGrpcStatus(status),
+                           &finish_op_);
   } else {
-    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>::Finish(
-        ToGrpcStatus(status));
+    stream_.Finish(ToGrpcStatus(status), &finish_op_);
   }
 }
 
-void ContextReactor::Signal(const v1::SignalRequest& request) {
-  signaller_->Send(opener_.addresses(), request);
+void ContextCall::OnFinished(bool ok) {
+  absl::MutexLock lock(&mu_);
+  finished_ = true;
+  waiters_.NotifyAll();
 }
 
-void ContextReactor::OnCancel() {
+void ContextCall::OnDone(bool ok) {
   std::shared_ptr<Context> context;
   {
     absl::MutexLock lock(&mu_);
-    cancelled_ = true;
+    done_ = true;
     context = context_;
+    waiters_.NotifyAll();
   }
-  if (context != nullptr) context->OnTransportDone(OpenerCancelled());
+  if (context == nullptr) return;
+  context->OnTransportDone(server_context_.IsCancelled()
+                               ? OpenerCancelled()
+                               : absl::CancelledError("the stream ended"));
 }
 
-void ContextReactor::OnDone() {
-  if (std::shared_ptr<Context> context = this->context()) {
-    context->OnTransportDone(absl::CancelledError("the stream ended"));
-    runtime_->RemoveContext(*context);
-  }
-  // May destroy this reactor: the last thing it does.
-  std::shared_ptr<ContextReactor> release = std::move(self_);
-}
-
-std::shared_ptr<Context> ContextReactor::context() {
-  absl::MutexLock lock(&mu_);
-  return context_;
+void ContextCall::Signal(const v1::SignalRequest& request) {
+  signaller_->Send(opener_.addresses(), request);
 }
 
 }  // namespace tether

@@ -1,0 +1,146 @@
+// File: server/context_call.h
+//
+// The callee side of tether.v1.Actor/Context: one call, served from its
+// first frame to its end by one serving task. The call runs on gRPC's async
+// API with a completion queue of its own (runtime/call_queue.h), which the
+// serving task polls whenever it waits: a frame from the opener is read by
+// the very thread that waits for it, with no hand-off from a gRPC thread.
+//
+// The method is registered raw, so the call parses frames itself: a frame
+// that is garbage or too large is answered with a protocol Error frame
+// rather than a bare gRPC failure. The first frame must be Start; the call
+// looks the function up, checks the arguments, answers StartAck (or a lone
+// Error) and runs the function on its task (ActorRuntime::RunServed).
+// After that it only moves frames between gRPC and the Context.
+//
+//   auto call = std::make_shared<ContextCall>(runtime, signaller);
+//   call->Request(service, new_calls, tag);    // server/context_acceptor.h
+//   ... `tag` completes: a call arrived ...
+//   runtime->SpawnServingTask([call] { call->Serve(); });
+//
+// Thread-safe: events are handled by whichever thread polls the queue (the
+// serving task, a task waiting on the context, the timer thread); the
+// context's tasks start writes from their own threads.
+
+#ifndef TETHER_SERVER_CONTEXT_CALL_H_
+#define TETHER_SERVER_CONTEXT_CALL_H_
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/async_stream.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "runtime/actor_runtime.h"
+#include "runtime/call_queue.h"
+#include "runtime/context.h"
+#include "runtime/peer_signaller.h"
+#include "tether/v1/actor.grpc.pb.h"
+
+namespace tether {
+
+// Largest serialized frame an actor accepts; announced in StartAck.
+inline constexpr size_t kMaxFrameBytes = 4 << 20;
+
+class ContextCall final : public ContextTransport,
+                          public std::enable_shared_from_this<ContextCall> {
+ public:
+  using Stream =
+      grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+  ContextCall(ActorRuntime* runtime, PeerSignaller* signaller);
+  ~ContextCall() override;
+
+  // Asks `service` for the next Actor/Context call; `tag` completes on
+  // `new_calls` when one arrives (ok) or the server shuts down (not ok).
+  template <typename Service>
+  void Request(Service* service, grpc::ServerCompletionQueue* new_calls,
+               void* tag) {
+    server_context_.AsyncNotifyWhenDone(&done_op_);
+    service->RequestContext(&server_context_, &stream_, queue_->cq(), new_calls,
+                            tag);
+  }
+
+  // The whole call, on its serving task: the first frame, the function,
+  // then the wait until gRPC is done with the call. REQUIRES: the call
+  // arrived.
+  void Serve();
+
+  // ContextTransport
+  void StartWrite(absl::string_view frame, bool last) override;
+  void ResumeReading() override;
+  void Finish(const absl::Status& status) override;
+  void Signal(const v1::SignalRequest& request) override;
+
+ private:
+  class Op final : public CallEvent {
+   public:
+    using Handler = void (ContextCall::*)(bool);
+    Op(ContextCall* call, Handler handler) : call_(call), handler_(handler) {}
+    void OnEvent(bool ok) override { (call_->*handler_)(ok); }
+
+   private:
+    ContextCall* const call_;
+    const Handler handler_;
+  };
+
+  void OnReadDone(bool ok);
+  void OnWriteDone(bool ok);
+  void OnFinished(bool ok);
+  void OnDone(bool ok);
+  // Handles the first frame (`problem` says why its bytes are unusable):
+  // sets context_, function_ and args_, or refuses the call.
+  void Accept(absl::string_view bytes, const std::string& problem);
+  // Answers a Start that cannot run with a lone Error, then finishes.
+  void Refuse(const absl::Status& error);
+  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // gRPC is done with the call: no operation is outstanding any more.
+  bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  ActorRuntime* const runtime_;
+  PeerSignaller* const signaller_;
+  const std::shared_ptr<CallQueue> queue_;
+  grpc::ServerContext server_context_;
+  Stream stream_{&server_context_};
+  v1::ActorRef opener_;
+  grpc::ByteBuffer in_;
+  Op read_op_{this, &ContextCall::OnReadDone};
+  Op write_op_{this, &ContextCall::OnWriteDone};
+  Op finish_op_{this, &ContextCall::OnFinished};
+  Op done_op_{this, &ContextCall::OnDone};
+
+  // The accepted context and what runs it, set by the first frame (on the
+  // serving task, before it reads them) and read-only afterwards.
+  std::shared_ptr<Context> context_;
+  std::optional<RegisteredFunction> function_;
+  Value args_;
+
+  // Two locks, so that handling a read never waits for a write: a task's
+  // StartWrite holds write_mu_ while gRPC writes, often all the way to the
+  // socket. Lock order: write_mu_, then mu_.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::Mutex mu_;
+  grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
+  // out_ holds the last frame, which Finish sends with the status.
+  bool holding_last_ ABSL_GUARDED_BY(write_mu_) = false;
+  bool first_frame_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The call ended for gRPC (AsyncNotifyWhenDone).
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  // A lone Error is being written; Finish with refusal_ when it is done.
+  bool refusing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
+  // Serve() waits here, polling queue_.
+  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tether
+
+#endif  // TETHER_SERVER_CONTEXT_CALL_H_
