@@ -113,15 +113,21 @@ void OpenerStream::StartWrite(absl::string_view frame, bool last) {
   grpc::ByteBuffer buffer(&slice, 1);
   {
     absl::MutexLock write_lock(&write_mu_);
-    absl::MutexLock lock(&mu_);
-    if (!finishing_) {
-      writing_ = true;
+    bool ok;
+    bool started;
+    {
+      // writing_ keeps Finish away until the write completes.
+      absl::MutexLock lock(&mu_);
+      ok = !finishing_;
+      started = call_started_;
+      writing_ = writing_ || ok;
+      write_pending_ = ok && !started;  // Start() writes it.
+    }
+    if (ok) {
       out_.Swap(&buffer);
-      if (call_started_) {
-        stream_->Write(out_, &write_op_);
-      } else {
-        write_pending_ = true;  // Start() writes it.
-      }
+      // Without mu_: gRPC may write all the way to the socket here, and a
+      // read's handling must not wait for that.
+      if (started) stream_->Write(out_, &write_op_);
       return;
     }
   }

@@ -57,18 +57,6 @@ class OpenerStream final : public ContextTransport {
   void Signal(const v1::SignalRequest& request) override;
 
  private:
-  class Op final : public CallEvent {
-   public:
-    using Handler = void (OpenerStream::*)(bool);
-    Op(OpenerStream* stream, Handler handler)
-        : stream_(stream), handler_(handler) {}
-    void OnEvent(bool ok) override { (stream_->*handler_)(ok); }
-
-   private:
-    OpenerStream* const stream_;
-    const Handler handler_;
-  };
-
   OpenerStream(std::shared_ptr<Context> context, grpc::GenericStub* stub,
                PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
 
@@ -88,9 +76,9 @@ class OpenerStream final : public ContextTransport {
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   grpc::ByteBuffer in_;
   grpc::Status status_;
-  Op read_op_{this, &OpenerStream::OnReadDone};
-  Op write_op_{this, &OpenerStream::OnWriteDone};
-  Op finish_op_{this, &OpenerStream::OnFinished};
+  MemberEvent<OpenerStream> read_op_{this, &OpenerStream::OnReadDone};
+  MemberEvent<OpenerStream> write_op_{this, &OpenerStream::OnWriteDone};
+  MemberEvent<OpenerStream> finish_op_{this, &OpenerStream::OnFinished};
 
   // Two locks, so that handling a read never waits for a write: a task's
   // StartWrite holds write_mu_ while gRPC writes, often all the way to the

@@ -32,6 +32,21 @@ class CallEvent {
   virtual void OnEvent(bool ok) = 0;
 };
 
+// A CallEvent that calls `handler` on `owner`: one per kind of operation a
+// call has outstanding.
+template <typename Owner>
+class MemberEvent final : public CallEvent {
+ public:
+  using Handler = void (Owner::*)(bool ok);
+  MemberEvent(Owner* owner, Handler handler)
+      : owner_(owner), handler_(handler) {}
+  void OnEvent(bool ok) override { (owner_->*handler_)(ok); }
+
+ private:
+  Owner* const owner_;
+  const Handler handler_;
+};
+
 class CallQueue final : public TaskPoller {
  public:
   CallQueue();

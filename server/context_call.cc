@@ -14,10 +14,6 @@
 namespace tether {
 namespace {
 
-absl::Status OpenerCancelled() {
-  return absl::CancelledError("the opener cancelled");
-}
-
 constexpr size_t kMaxContextIdBytes = 256;
 constexpr size_t kMaxOpenerBytes = 4 << 10;
 constexpr uint32_t kMaxBufferSize = 1 << 16;
@@ -198,9 +194,11 @@ void ContextCall::Accept(absl::string_view bytes, const std::string& problem) {
   context->Attach(shared_from_this());
   context->SetPoller(queue_);
   runtime_->AddContext(context);
+  bool call_over;
   {
     absl::MutexLock lock(&mu_);
     context_ = context;
+    call_over = done_;
   }
   function_ = *std::move(function);
   args_ = *std::move(args);
@@ -210,6 +208,10 @@ void ContextCall::Accept(absl::string_view bytes, const std::string& problem) {
   ack.mutable_start_ack()->set_context_id(id);
   ack.mutable_start_ack()->set_max_frame_bytes(kMaxFrameBytes);
   context->SendControl(std::move(ack));
+  // The call ended (the opener cancelled it right behind its Start) before
+  // the context existed: OnDone could not tell it, so this does, or nobody
+  // would cancel the task.
+  if (call_over) context->OnTransportDone(EndOfCall());
 }
 
 void ContextCall::Refuse(const absl::Status& error) {
@@ -247,14 +249,19 @@ void ContextCall::StartWrite(absl::string_view frame, bool last) {
   bool ok;
   {
     absl::MutexLock write_lock(&write_mu_);
-    absl::MutexLock lock(&mu_);
-    ok = !finishing_;
+    {
+      // writing_ keeps the drain in Serve() waiting for the completion.
+      absl::MutexLock lock(&mu_);
+      ok = !finishing_;
+      writing_ = writing_ || (ok && !last);
+    }
     if (ok) {
       out_.Swap(&buffer);
       if (last) {
         holding_last_ = true;
       } else {
-        writing_ = true;
+        // Without mu_: gRPC may write all the way to the socket here, and
+        // a read's handling must not wait for that.
         stream_.Write(out_, &write_op_);
       }
     }
@@ -306,10 +313,13 @@ void ContextCall::OnDone(bool ok) {
     context = context_;
     waiters_.NotifyAll();
   }
-  if (context == nullptr) return;
-  context->OnTransportDone(server_context_.IsCancelled()
-                               ? OpenerCancelled()
-                               : absl::CancelledError("the stream ended"));
+  if (context != nullptr) context->OnTransportDone(EndOfCall());
+}
+
+absl::Status ContextCall::EndOfCall() {
+  return server_context_.IsCancelled()
+             ? absl::CancelledError("the opener cancelled")
+             : absl::CancelledError("the stream ended");
 }
 
 void ContextCall::Signal(const v1::SignalRequest& request) {

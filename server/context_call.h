@@ -75,17 +75,6 @@ class ContextCall final : public ContextTransport,
   void Signal(const v1::SignalRequest& request) override;
 
  private:
-  class Op final : public CallEvent {
-   public:
-    using Handler = void (ContextCall::*)(bool);
-    Op(ContextCall* call, Handler handler) : call_(call), handler_(handler) {}
-    void OnEvent(bool ok) override { (call_->*handler_)(ok); }
-
-   private:
-    ContextCall* const call_;
-    const Handler handler_;
-  };
-
   void OnReadDone(bool ok);
   void OnWriteDone(bool ok);
   void OnFinished(bool ok);
@@ -96,6 +85,8 @@ class ContextCall final : public ContextTransport,
   // Answers a Start that cannot run with a lone Error, then finishes.
   void Refuse(const absl::Status& error);
   void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why the context's transport is gone once the call is done.
+  absl::Status EndOfCall();
   // gRPC is done with the call: no operation is outstanding any more.
   bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -106,10 +97,10 @@ class ContextCall final : public ContextTransport,
   Stream stream_{&server_context_};
   v1::ActorRef opener_;
   grpc::ByteBuffer in_;
-  Op read_op_{this, &ContextCall::OnReadDone};
-  Op write_op_{this, &ContextCall::OnWriteDone};
-  Op finish_op_{this, &ContextCall::OnFinished};
-  Op done_op_{this, &ContextCall::OnDone};
+  MemberEvent<ContextCall> read_op_{this, &ContextCall::OnReadDone};
+  MemberEvent<ContextCall> write_op_{this, &ContextCall::OnWriteDone};
+  MemberEvent<ContextCall> finish_op_{this, &ContextCall::OnFinished};
+  MemberEvent<ContextCall> done_op_{this, &ContextCall::OnDone};
 
   // The accepted context and what runs it, set by the first frame (on the
   // serving task, before it reads them) and read-only afterwards.
