@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "absl/synchronization/notification.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -136,6 +139,46 @@ TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   v1::ActorInfo info;
   EXPECT_FALSE(stub->Info(&context, v1::InfoRequest(), &info).ok());
+}
+
+// Calls keep arriving while the server shuts down: the acceptor must stop
+// asking for more calls without racing the shutdown of its queue, which
+// gRPC answers by aborting the process.
+TEST(ActorServerTest, ShutdownWhileContextCallsArriveEndsCleanly) {
+  constexpr int kRounds = 200;
+  constexpr int kCallsBeforeShutdown = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    ActorRuntime runtime(Identity("busy"));
+    absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+        &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+    ASSERT_TRUE(server.ok()) << server.status();
+    absl::Mutex mu;
+    int finished = 0;
+    std::atomic<bool> done{false};
+    std::thread caller([&, stub = Dial((*server)->address())] {
+      while (!done.load()) {
+        grpc::ClientContext context;
+        context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+        auto stream = stub->Context(&context);
+        stream->WritesDone();
+        v1::Frame refusal;
+        while (stream->Read(&refusal)) {
+        }
+        stream->Finish().ok();
+        absl::MutexLock lock(&mu);
+        ++finished;
+      }
+    });
+    {
+      absl::MutexLock lock(&mu);
+      auto enough = [&finished] { return finished >= kCallsBeforeShutdown; };
+      EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&enough), kCallDeadline))
+          << "round " << round << ": only " << finished << " calls ended";
+    }
+    (*server)->Shutdown(absl::ZeroDuration());
+    done.store(true);
+    caller.join();
+  }
 }
 
 }  // namespace

@@ -220,7 +220,7 @@ void ContextCall::Refuse(const absl::Status& error) {
   *frame.mutable_error()->mutable_error() = BoxStatus(error, runtime_->id());
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
-  if (refusing_ || finishing_) return;
+  if (refusing_ || finishing_ || done_) return;
   refusing_ = true;
   refusal_ = error;
   read_closed_ = true;
@@ -238,7 +238,9 @@ void ContextCall::Refuse(const absl::Status& error) {
 
 void ContextCall::ResumeReading() {
   absl::MutexLock lock(&mu_);
-  if (!reading_paused_ || read_closed_ || finishing_ || reading_) return;
+  if (!reading_paused_ || read_closed_ || finishing_ || done_ || reading_) {
+    return;
+  }
   reading_paused_ = false;
   StartReadLocked();
 }
@@ -252,7 +254,7 @@ void ContextCall::StartWrite(absl::string_view frame, bool last) {
     {
       // writing_ keeps the drain in Serve() waiting for the completion.
       absl::MutexLock lock(&mu_);
-      ok = !finishing_;
+      ok = !finishing_ && !done_;
       writing_ = writing_ || (ok && !last);
     }
     if (ok) {
@@ -289,7 +291,7 @@ void ContextCall::OnWriteDone(bool ok) {
 void ContextCall::Finish(const absl::Status& status) {
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
-  if (finishing_) return;
+  if (finishing_ || done_) return;
   finishing_ = true;
   if (std::exchange(holding_last_, false)) {
     stream_.WriteAndFinish(out_, grpc::WriteOptions(), ToGrpcStatus(status),

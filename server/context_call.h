@@ -123,7 +123,8 @@ class ContextCall final : public ContextTransport,
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  // The call ended for gRPC (AsyncNotifyWhenDone).
+  // The call ended for gRPC (AsyncNotifyWhenDone). No operation starts
+  // after it: once Serve() returns, the server may be gone.
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   // A lone Error is being written; Finish with refusal_ when it is done.
   bool refusing_ ABSL_GUARDED_BY(mu_) = false;
