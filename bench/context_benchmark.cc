@@ -128,8 +128,13 @@ class TwoActors {
 
   ~TwoActors() {
     portal_.reset();
-    callee_server_->Shutdown(absl::Milliseconds(100));
-    opener_server_->Shutdown(absl::Milliseconds(100));
+    // A server is null when Start() failed before starting it.
+    if (callee_server_ != nullptr) {
+      callee_server_->Shutdown(absl::Milliseconds(100));
+    }
+    if (opener_server_ != nullptr) {
+      opener_server_->Shutdown(absl::Milliseconds(100));
+    }
   }
 
   Portal& portal() { return *portal_; }
