@@ -11,7 +11,6 @@
 #include "runtime/local_roots.h"
 #include "runtime/log.h"
 #include "runtime/status_macros.h"
-#include "server/context_acceptor.h"
 #include "server/context_call.h"
 #include "server/listen_check.h"
 
@@ -80,7 +79,7 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       std::move(bound), std::move(service), std::move(registrar),
       std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
-  actor_server->acceptor_ = std::make_unique<ContextAcceptor>(
+  actor_server->acceptor_ = std::make_unique<CallAcceptor>(
       actor_server->service_.get(), runtime, std::move(new_calls));
   actor_server->acceptor_->Start();
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));

@@ -39,7 +39,7 @@
 #include "runtime/local_roots.h"
 #include "runtime/tty_lock.h"
 #include "server/actor_service.h"
-#include "server/context_acceptor.h"
+#include "server/call_acceptor.h"
 #include "server/debug_service.h"
 #include "server/registrar_service.h"
 
@@ -91,7 +91,7 @@ class ActorServer {
   const std::unique_ptr<TtyLock> tty_lock_;            // null: not the root
   const std::unique_ptr<DebugService> debug_;          // null: not the root
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<ContextAcceptor> acceptor_;
+  std::unique_ptr<CallAcceptor> acceptor_;
   // While it hosts the registrar: how local tools find it.
   std::unique_ptr<LocalRootRecord> local_root_;
 

@@ -13,25 +13,24 @@ using google::protobuf::util::TimeUtil;
 ActorService::ActorService(ActorRuntime* runtime, CancelHandler on_cancel)
     : runtime_(runtime), on_cancel_(std::move(on_cancel)) {}
 
-grpc::ServerUnaryReactor* ActorService::Cancel(
-    grpc::CallbackServerContext* context, const v1::CancelActorRequest* request,
-    v1::CancelActorResponse* response) {
-  const v1::ActorId& requester = request->requester();
+grpc::Status ActorService::HandleCancel(const v1::CancelActorRequest& request,
+                                        v1::CancelActorResponse* response) {
+  const v1::ActorId& requester = request.requester();
   TETHER_LOG(kInfo) << "cancel requested by " << requester.name() << "["
                     << requester.uuid() << "]"
-                    << (request->reason().empty() ? "" : ": ")
-                    << request->reason();
+                    << (request.reason().empty() ? "" : ": ")
+                    << request.reason();
   runtime_->CancelServing(requester);
   *response->mutable_actor() = runtime_->id();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  on_cancel_(requester);
-  return reactor;
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* ActorService::Info(
-    grpc::CallbackServerContext* context, const v1::InfoRequest* request,
-    v1::ActorInfo* response) {
+void ActorService::OnCancelAnswered(const v1::CancelActorRequest& request) {
+  on_cancel_(request.requester());
+}
+
+grpc::Status ActorService::HandleInfo(const v1::InfoRequest& request,
+                                      v1::ActorInfo* response) {
   const ActorIdentity& identity = runtime_->identity();
   const v1::ActorRef ref = runtime_->ref();
   *response->mutable_id() = ref.id();
@@ -60,27 +59,22 @@ grpc::ServerUnaryReactor* ActorService::Info(
   response->set_contexts_served(runtime_->contexts_served());
   response->set_frames_sent(runtime_->frames_sent());
   response->set_frames_received(runtime_->frames_received());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* ActorService::Signal(
-    grpc::CallbackServerContext* context, const v1::SignalRequest* request,
-    v1::SignalResponse* response) {
+grpc::Status ActorService::HandleSignal(const v1::SignalRequest& request,
+                                        v1::SignalResponse* response) {
   // A signal may concern a context this actor serves or one it opened.
   bool applied = false;
   for (const tether::Context::Side side :
        {tether::Context::Side::kCallee, tether::Context::Side::kOpener}) {
     if (std::shared_ptr<tether::Context> target =
-            runtime_->FindContext(request->context_id(), side)) {
-      applied = applied || target->OnSignal(*request);
+            runtime_->FindContext(request.context_id(), side)) {
+      applied = applied || target->OnSignal(request);
     }
   }
   response->set_applied(applied);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return grpc::Status::OK;
 }
 
 }  // namespace tether

@@ -1,8 +1,8 @@
 // File: server/actor_service.h
 //
-// tether.v1.Actor bound to an ActorRuntime:
-//   Context  served on the async API: ContextAcceptor hands each call to
-//            a serving task (server/context_call.h);
+// tether.v1.Actor bound to an ActorRuntime, every method on gRPC's async
+// API, served by a CallAcceptor (server/call_acceptor.h):
+//   Context  each call is handed to a serving task (server/context_call.h);
 //   Cancel   cancels every serving task with the requester as canceller,
 //            answers, then hands the requester to the owner's callback,
 //            which shuts the actor down;
@@ -14,8 +14,8 @@
 //   });
 //   builder.RegisterService(&service);
 //
-// Thread-safe: gRPC calls the handlers from its own threads; they never
-// block.
+// Thread-safe. The handlers never block: they run on the thread that
+// accepts every call of the server.
 
 #ifndef TETHER_SERVER_ACTOR_SERVICE_H_
 #define TETHER_SERVER_ACTOR_SERVICE_H_
@@ -29,12 +29,12 @@
 namespace tether {
 
 // Context is registered raw (ByteBuffer frames) so the call can answer
-// garbage with a protocol error, and on the async API so that its calls
-// are polled by the tasks that wait on them; the other methods are typed
-// callback methods.
+// garbage with a protocol error. No method uses the callback API: its
+// threads would wait in gRPC's epoll set and take replies away from the
+// tasks that wait for them (docs/performance.md, "The standing pollers").
 using ActorServiceBase = v1::Actor::WithRawMethod_Context<
-    v1::Actor::WithCallbackMethod_Cancel<v1::Actor::WithCallbackMethod_Info<
-        v1::Actor::WithCallbackMethod_Signal<v1::Actor::Service>>>>;
+    v1::Actor::WithAsyncMethod_Cancel<v1::Actor::WithAsyncMethod_Info<
+        v1::Actor::WithAsyncMethod_Signal<v1::Actor::Service>>>>;
 
 class ActorService final : public ActorServiceBase {
  public:
@@ -47,17 +47,17 @@ class ActorService final : public ActorServiceBase {
   // Delivers the out-of-band Signals of the contexts this actor serves.
   PeerSignaller* signaller() { return &signaller_; }
 
-  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
-                                   const v1::CancelActorRequest* request,
-                                   v1::CancelActorResponse* response) override;
+  // Actor/Cancel: cancels every serving task with the requester as
+  // canceller. OnCancelAnswered runs once the response is queued.
+  grpc::Status HandleCancel(const v1::CancelActorRequest& request,
+                            v1::CancelActorResponse* response);
+  void OnCancelAnswered(const v1::CancelActorRequest& request);
 
-  grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* context,
-                                 const v1::InfoRequest* request,
-                                 v1::ActorInfo* response) override;
+  grpc::Status HandleInfo(const v1::InfoRequest& request,
+                          v1::ActorInfo* response);
 
-  grpc::ServerUnaryReactor* Signal(grpc::CallbackServerContext* context,
-                                   const v1::SignalRequest* request,
-                                   v1::SignalResponse* response) override;
+  grpc::Status HandleSignal(const v1::SignalRequest& request,
+                            v1::SignalResponse* response);
 
  private:
   ActorRuntime* const runtime_;

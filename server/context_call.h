@@ -14,7 +14,7 @@
 // After that it only moves frames between gRPC and the Context.
 //
 //   auto call = std::make_shared<ContextCall>(runtime, signaller);
-//   call->Request(service, new_calls, tag);    // server/context_acceptor.h
+//   call->Request(service, new_calls, tag);    // server/call_acceptor.h
 //   ... `tag` completes: a call arrived ...
 //   runtime->SpawnServingTask([call] { call->Serve(); });
 //
