@@ -18,7 +18,41 @@ def cc_grpc_proto_library(name, srcs, proto_root, visibility = None):
     """
     root = native.package_name() + ("/" + proto_root if proto_root != "." else "")
     prefix = proto_root + "/" if proto_root != "." else ""
-    stems = [src[len(prefix):-len(".proto")] for src in srcs]
+    _generate(
+        name = name,
+        srcs = srcs,
+        stems = [src[len(prefix):-len(".proto")] for src in srcs],
+        import_dir = root,
+        files = "$(SRCS)",
+        out_dir = root,
+        proto_root = proto_root,
+        visibility = visibility,
+    )
+
+def cc_grpc_system_proto_library(name, srcs, system_root, visibility = None):
+    """Generates messages and gRPC stubs for .proto files the system ships.
+
+    Args:
+      name: the cc_library.
+      srcs: .proto files, as paths relative to `system_root`; headers are
+        included the same way, e.g. "grpc/health/v1/health.pb.h".
+      system_root: absolute directory the files and their imports are in,
+        installed by tools/setup.sh.
+      visibility: of the cc_library.
+    """
+    _generate(
+        name = name,
+        srcs = [],
+        stems = [src[:-len(".proto")] for src in srcs],
+        import_dir = system_root,
+        files = " ".join([system_root + "/" + src for src in srcs]),
+        out_dir = native.package_name(),
+        proto_root = ".",
+        visibility = visibility,
+    )
+
+def _generate(name, srcs, stems, import_dir, files, out_dir, proto_root, visibility):
+    prefix = proto_root + "/" if proto_root != "." else ""
     hdrs = []
     cc_srcs = []
     for stem in stems:
@@ -32,12 +66,12 @@ def cc_grpc_proto_library(name, srcs, proto_root, visibility = None):
         tools = ["@system//:protoc", "@system//:grpc_cpp_plugin"],
         cmd = " ".join([
             "$(location @system//:protoc)",
-            "-I" + root,
+            "-I" + import_dir,
             "-I/usr/include",
-            "--cpp_out=$(GENDIR)/" + root,
-            "--grpc_out=$(GENDIR)/" + root,
+            "--cpp_out=$(GENDIR)/" + out_dir,
+            "--grpc_out=$(GENDIR)/" + out_dir,
             "--plugin=protoc-gen-grpc=$(location @system//:grpc_cpp_plugin)",
-            "$(SRCS)",
+            files,
         ]),
     )
 

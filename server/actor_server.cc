@@ -5,7 +5,6 @@
 #include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "runtime/local_roots.h"
@@ -17,14 +16,12 @@
 namespace tether {
 namespace {
 
-// Both are process-wide switches that must be set before the first
-// ServerBuilder is created.
-void EnableHealthAndReflection() {
+// A process-wide switch that must be set before the first ServerBuilder is
+// created.
+void EnableReflection() {
   static absl::once_flag once;
-  absl::call_once(once, [] {
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  });
+  absl::call_once(
+      once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
 }
 
 // How long an actor waits for each registry to confirm its registration.
@@ -36,7 +33,7 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
     ActorRuntime* runtime, const Address& listen,
     ActorService::CancelHandler on_cancel) {
   TETHER_RETURN_IF_ERROR(CheckCanListen(listen));
-  EnableHealthAndReflection();
+  EnableReflection();
 
   auto service = std::make_unique<ActorService>(runtime, std::move(on_cancel));
   std::unique_ptr<RegistrarService> registrar;
@@ -60,6 +57,8 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
                            listen.is_tcp() ? &bound_port : nullptr);
   builder.RegisterService(service.get());
+  auto health = std::make_unique<HealthService>();
+  builder.RegisterService(health.get());
   std::unique_ptr<grpc::ServerCompletionQueue> new_calls =
       builder.AddCompletionQueue();
   if (registrar != nullptr) builder.RegisterService(registrar.get());
@@ -76,11 +75,12 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   if (registrar != nullptr) runtime->SetRegistryAddresses({bound.ToString()});
   if (tty_lock != nullptr) TtyLock::SetHosted(tty_lock.get());
   std::unique_ptr<ActorServer> actor_server(new ActorServer(
-      std::move(bound), std::move(service), std::move(registrar),
-      std::move(tty_lock), std::move(debug)));
+      std::move(bound), std::move(service), std::move(health),
+      std::move(registrar), std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
   actor_server->acceptor_ = std::make_unique<CallAcceptor>(
-      actor_server->service_.get(), runtime, std::move(new_calls));
+      actor_server->service_.get(), actor_server->health_.get(), runtime,
+      std::move(new_calls));
   actor_server->acceptor_->Start();
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   if (actor_server->registrar_ != nullptr) {
@@ -137,10 +137,7 @@ void ActorServer::Shutdown(absl::Duration grace) {
   Unregister();
   local_root_.reset();
   if (registrar_ != nullptr) registrar_->Close();
-  if (grpc::HealthCheckServiceInterface* health =
-          server_->GetHealthCheckService()) {
-    health->Shutdown();
-  }
+  health_->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   acceptor_->Stop();

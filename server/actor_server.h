@@ -72,11 +72,13 @@ class ActorServer {
 
  private:
   ActorServer(Address address, std::unique_ptr<ActorService> service,
+              std::unique_ptr<HealthService> health,
               std::unique_ptr<RegistrarService> registrar,
               std::unique_ptr<TtyLock> tty_lock,
               std::unique_ptr<DebugService> debug)
       : address_(std::move(address)),
         service_(std::move(service)),
+        health_(std::move(health)),
         registrar_(std::move(registrar)),
         tty_lock_(std::move(tty_lock)),
         debug_(std::move(debug)) {}
@@ -87,6 +89,7 @@ class ActorServer {
   const Address address_;
   // Both outlive server_: gRPC calls into them until Shutdown returns.
   const std::unique_ptr<ActorService> service_;
+  const std::unique_ptr<HealthService> health_;
   const std::unique_ptr<RegistrarService> registrar_;  // null: not hosted
   const std::unique_ptr<TtyLock> tty_lock_;            // null: not the root
   const std::unique_ptr<DebugService> debug_;          // null: not the root

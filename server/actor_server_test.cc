@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -139,6 +140,70 @@ TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   v1::ActorInfo info;
   EXPECT_FALSE(stub->Info(&context, v1::InfoRequest(), &info).ok());
+}
+
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+absl::StatusOr<HealthCheckResponse> Check(Health::Stub& stub,
+                                          const std::string& service) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  const grpc::Status status = stub.Check(&context, request, &response);
+  if (!status.ok()) return ToAbslStatus(status);
+  return response;
+}
+
+TEST(ActorServerTest, HealthCheckAnswersForTheServerAsAWhole) {
+  ActorRuntime runtime(Identity("healthy"));
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = Health::NewStub(grpc::CreateChannel(
+      (*server)->address().ToString(), grpc::InsecureChannelCredentials()));
+
+  absl::StatusOr<HealthCheckResponse> whole = Check(*stub, "");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->status(), HealthCheckResponse::SERVING);
+  absl::StatusOr<HealthCheckResponse> unknown = Check(*stub, "no.Such");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound)
+      << unknown.status();
+}
+
+TEST(ActorServerTest, HealthWatchSeesServingThenNotServingAtShutdown) {
+  ActorRuntime runtime(Identity("watched"));
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = Health::NewStub(grpc::CreateChannel(
+      (*server)->address().ToString(), grpc::InsecureChannelCredentials()));
+
+  grpc::ClientContext unknown_context;
+  unknown_context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  HealthCheckRequest unknown_request;
+  unknown_request.set_service("no.Such");
+  auto unknown = stub->Watch(&unknown_context, unknown_request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(unknown->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+  unknown_context.TryCancel();
+
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  auto watch = stub->Watch(&context, HealthCheckRequest());
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  // The grace period outlasts the test: the shutdown ends because this
+  // client, having seen NOT_SERVING, cancels its stream.
+  std::thread shutdown([&] { (*server)->Shutdown(kCallDeadline); });
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  context.TryCancel();
+  shutdown.join();
 }
 
 // Calls keep arriving while the server shuts down: the acceptor must stop

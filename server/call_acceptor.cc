@@ -27,9 +27,11 @@ class CallAcceptor::ContextArrival final : public CallEvent {
   std::shared_ptr<ContextCall> call_;
 };
 
-CallAcceptor::CallAcceptor(ActorService* service, ActorRuntime* runtime,
+CallAcceptor::CallAcceptor(ActorService* service, HealthService* health,
+                           ActorRuntime* runtime,
                            std::unique_ptr<grpc::ServerCompletionQueue> queue)
     : service_(service),
+      health_(health),
       runtime_(runtime),
       queue_(std::move(queue)),
       cancel_(
@@ -73,6 +75,21 @@ CallAcceptor::CallAcceptor(ActorService* service, ActorRuntime* runtime,
           [this](const v1::SignalRequest& request,
                  v1::SignalResponse* response) {
             return service_->HandleSignal(request, response);
+          }),
+      check_(
+          [this](grpc::ServerContext* context,
+                 HealthService::CheckRequest* request,
+                 grpc::ServerAsyncResponseWriter<HealthService::CheckResponse>*
+                     responder,
+                 void* tag) {
+            return Guarded([&] {
+              health_->RequestCheck(context, request, responder, queue_.get(),
+                                    queue_.get(), tag);
+            });
+          },
+          [this](const HealthService::CheckRequest& request,
+                 HealthService::CheckResponse* response) {
+            return health_->HandleCheck(request, response);
           }) {}
 
 CallAcceptor::~CallAcceptor() { Stop(); }
@@ -82,6 +99,15 @@ void CallAcceptor::Start() {
   cancel_.RequestNext();
   info_.RequestNext();
   signal_.RequestNext();
+  check_.RequestNext();
+  health_->ServeWatches([this](grpc::ServerContext* context,
+                               HealthService::CheckRequest* request,
+                               HealthService::WatchWriter* writer, void* tag) {
+    return Guarded([&] {
+      health_->RequestWatch(context, request, writer, queue_.get(),
+                            queue_.get(), tag);
+    });
+  });
   thread_ = std::thread([this] { Drain(); });
 }
 

@@ -1,18 +1,20 @@
 // File: server/call_acceptor.h
 //
-// Serves tether.v1.Actor on gRPC's async API from the server's completion
-// queue, drained by one thread of its own:
-//   Context                 each call that arrives is handed to a serving
+// Serves tether.v1.Actor and grpc.health.v1.Health on gRPC's async API
+// from the server's completion queue, drained by one thread of its own:
+//   Actor/Context           each call that arrives is handed to a serving
 //                           task (server/context_call.h), which polls the
 //                           call's own queue from then on;
-//   Cancel, Info, Signal    answered on the draining thread
-//                           (server/unary_method.h, ActorService).
+//   Actor/Cancel, Info,     answered on the draining thread
+//   Signal, Health/Check    (server/unary_method.h);
+//   Health/Watch            streamed from the draining thread
+//                           (server/health_service.h).
 // One call of each method is kept requested.
 //
 //   std::unique_ptr<grpc::ServerCompletionQueue> queue =
 //       builder.AddCompletionQueue();
 //   grpc::Server* server = builder.BuildAndStart();
-//   CallAcceptor acceptor(&service, &runtime, std::move(queue));
+//   CallAcceptor acceptor(&service, &health, &runtime, std::move(queue));
 //   acceptor.Start();
 //   ...
 //   server->Shutdown();
@@ -34,6 +36,7 @@
 #include "grpcpp/completion_queue.h"
 #include "runtime/actor_runtime.h"
 #include "server/actor_service.h"
+#include "server/health_service.h"
 #include "server/unary_method.h"
 
 namespace tether {
@@ -42,8 +45,9 @@ class ContextCall;
 
 class CallAcceptor {
  public:
-  // `service` and `runtime` must outlive the acceptor.
-  CallAcceptor(ActorService* service, ActorRuntime* runtime,
+  // `service`, `health` and `runtime` must outlive the acceptor.
+  CallAcceptor(ActorService* service, HealthService* health,
+               ActorRuntime* runtime,
                std::unique_ptr<grpc::ServerCompletionQueue> queue);
   // REQUIRES: Stop() returned.
   ~CallAcceptor();
@@ -74,11 +78,13 @@ class CallAcceptor {
   void Serve(std::shared_ptr<ContextCall> call);
 
   ActorService* const service_;
+  HealthService* const health_;
   ActorRuntime* const runtime_;
   const std::unique_ptr<grpc::ServerCompletionQueue> queue_;
   UnaryMethod<v1::CancelActorRequest, v1::CancelActorResponse> cancel_;
   UnaryMethod<v1::InfoRequest, v1::ActorInfo> info_;
   UnaryMethod<v1::SignalRequest, v1::SignalResponse> signal_;
+  UnaryMethod<HealthService::CheckRequest, HealthService::CheckResponse> check_;
   std::thread thread_;
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
