@@ -79,8 +79,10 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       std::move(registrar), std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
   actor_server->acceptor_ = std::make_unique<CallAcceptor>(
-      actor_server->service_.get(), actor_server->health_.get(), runtime,
-      std::move(new_calls));
+      actor_server->service_.get(),
+      std::vector<ServedOnQueue*>{actor_server->service_.get(),
+                                  actor_server->health_.get()},
+      runtime, std::move(new_calls));
   actor_server->acceptor_->Start();
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   if (actor_server->registrar_ != nullptr) {

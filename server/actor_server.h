@@ -41,6 +41,7 @@
 #include "server/actor_service.h"
 #include "server/call_acceptor.h"
 #include "server/debug_service.h"
+#include "server/health_service.h"
 #include "server/registrar_service.h"
 
 namespace tether {

@@ -25,8 +25,10 @@ grpc::Status ActorService::HandleCancel(const v1::CancelActorRequest& request,
   return grpc::Status::OK;
 }
 
-void ActorService::OnCancelAnswered(const v1::CancelActorRequest& request) {
-  on_cancel_(request.requester());
+void ActorService::StartServing(CallRequester* requester) {
+  cancel_.Start(requester);
+  info_.Start(requester);
+  signal_.Start(requester);
 }
 
 grpc::Status ActorService::HandleInfo(const v1::InfoRequest& request,

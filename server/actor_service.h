@@ -2,7 +2,8 @@
 //
 // tether.v1.Actor bound to an ActorRuntime, every method on gRPC's async
 // API, served by a CallAcceptor (server/call_acceptor.h):
-//   Context  each call is handed to a serving task (server/context_call.h);
+//   Context  the acceptor hands each call to a serving task
+//            (server/context_call.h);
 //   Cancel   cancels every serving task with the requester as canceller,
 //            answers, then hands the requester to the owner's callback,
 //            which shuts the actor down;
@@ -24,19 +25,19 @@
 
 #include "runtime/actor_runtime.h"
 #include "runtime/peer_signaller.h"
+#include "server/served_on_queue.h"
+#include "server/unary_method.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
 
 // Context is registered raw (ByteBuffer frames) so the call can answer
-// garbage with a protocol error. No method uses the callback API: its
-// threads would wait in gRPC's epoll set and take replies away from the
-// tasks that wait for them (docs/performance.md, "The standing pollers").
+// garbage with a protocol error.
 using ActorServiceBase = v1::Actor::WithRawMethod_Context<
     v1::Actor::WithAsyncMethod_Cancel<v1::Actor::WithAsyncMethod_Info<
         v1::Actor::WithAsyncMethod_Signal<v1::Actor::Service>>>>;
 
-class ActorService final : public ActorServiceBase {
+class ActorService final : public ActorServiceBase, public ServedOnQueue {
  public:
   // Called once per accepted Actor/Cancel, after the response is queued.
   using CancelHandler = std::function<void(const v1::ActorId& requester)>;
@@ -47,22 +48,40 @@ class ActorService final : public ActorServiceBase {
   // Delivers the out-of-band Signals of the contexts this actor serves.
   PeerSignaller* signaller() { return &signaller_; }
 
-  // Actor/Cancel: cancels every serving task with the requester as
-  // canceller. OnCancelAnswered runs once the response is queued.
+  // Cancel, Info and Signal; Context is the acceptor's.
+  void StartServing(CallRequester* requester) override;
+
+ private:
+  // Cancels every serving task with the requester as canceller.
   grpc::Status HandleCancel(const v1::CancelActorRequest& request,
                             v1::CancelActorResponse* response);
-  void OnCancelAnswered(const v1::CancelActorRequest& request);
-
   grpc::Status HandleInfo(const v1::InfoRequest& request,
                           v1::ActorInfo* response);
-
   grpc::Status HandleSignal(const v1::SignalRequest& request,
                             v1::SignalResponse* response);
 
- private:
   ActorRuntime* const runtime_;
   const CancelHandler on_cancel_;
   PeerSignaller signaller_;
+  UnaryMethod<ActorService, v1::CancelActorRequest, v1::CancelActorResponse>
+      cancel_{this, &ActorService::RequestCancel,
+              [this](const v1::CancelActorRequest& request,
+                     v1::CancelActorResponse* response) {
+                return HandleCancel(request, response);
+              },
+              [this](const v1::CancelActorRequest& request) {
+                on_cancel_(request.requester());
+              }};
+  UnaryMethod<ActorService, v1::InfoRequest, v1::ActorInfo> info_{
+      this, &ActorService::RequestInfo,
+      [this](const v1::InfoRequest& request, v1::ActorInfo* response) {
+        return HandleInfo(request, response);
+      }};
+  UnaryMethod<ActorService, v1::SignalRequest, v1::SignalResponse> signal_{
+      this, &ActorService::RequestSignal,
+      [this](const v1::SignalRequest& request, v1::SignalResponse* response) {
+        return HandleSignal(request, response);
+      }};
 };
 
 }  // namespace tether

@@ -27,87 +27,20 @@ class CallAcceptor::ContextArrival final : public CallEvent {
   std::shared_ptr<ContextCall> call_;
 };
 
-CallAcceptor::CallAcceptor(ActorService* service, HealthService* health,
+CallAcceptor::CallAcceptor(ActorService* actor,
+                           std::vector<ServedOnQueue*> services,
                            ActorRuntime* runtime,
                            std::unique_ptr<grpc::ServerCompletionQueue> queue)
-    : service_(service),
-      health_(health),
+    : actor_(actor),
+      services_(std::move(services)),
       runtime_(runtime),
-      queue_(std::move(queue)),
-      cancel_(
-          [this](grpc::ServerContext* context, v1::CancelActorRequest* request,
-                 grpc::ServerAsyncResponseWriter<v1::CancelActorResponse>*
-                     responder,
-                 void* tag) {
-            return Guarded([&] {
-              service_->RequestCancel(context, request, responder, queue_.get(),
-                                      queue_.get(), tag);
-            });
-          },
-          [this](const v1::CancelActorRequest& request,
-                 v1::CancelActorResponse* response) {
-            return service_->HandleCancel(request, response);
-          },
-          [this](const v1::CancelActorRequest& request) {
-            service_->OnCancelAnswered(request);
-          }),
-      info_(
-          [this](grpc::ServerContext* context, v1::InfoRequest* request,
-                 grpc::ServerAsyncResponseWriter<v1::ActorInfo>* responder,
-                 void* tag) {
-            return Guarded([&] {
-              service_->RequestInfo(context, request, responder, queue_.get(),
-                                    queue_.get(), tag);
-            });
-          },
-          [this](const v1::InfoRequest& request, v1::ActorInfo* response) {
-            return service_->HandleInfo(request, response);
-          }),
-      signal_(
-          [this](grpc::ServerContext* context, v1::SignalRequest* request,
-                 grpc::ServerAsyncResponseWriter<v1::SignalResponse>* responder,
-                 void* tag) {
-            return Guarded([&] {
-              service_->RequestSignal(context, request, responder, queue_.get(),
-                                      queue_.get(), tag);
-            });
-          },
-          [this](const v1::SignalRequest& request,
-                 v1::SignalResponse* response) {
-            return service_->HandleSignal(request, response);
-          }),
-      check_(
-          [this](grpc::ServerContext* context,
-                 HealthService::CheckRequest* request,
-                 grpc::ServerAsyncResponseWriter<HealthService::CheckResponse>*
-                     responder,
-                 void* tag) {
-            return Guarded([&] {
-              health_->RequestCheck(context, request, responder, queue_.get(),
-                                    queue_.get(), tag);
-            });
-          },
-          [this](const HealthService::CheckRequest& request,
-                 HealthService::CheckResponse* response) {
-            return health_->HandleCheck(request, response);
-          }) {}
+      queue_(std::move(queue)) {}
 
 CallAcceptor::~CallAcceptor() { Stop(); }
 
 void CallAcceptor::Start() {
   RequestContext();
-  cancel_.RequestNext();
-  info_.RequestNext();
-  signal_.RequestNext();
-  check_.RequestNext();
-  health_->ServeWatches([this](grpc::ServerContext* context,
-                               HealthService::CheckRequest* request,
-                               HealthService::WatchWriter* writer, void* tag) {
-    return Guarded([&] {
-      health_->RequestWatch(context, request, writer, queue_.get(),
-                            queue_.get(), tag);
-    });
-  });
+  for (ServedOnQueue* service : services_) service->StartServing(this);
   thread_ = std::thread([this] { Drain(); });
 }
 
@@ -119,14 +52,14 @@ void CallAcceptor::Drain() {
 
 void CallAcceptor::RequestContext() {
   auto* arrival = new ContextArrival(
-      this, std::make_shared<ContextCall>(runtime_, service_->signaller()));
-  if (!Guarded(
-          [&] { arrival->call()->Request(service_, queue_.get(), arrival); })) {
+      this, std::make_shared<ContextCall>(runtime_, actor_->signaller()));
+  if (!Request(
+          [&] { arrival->call()->Request(actor_, queue_.get(), arrival); })) {
     delete arrival;
   }
 }
 
-bool CallAcceptor::Guarded(absl::FunctionRef<void()> request) {
+bool CallAcceptor::Request(absl::FunctionRef<void()> request) {
   absl::MutexLock lock(&mu_);
   if (stopped_) return false;
   request();

@@ -1,20 +1,16 @@
 // File: server/call_acceptor.h
 //
-// Serves tether.v1.Actor and grpc.health.v1.Health on gRPC's async API
-// from the server's completion queue, drained by one thread of its own:
-//   Actor/Context           each call that arrives is handed to a serving
-//                           task (server/context_call.h), which polls the
-//                           call's own queue from then on;
-//   Actor/Cancel, Info,     answered on the draining thread
-//   Signal, Health/Check    (server/unary_method.h);
-//   Health/Watch            streamed from the draining thread
-//                           (server/health_service.h).
-// One call of each method is kept requested.
+// Serves an actor's gRPC server on the async API from the server's one
+// completion queue, drained by a thread of its own. Actor/Context calls are
+// handed to serving tasks (server/context_call.h), which poll each call's
+// own queue from then on; every other method belongs to a ServedOnQueue
+// service (server/served_on_queue.h) and is handled on the draining thread.
 //
 //   std::unique_ptr<grpc::ServerCompletionQueue> queue =
 //       builder.AddCompletionQueue();
 //   grpc::Server* server = builder.BuildAndStart();
-//   CallAcceptor acceptor(&service, &health, &runtime, std::move(queue));
+//   CallAcceptor acceptor(&actor_service, {&actor_service, &health},
+//                         &runtime, std::move(queue));
 //   acceptor.Start();
 //   ...
 //   server->Shutdown();
@@ -29,6 +25,7 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -36,21 +33,21 @@
 #include "grpcpp/completion_queue.h"
 #include "runtime/actor_runtime.h"
 #include "server/actor_service.h"
-#include "server/health_service.h"
-#include "server/unary_method.h"
+#include "server/served_on_queue.h"
 
 namespace tether {
 
 class ContextCall;
 
-class CallAcceptor {
+class CallAcceptor final : public CallRequester {
  public:
-  // `service`, `health` and `runtime` must outlive the acceptor.
-  CallAcceptor(ActorService* service, HealthService* health,
+  // `actor` (whose Context calls the acceptor serves), `services` and
+  // `runtime` must outlive the acceptor.
+  CallAcceptor(ActorService* actor, std::vector<ServedOnQueue*> services,
                ActorRuntime* runtime,
                std::unique_ptr<grpc::ServerCompletionQueue> queue);
   // REQUIRES: Stop() returned.
-  ~CallAcceptor();
+  ~CallAcceptor() override;
 
   CallAcceptor(const CallAcceptor&) = delete;
   CallAcceptor& operator=(const CallAcceptor&) = delete;
@@ -63,28 +60,26 @@ class CallAcceptor {
   // cancellation delays this until it returns. Idempotent.
   void Stop();
 
+  // CallRequester
+  grpc::ServerCompletionQueue* queue() override { return queue_.get(); }
+  // gRPC aborts the process on a request to a queue that is shut down, and
+  // the server's shutdown fails only the requests made before it, so a
+  // request and the queue's shutdown are ordered under one lock.
+  bool Request(absl::FunctionRef<void()> request) override;
+
  private:
   class ContextArrival;
 
   void Drain();
   void RequestContext();
-  // Runs `request` unless Stop() began; false once it has. gRPC aborts the
-  // process on a request to a queue that is shut down, and the server's
-  // shutdown fails only the requests made before it, so a request and the
-  // queue's shutdown must never race.
-  bool Guarded(absl::FunctionRef<void()> request);
   // Hands an arrived call to a serving task, counted until the task ends or
   // the runtime drops it.
   void Serve(std::shared_ptr<ContextCall> call);
 
-  ActorService* const service_;
-  HealthService* const health_;
+  ActorService* const actor_;
+  const std::vector<ServedOnQueue*> services_;
   ActorRuntime* const runtime_;
   const std::unique_ptr<grpc::ServerCompletionQueue> queue_;
-  UnaryMethod<v1::CancelActorRequest, v1::CancelActorResponse> cancel_;
-  UnaryMethod<v1::InfoRequest, v1::ActorInfo> info_;
-  UnaryMethod<v1::SignalRequest, v1::SignalResponse> signal_;
-  UnaryMethod<HealthService::CheckRequest, HealthService::CheckResponse> check_;
   std::thread thread_;
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

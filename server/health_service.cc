@@ -18,7 +18,11 @@ class HealthService::Watch {
   }
 
   bool Request() {
-    return service_->requester_(&context_, &request_, &writer_, &arrived_);
+    grpc::ServerCompletionQueue* queue = service_->requester_->queue();
+    return service_->requester_->Request([&] {
+      service_->RequestWatch(&context_, &request_, &writer_, queue, queue,
+                             &arrived_);
+    });
   }
 
   // Writes the current status unless a write is in flight (its completion
@@ -73,7 +77,7 @@ class HealthService::Watch {
   grpc::ServerContext context_;
   CheckRequest request_;
   CheckResponse response_;
-  WatchWriter writer_{&context_};
+  grpc::ServerAsyncWriter<CheckResponse> writer_{&context_};
   MemberEvent<Watch> arrived_{this, &Watch::OnArrived};
   MemberEvent<Watch> wrote_{this, &Watch::OnWritten};
   MemberEvent<Watch> done_{this, &Watch::OnDone};
@@ -100,8 +104,9 @@ grpc::Status HealthService::HandleCheck(const CheckRequest& request,
   return grpc::Status::OK;
 }
 
-void HealthService::ServeWatches(WatchRequester requester) {
-  requester_ = std::move(requester);
+void HealthService::StartServing(CallRequester* requester) {
+  requester_ = requester;
+  check_.Start(requester);
   RequestNextWatch();
 }
 

@@ -1,9 +1,8 @@
 // File: server/health_service.h
 //
 // grpc.health.v1.Health for an actor, on gRPC's async API and served by its
-// CallAcceptor (server/call_acceptor.h), like every other method: gRPC's
-// default health service uses the callback API, whose threads would wait
-// in the epoll set (docs/performance.md, "The standing pollers").
+// CallAcceptor (server/served_on_queue.h), like every other method: gRPC's
+// default health service uses the callback API.
 //
 // The server as a whole (service "") is SERVING until Shutdown() and
 // NOT_SERVING from then on. Any other name is unknown, as with gRPC's
@@ -13,8 +12,7 @@
 //
 //   HealthService health;
 //   builder.RegisterService(&health);
-//   ...  // the acceptor calls health.ServeWatches(requester) and answers
-//        // Check with health.HandleCheck
+//   ...  // a CallAcceptor serves it
 //   health.Shutdown();                 // before the server's own shutdown
 //
 // Thread-safe.
@@ -30,6 +28,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/async_stream.h"
+#include "server/served_on_queue.h"
+#include "server/unary_method.h"
 
 namespace tether {
 
@@ -37,16 +37,10 @@ using HealthServiceBase = grpc::health::v1::Health::WithAsyncMethod_Check<
     grpc::health::v1::Health::WithAsyncMethod_Watch<
         grpc::health::v1::Health::Service>>;
 
-class HealthService final : public HealthServiceBase {
+class HealthService final : public HealthServiceBase, public ServedOnQueue {
  public:
   using CheckRequest = grpc::health::v1::HealthCheckRequest;
   using CheckResponse = grpc::health::v1::HealthCheckResponse;
-  using WatchWriter = grpc::ServerAsyncWriter<CheckResponse>;
-  // Asks gRPC for the next Watch call, whose arrival completes `tag`; false
-  // when it did not ask because the server is stopping.
-  using WatchRequester =
-      std::function<bool(grpc::ServerContext* context, CheckRequest* request,
-                         WatchWriter* writer, void* tag)>;
 
   HealthService() = default;
   HealthService(const HealthService&) = delete;
@@ -55,12 +49,7 @@ class HealthService final : public HealthServiceBase {
   // was drained).
   ~HealthService() override;
 
-  grpc::Status HandleCheck(const CheckRequest& request,
-                           CheckResponse* response);
-
-  // Keeps one Watch call requested through `requester` from now on; its
-  // completions must reach the CallEvent tags it is given.
-  void ServeWatches(WatchRequester requester);
+  void StartServing(CallRequester* requester) override;
 
   // NOT_SERVING from now on, sent to every open Watch stream. Idempotent.
   void Shutdown();
@@ -68,11 +57,18 @@ class HealthService final : public HealthServiceBase {
  private:
   class Watch;
 
+  grpc::Status HandleCheck(const CheckRequest& request,
+                           CheckResponse* response);
   void RequestNextWatch();
   CheckResponse::ServingStatus StatusOfLocked(const std::string& service) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  WatchRequester requester_;
+  UnaryMethod<HealthService, CheckRequest, CheckResponse> check_{
+      this, &HealthService::RequestCheck,
+      [this](const CheckRequest& request, CheckResponse* response) {
+        return HandleCheck(request, response);
+      }};
+  CallRequester* requester_ = nullptr;
   absl::Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = true;
   // The Watch streams that arrived and are not over.

@@ -1,27 +1,22 @@
 // File: server/unary_method.h
 //
-// One unary method served on gRPC's async API from a completion queue that
-// a single thread drains (server/call_acceptor.h). The method keeps one
-// call requested; when it arrives the next one is requested, the handler
-// fills the response on the draining thread, and the call frees itself once
-// gRPC is done sending it (or the server shut down first).
+// One unary method served on gRPC's async API from the queue a
+// CallAcceptor drains (server/served_on_queue.h). The method keeps one call
+// requested; when it arrives the next one is requested, the handler fills
+// the response on the draining thread, and the call frees itself once gRPC
+// is done sending it (or the server shut down first).
 //
-//   UnaryMethod<v1::InfoRequest, v1::ActorInfo> info(
-//       [&](grpc::ServerContext* context, v1::InfoRequest* request,
-//           grpc::ServerAsyncResponseWriter<v1::ActorInfo>* responder,
-//           void* tag) {
-//         service.RequestInfo(context, request, responder, queue, queue, tag);
-//         return true;
-//       },
-//       [&](const v1::InfoRequest& request, v1::ActorInfo* response) {
-//         return grpc::Status::OK;
-//       });
-//   info.RequestNext();
-//   ...  // the draining thread calls static_cast<CallEvent*>(tag)->OnEvent
+//   UnaryMethod<ActorService, v1::InfoRequest, v1::ActorInfo> info_{
+//       this, &ActorService::RequestInfo,
+//       [this](const v1::InfoRequest& request, v1::ActorInfo* response) {
+//         return HandleInfo(request, response);
+//       }};
+//   ...
+//   info_.Start(requester);            // in StartServing
 //
-// Handlers run on the draining thread and must not block: no other call of
-// the server's queue is handled meanwhile. The method must outlive its
-// calls, i.e. the draining of the queue.
+// Handlers must not block: no other call of the server's queue is handled
+// meanwhile. The method must outlive its calls, i.e. the draining of the
+// queue.
 
 #ifndef TETHER_SERVER_UNARY_METHOD_H_
 #define TETHER_SERVER_UNARY_METHOD_H_
@@ -32,37 +27,36 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/async_unary_call.h"
 #include "runtime/call_queue.h"
+#include "server/served_on_queue.h"
 
 namespace tether {
 
-template <typename Request, typename Response>
+template <typename Service, typename Request, typename Response>
 class UnaryMethod {
  public:
   using Responder = grpc::ServerAsyncResponseWriter<Response>;
-  // Asks gRPC for the next call, whose arrival completes `tag`; false when
-  // it did not ask because the server is stopping.
-  using Requester =
-      std::function<bool(grpc::ServerContext* context, Request* request,
-                         Responder* responder, void* tag)>;
+  // The generated Request<Method> of `Service`.
+  using RequestFn = void (Service::*)(grpc::ServerContext*, Request*,
+                                      Responder*, grpc::CompletionQueue*,
+                                      grpc::ServerCompletionQueue*, void*);
   using Handler =
       std::function<grpc::Status(const Request& request, Response* response)>;
   // Runs once the response is queued for sending.
   using Answered = std::function<void(const Request& request)>;
 
-  UnaryMethod(Requester requester, Handler handler, Answered answered = nullptr)
-      : requester_(std::move(requester)),
+  UnaryMethod(Service* service, RequestFn request, Handler handler,
+              Answered answered = nullptr)
+      : service_(service),
+        request_(request),
         handler_(std::move(handler)),
         answered_(std::move(answered)) {}
 
   UnaryMethod(const UnaryMethod&) = delete;
   UnaryMethod& operator=(const UnaryMethod&) = delete;
 
-  void RequestNext() {
-    auto* call = new Call(this);
-    if (!requester_(&call->context_, &call->request_, &call->responder_,
-                    call)) {
-      delete call;
-    }
+  void Start(CallRequester* requester) {
+    requester_ = requester;
+    RequestNext();
   }
 
  private:
@@ -95,9 +89,22 @@ class UnaryMethod {
     Responder responder_{&context_};
   };
 
-  const Requester requester_;
+  void RequestNext() {
+    auto* call = new Call(this);
+    grpc::ServerCompletionQueue* queue = requester_->queue();
+    if (!requester_->Request([&] {
+          (service_->*request_)(&call->context_, &call->request_,
+                                &call->responder_, queue, queue, call);
+        })) {
+      delete call;
+    }
+  }
+
+  Service* const service_;
+  const RequestFn request_;
   const Handler handler_;
   const Answered answered_;
+  CallRequester* requester_ = nullptr;
 };
 
 }  // namespace tether
