@@ -79,10 +79,8 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       std::move(registrar), std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
   actor_server->acceptor_ = std::make_unique<CallAcceptor>(
-      actor_server->service_.get(),
-      std::vector<ServedOnQueue*>{actor_server->service_.get(),
-                                  actor_server->health_.get()},
-      runtime, std::move(new_calls));
+      actor_server->service_.get(), actor_server->Served(), runtime,
+      std::move(new_calls));
   actor_server->acceptor_->Start();
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   if (actor_server->registrar_ != nullptr) {
@@ -101,6 +99,12 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
 }
 
 ActorServer::~ActorServer() { Shutdown(absl::ZeroDuration()); }
+
+std::vector<ServedOnQueue*> ActorServer::Served() const {
+  std::vector<ServedOnQueue*> served = {service_.get(), health_.get()};
+  if (registrar_ != nullptr) served.push_back(registrar_.get());
+  return served;
+}
 
 absl::Status ActorServer::Register(const ActorRuntime& runtime) {
   v1::RegistryEntry entry;

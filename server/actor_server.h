@@ -84,6 +84,9 @@ class ActorServer {
         tty_lock_(std::move(tty_lock)),
         debug_(std::move(debug)) {}
 
+  // The services the acceptor serves besides Context calls.
+  std::vector<ServedOnQueue*> Served() const;
+
   // Registers with every registry of `runtime`.
   absl::Status Register(const ActorRuntime& runtime);
 

@@ -39,7 +39,7 @@ CallAcceptor::CallAcceptor(ActorService* actor,
 CallAcceptor::~CallAcceptor() { Stop(); }
 
 void CallAcceptor::Start() {
-  RequestContext();
+  if (actor_ != nullptr) RequestContext();
   for (ServedOnQueue* service : services_) service->StartServing(this);
   thread_ = std::thread([this] { Drain(); });
 }

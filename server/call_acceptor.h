@@ -41,8 +41,9 @@ class ContextCall;
 
 class CallAcceptor final : public CallRequester {
  public:
-  // `actor` (whose Context calls the acceptor serves), `services` and
-  // `runtime` must outlive the acceptor.
+  // `actor` (whose Context calls the acceptor serves; null for a server
+  // without the Actor service), `services` and `runtime` (null with
+  // `actor`) must outlive the acceptor.
   CallAcceptor(ActorService* actor, std::vector<ServedOnQueue*> services,
                ActorRuntime* runtime,
                std::unique_ptr<grpc::ServerCompletionQueue> queue);

@@ -13,6 +13,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "server/call_acceptor.h"
 
 namespace tether {
 namespace {
@@ -64,8 +65,14 @@ class RegistrarServiceTest : public testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port);
     builder.RegisterService(&registrar_);
+    std::unique_ptr<grpc::ServerCompletionQueue> queue =
+        builder.AddCompletionQueue();
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    acceptor_ = std::make_unique<CallAcceptor>(
+        nullptr, std::vector<ServedOnQueue*>{&registrar_}, nullptr,
+        std::move(queue));
+    acceptor_->Start();
     stub_ = v1::Registrar::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                             grpc::InsecureChannelCredentials()));
@@ -74,6 +81,7 @@ class RegistrarServiceTest : public testing::Test {
   void TearDown() override {
     registrar_.Close();
     server_->Shutdown();
+    acceptor_->Stop();
   }
 
   // A registered entry of `name`, with a fresh uuid.
@@ -114,6 +122,7 @@ class RegistrarServiceTest : public testing::Test {
   int next_uuid_ = 0;
   RegistrarService registrar_{kCapacity};
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<CallAcceptor> acceptor_;
   std::unique_ptr<v1::Registrar::Stub> stub_;
 };
 
