@@ -88,7 +88,7 @@ class RegistrarService::HoldCall {
       absl::MutexLock lock(&service_->mu_);
       FinishLocked(status);
       ended_ = true;
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
@@ -150,7 +150,7 @@ class RegistrarService::HoldCall {
       if (pending_finish_.has_value()) {
         StartFinishLocked(*std::exchange(pending_finish_, std::nullopt));
       }
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
@@ -160,7 +160,7 @@ class RegistrarService::HoldCall {
     {
       absl::MutexLock lock(&service_->mu_);
       finishing_ = false;
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
@@ -181,7 +181,7 @@ class RegistrarService::HoldCall {
     {
       absl::MutexLock lock(&service_->mu_);
       if (end) ended_ = true;
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
@@ -211,8 +211,13 @@ class RegistrarService::HoldCall {
     writer_.Finish(status, &finished_);
   }
 
-  bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(service_->mu_) {
-    return done_ && !writing_ && !finishing_ && ended_;
+  // True once, for the caller that must free the hold: gRPC is done with
+  // the call, nothing is in flight, and whoever ended the hold is done.
+  // OnDone and Close()'s End may both see that last state.
+  bool TakeFreeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(service_->mu_) {
+    if (freed_ || !done_ || writing_ || finishing_ || !ended_) return false;
+    freed_ = true;
+    return true;
   }
 
   RegistrarService* const service_;
@@ -234,6 +239,7 @@ class RegistrarService::HoldCall {
   bool finishing_ ABSL_GUARDED_BY(service_->mu_) = false;
   std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(service_->mu_);
   bool done_ ABSL_GUARDED_BY(service_->mu_) = false;
+  bool freed_ ABSL_GUARDED_BY(service_->mu_) = false;
 };
 
 // One Wait: answers once an entry of the name exists (the store's watcher
@@ -287,7 +293,7 @@ class RegistrarService::WaitCall {
         finishing_ = true;
         responder_.Finish(response_, grpc::Status::OK, &finished_);
       }
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
@@ -297,7 +303,7 @@ class RegistrarService::WaitCall {
     {
       absl::MutexLock lock(&mu_);
       finishing_ = false;
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
@@ -311,15 +317,17 @@ class RegistrarService::WaitCall {
       absl::MutexLock lock(&mu_);
       done_ = true;
       if (unwatched) answered_ = true;
-      free = OverLocked();
+      free = TakeFreeLocked();
     }
     if (free) delete this;
   }
 
-  // Nothing can reach the call any more: gRPC is done with it, and the
-  // watcher ran or never will.
-  bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return done_ && answered_ && !finishing_;
+  // True once, for the caller that must free the wait: gRPC is done with
+  // the call, and the watcher ran or never will.
+  bool TakeFreeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (freed_ || !done_ || !answered_ || finishing_) return false;
+    freed_ = true;
+    return true;
   }
 
   RegistrarService* const service_;
@@ -337,6 +345,7 @@ class RegistrarService::WaitCall {
   bool answered_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool freed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 RegistrarService::~RegistrarService() {
