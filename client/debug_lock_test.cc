@@ -15,6 +15,7 @@
 #include "runtime/task.h"
 #include "runtime/tty_lock.h"
 #include "runtime/uuid.h"
+#include "server/call_acceptor.h"
 #include "server/debug_service.h"
 
 namespace tether {
@@ -46,8 +47,14 @@ class DebugLockTest : public testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port);
     builder.RegisterService(service_.get());
+    std::unique_ptr<grpc::ServerCompletionQueue> queue =
+        builder.AddCompletionQueue();
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    acceptor_ = std::make_unique<CallAcceptor>(
+        nullptr, std::vector<ServedOnQueue*>{service_.get()}, nullptr,
+        std::move(queue));
+    acceptor_->Start();
     address_ = std::make_unique<Address>(
         *Address::Parse(absl::StrCat("127.0.0.1:", port)));
   }
@@ -55,6 +62,7 @@ class DebugLockTest : public testing::Test {
   void TearDown() override {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
     server_->Wait();
+    acceptor_->Stop();
   }
 
   // Polls the lock until nobody holds or waits for it.
@@ -71,6 +79,7 @@ class DebugLockTest : public testing::Test {
   TtyLock lock_;
   std::unique_ptr<DebugService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<CallAcceptor> acceptor_;
   std::unique_ptr<Address> address_;
 };
 

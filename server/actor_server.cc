@@ -103,6 +103,7 @@ ActorServer::~ActorServer() { Shutdown(absl::ZeroDuration()); }
 std::vector<ServedOnQueue*> ActorServer::Served() const {
   std::vector<ServedOnQueue*> served = {service_.get(), health_.get()};
   if (registrar_ != nullptr) served.push_back(registrar_.get());
+  if (debug_ != nullptr) served.push_back(debug_.get());
   return served;
 }
 

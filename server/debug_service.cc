@@ -8,6 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpcpp/alarm.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/async_stream.h"
+#include "runtime/call_queue.h"
 #include "runtime/errors.h"
 #include "runtime/log.h"
 #include "runtime/value.h"
@@ -21,32 +25,73 @@ using google::protobuf::util::TimeUtil;
 // Status, so a request stays small.
 constexpr size_t kMaxLockRequestBytes = 4 << 10;
 
+}  // namespace
+
 // One Debug/Lock stream. Writes are queued (one in flight at a time); the
-// grant may arrive from any thread, so it reaches the reactor through a
-// Link that OnDone severs before the reactor is deleted.
-class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
+// grant may arrive from any thread, so it reaches the call through a Link
+// that is severed once gRPC is done with the call. Every other event runs
+// on the thread that drains the server's queue; the call frees itself
+// there once nothing is outstanding.
+class DebugService::LockCall {
  public:
-  LockReactor(grpc::CallbackServerContext* call, TtyLock* lock,
-              v1::ActorId root)
-      : call_(call),
-        lock_(lock),
-        root_(std::move(root)),
+  explicit LockCall(DebugService* service)
+      : service_(service),
+        lock_(service->lock_),
+        root_(service->root_),
         link_(std::make_shared<Link>()) {
-    link_->reactor = this;
-    StartRead(&in_);
+    link_->call = this;
+    context_.AsyncNotifyWhenDone(&done_event_);
   }
 
-  void OnReadDone(bool ok) override {
+  bool Request() {
+    grpc::ServerCompletionQueue* queue = service_->requester_->queue();
+    return service_->requester_->Request([&] {
+      service_->RequestLock(&context_, &stream_, queue, queue, &arrived_);
+    });
+  }
+
+ private:
+  enum class Phase { kAwaitStart, kRequested, kDone };
+
+  struct Link {
+    absl::Mutex mu;
+    LockCall* call ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  void OnArrived(bool ok) {
+    if (!ok) {  // The server shut down first: no call, so no other event.
+      delete this;
+      return;
+    }
+    service_->RequestNextLock();
+    StartRead();
+  }
+
+  void StartRead() {
+    reading_ = true;
+    stream_.Read(&in_, &read_);
+  }
+
+  void OnRead(bool ok) {
+    reading_ = false;
+    HandleRead(ok);
+    FreeIfOver();
+  }
+
+  void HandleRead(bool ok) {
     if (!ok) {
-      // A half-close counts as Stop. A broken call also fails the read
-      // (before OnCancel): the requester lost its channel.
-      if (phase_ == Phase::kRequested) {
-        if (call_->IsCancelled()) return Abandon();
-        Release();
-      }
       if (phase_ == Phase::kAwaitStart) {
         FinishAfterWrites(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                        "the stream ended before Start"));
+      }
+      // A half-close counts as Stop; a broken call (the requester lost
+      // its channel) fails the read too, and its end of call follows.
+      // Whether the call is cancelled is known only once that event was
+      // handled, so the decision waits for an alarm queued behind it.
+      if (phase_ == Phase::kRequested && !done_) {
+        settling_ = true;
+        settle_.Set(service_->requester_->queue(), gpr_now(GPR_CLOCK_MONOTONIC),
+                    &settled_);
       }
       return;
     }
@@ -65,41 +110,65 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     }
   }
 
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    if (!ok) out_.clear();
-    if (!out_.empty()) {
-      writing_ = std::move(out_.front());
-      out_.pop_front();
-      StartWrite(&writing_);
-      return;
+  // The read ended and the end of call, if the call broke, was handled.
+  void OnSettled(bool) {
+    settling_ = false;
+    if (!done_ && phase_ == Phase::kRequested) Release();
+    FreeIfOver();
+  }
+
+  void OnWritten(bool ok) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ok) out_.clear();
+      if (!out_.empty()) {
+        writing_ = std::move(out_.front());
+        out_.pop_front();
+        stream_.Write(writing_, &wrote_);
+        return;
+      }
+      write_in_flight_ = false;
+      if (finish_.has_value() && !finishing_) StartFinishLocked();
     }
-    write_in_flight_ = false;
-    if (finish_.has_value()) Finish(*finish_);
+    FreeIfOver();
   }
 
-  void OnCancel() override {
-    const std::optional<uint64_t> ticket = TakeTicket();
-    if (ticket.has_value()) AbandonTicket(*ticket);
-    FinishAfterWrites(grpc::Status(grpc::StatusCode::CANCELLED,
-                                   "the debug lock stream broke"));
+  void OnFinished(bool) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = false;
+    }
+    FreeIfOver();
   }
 
-  void OnDone() override {
+  // The call ended: finished, or broken (the requester cancelled it or
+  // lost its channel), which gives the ticket back as abandoned.
+  void OnDone(bool) {
+    done_ = true;
     {
       absl::MutexLock lock(&link_->mu);
-      link_->reactor = nullptr;
+      link_->call = nullptr;
     }
-    delete this;
+    if (context_.IsCancelled()) {
+      phase_ = Phase::kDone;
+      const std::optional<uint64_t> ticket = TakeTicket();
+      if (ticket.has_value()) AbandonTicket(*ticket);
+    }
+    FreeIfOver();
   }
 
- private:
-  enum class Phase { kAwaitStart, kRequested, kDone };
-
-  struct Link {
-    absl::Mutex mu;
-    LockReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
-  };
+  // Runs on the draining thread: once gRPC is done with the call (and the
+  // link is severed, so no grant can start a write), the last outstanding
+  // operation frees it.
+  void FreeIfOver() {
+    bool over;
+    {
+      absl::MutexLock lock(&mu_);
+      over =
+          done_ && !reading_ && !settling_ && !write_in_flight_ && !finishing_;
+    }
+    if (over) delete this;
+  }
 
   void OnStart() {
     if (!in_.has_start() || in_.start().function() != kDebugLockFunction) {
@@ -132,7 +201,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     absl::StatusOr<uint64_t> ticket =
         lock_->Request(*request, [link](uint32_t waited_behind) {
           absl::MutexLock lock(&link->mu);
-          if (link->reactor != nullptr) link->reactor->Granted(waited_behind);
+          if (link->call != nullptr) link->call->Granted(waited_behind);
         });
     if (!ticket.ok()) {
       absl::Status refused =
@@ -153,7 +222,7 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     }
     // Only now may a Stop arrive: it needs the ticket.
     phase_ = Phase::kRequested;
-    StartRead(&in_);
+    StartRead();
   }
 
   void Granted(uint32_t waited_behind) {
@@ -241,22 +310,40 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
     }
     write_in_flight_ = true;
     writing_ = std::move(frame);
-    StartWrite(&writing_);
+    stream_.Write(writing_, &wrote_);
   }
 
   void FinishAfterWrites(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
     if (finish_.has_value()) return;
     finish_ = status;
-    if (!write_in_flight_) Finish(status);
+    if (!write_in_flight_) StartFinishLocked();
   }
 
-  grpc::CallbackServerContext* const call_;
+  void StartFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    finishing_ = true;
+    stream_.Finish(*finish_, &finished_);
+  }
+
+  DebugService* const service_;
   TtyLock* const lock_;
   const v1::ActorId root_;
   const std::shared_ptr<Link> link_;
+  grpc::ServerContext context_;
+  grpc::ServerAsyncReaderWriter<v1::Frame, v1::Frame> stream_{&context_};
+  grpc::Alarm settle_;
+  MemberEvent<LockCall> arrived_{this, &LockCall::OnArrived};
+  MemberEvent<LockCall> read_{this, &LockCall::OnRead};
+  MemberEvent<LockCall> settled_{this, &LockCall::OnSettled};
+  MemberEvent<LockCall> wrote_{this, &LockCall::OnWritten};
+  MemberEvent<LockCall> finished_{this, &LockCall::OnFinished};
+  MemberEvent<LockCall> done_event_{this, &LockCall::OnDone};
   v1::Frame in_;
-  Phase phase_ = Phase::kAwaitStart;  // reads are sequential
+  // On the draining thread only.
+  Phase phase_ = Phase::kAwaitStart;
+  bool reading_ = false;
+  bool settling_ = false;
+  bool done_ = false;
 
   absl::Mutex mu_;
   std::optional<uint64_t> ticket_ ABSL_GUARDED_BY(mu_);
@@ -266,22 +353,18 @@ class LockReactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame> {
   v1::Frame writing_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Frame> out_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-}  // namespace
-
-grpc::ServerBidiReactor<v1::Frame, v1::Frame>* DebugService::Lock(
-    grpc::CallbackServerContext* context) {
-  return new LockReactor(context, lock_, root_);
+void DebugService::StartServing(CallRequester* requester) {
+  requester_ = requester;
+  status_.Start(requester);
+  RequestNextLock();
 }
 
-grpc::ServerUnaryReactor* DebugService::Status(
-    grpc::CallbackServerContext* context, const v1::DebugStatusRequest* request,
-    v1::DebugStatus* response) {
-  *response = lock_->Status();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+void DebugService::RequestNextLock() {
+  auto* call = new LockCall(this);
+  if (!call->Request()) delete call;
 }
 
 }  // namespace tether

@@ -13,9 +13,13 @@
 // runtime/tty_lock.h) or withdraws the waiting request; a blocked actor's
 // request is answered with Error{type: "tether.DebugLockRefused"}.
 //
+// Both methods are on gRPC's async API, served from the queue of the
+// server's CallAcceptor (server/served_on_queue.h).
+//
 //   TtyLock lock;
 //   DebugService debug(&lock, runtime.id());
 //   builder.RegisterService(&debug);
+//   ...                                // a CallAcceptor serves it
 //
 // Thread-safe; handlers never block.
 
@@ -23,27 +27,38 @@
 #define TETHER_SERVER_DEBUG_SERVICE_H_
 
 #include "runtime/tty_lock.h"
+#include "server/served_on_queue.h"
+#include "server/unary_method.h"
 #include "tether/v1/debug.grpc.pb.h"
 #include "tether/v1/identity.pb.h"
 
 namespace tether {
 
-class DebugService final : public v1::Debug::CallbackService {
+using DebugServiceBase = v1::Debug::WithAsyncMethod_Lock<
+    v1::Debug::WithAsyncMethod_Status<v1::Debug::Service>>;
+
+class DebugService final : public DebugServiceBase, public ServedOnQueue {
  public:
   // `lock` must outlive the service; `root` is the hosting actor.
   DebugService(TtyLock* lock, v1::ActorId root)
       : lock_(lock), root_(std::move(root)) {}
 
-  grpc::ServerBidiReactor<v1::Frame, v1::Frame>* Lock(
-      grpc::CallbackServerContext* context) override;
-
-  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
-                                   const v1::DebugStatusRequest* request,
-                                   v1::DebugStatus* response) override;
+  void StartServing(CallRequester* requester) override;
 
  private:
+  class LockCall;
+
+  void RequestNextLock();
+
   TtyLock* const lock_;
   const v1::ActorId root_;
+  CallRequester* requester_ = nullptr;
+  UnaryMethod<DebugService, v1::DebugStatusRequest, v1::DebugStatus> status_{
+      this, &DebugService::RequestStatus,
+      [this](const v1::DebugStatusRequest&, v1::DebugStatus* response) {
+        *response = lock_->Status();
+        return grpc::Status::OK;
+      }};
 };
 
 }  // namespace tether

@@ -25,6 +25,7 @@
 #include "runtime/tty_lock.h"
 #include "runtime/uuid.h"
 #include "runtime/value.h"
+#include "server/call_acceptor.h"
 #include "tether/v1/debug.grpc.pb.h"
 
 namespace tether {
@@ -164,8 +165,14 @@ class DebugServiceTest : public testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port);
     builder.RegisterService(service_.get());
+    std::unique_ptr<grpc::ServerCompletionQueue> queue =
+        builder.AddCompletionQueue();
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    acceptor_ = std::make_unique<CallAcceptor>(
+        nullptr, std::vector<ServedOnQueue*>{service_.get()}, nullptr,
+        std::move(queue));
+    acceptor_->Start();
     ASSERT_NE(port, 0);
     stub_ = v1::Debug::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
@@ -175,6 +182,7 @@ class DebugServiceTest : public testing::Test {
     if (server_ != nullptr) {
       server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
       server_->Wait();
+      acceptor_->Stop();
     }
   }
 
@@ -234,6 +242,7 @@ class DebugServiceTest : public testing::Test {
   TtyLock lock_;
   std::unique_ptr<DebugService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<CallAcceptor> acceptor_;
   std::unique_ptr<v1::Debug::Stub> stub_;
 };
 
