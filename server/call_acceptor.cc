@@ -10,7 +10,7 @@ namespace tether {
 class CallAcceptor::ContextArrival final : public CallEvent {
  public:
   ContextArrival(CallAcceptor* acceptor, std::shared_ptr<ContextCall> call)
-      : acceptor_(acceptor), call_(std::move(call)) {}
+      : acceptor_(acceptor), live_(acceptor), call_(std::move(call)) {}
 
   ContextCall* call() const { return call_.get(); }
 
@@ -24,6 +24,7 @@ class CallAcceptor::ContextArrival final : public CallEvent {
 
  private:
   CallAcceptor* const acceptor_;
+  const LiveCall live_;
   std::shared_ptr<ContextCall> call_;
 };
 
@@ -66,6 +67,11 @@ bool CallAcceptor::Request(absl::FunctionRef<void()> request) {
   return true;
 }
 
+void CallAcceptor::CountLive(int delta) {
+  absl::MutexLock lock(&mu_);
+  live_ += delta;
+}
+
 void CallAcceptor::Serve(std::shared_ptr<ContextCall> call) {
   {
     absl::MutexLock lock(&mu_);
@@ -88,6 +94,11 @@ void CallAcceptor::Stop() {
   {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
+    // Without a drain thread nothing ever arrived: no call object is live.
+    if (thread_.joinable()) {
+      mu_.Await(absl::Condition(
+          +[](int* live) { return *live == 0; }, &live_));
+    }
     stopped_ = true;
     queue_->Shutdown();
   }

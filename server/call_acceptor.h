@@ -56,20 +56,20 @@ class CallAcceptor final : public CallRequester {
   // Requests the first call of each method and starts the draining thread.
   void Start();
   // After the server shut down (which fails the requests and cancels the
-  // calls still open): ends the thread once the queue is drained, then
-  // waits until every serving task has ended. A task that ignores its
-  // cancellation delays this until it returns. Idempotent.
+  // calls still open): drains the queue until every call object on it is
+  // gone, then shuts it down and ends the thread, then waits until every
+  // serving task has ended. A task that ignores its cancellation delays
+  // this until it returns. Idempotent.
   void Stop();
 
   // CallRequester
   grpc::ServerCompletionQueue* queue() override { return queue_.get(); }
-  // gRPC aborts the process on a request to a queue that is shut down, and
-  // the server's shutdown fails only the requests made before it, so a
-  // request and the queue's shutdown are ordered under one lock.
   bool Request(absl::FunctionRef<void()> request) override;
 
  private:
   class ContextArrival;
+
+  void CountLive(int delta) override;
 
   void Drain();
   void RequestContext();
@@ -84,6 +84,8 @@ class CallAcceptor final : public CallRequester {
   std::thread thread_;
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Call objects with an operation on queue_ (CallRequester::LiveCall).
+  int live_ ABSL_GUARDED_BY(mu_) = 0;
   int serving_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -36,6 +36,7 @@ class DebugService::LockCall {
  public:
   explicit LockCall(DebugService* service)
       : service_(service),
+        live_(service->requester_),
         lock_(service->lock_),
         root_(service->root_),
         link_(std::make_shared<Link>()) {
@@ -326,6 +327,7 @@ class DebugService::LockCall {
   }
 
   DebugService* const service_;
+  const CallRequester::LiveCall live_;
   TtyLock* const lock_;
   const v1::ActorId root_;
   const std::shared_ptr<Link> link_;

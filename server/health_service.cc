@@ -13,7 +13,8 @@ using ServingStatus = HealthService::CheckResponse::ServingStatus;
 // write is in flight.
 class HealthService::Watch {
  public:
-  explicit Watch(HealthService* service) : service_(service) {
+  explicit Watch(HealthService* service)
+      : service_(service), live_(service->requester_) {
     context_.AsyncNotifyWhenDone(&done_);
   }
 
@@ -74,6 +75,7 @@ class HealthService::Watch {
   }
 
   HealthService* const service_;
+  const CallRequester::LiveCall live_;
   grpc::ServerContext context_;
   CheckRequest request_;
   CheckResponse response_;

@@ -62,7 +62,8 @@ grpc::Status CheckEntry(const v1::RegistryEntry& entry) {
 // gRPC is done with the call and whoever ended the hold is done with it.
 class RegistrarService::HoldCall {
  public:
-  explicit HoldCall(RegistrarService* service) : service_(service) {
+  explicit HoldCall(RegistrarService* service)
+      : service_(service), live_(service->requester_) {
     context_.AsyncNotifyWhenDone(&done_event_);
   }
 
@@ -221,6 +222,7 @@ class RegistrarService::HoldCall {
   }
 
   RegistrarService* const service_;
+  const CallRequester::LiveCall live_;
   grpc::ServerContext context_;
   v1::RegisterRequest request_;
   v1::HoldResponse response_;
@@ -247,7 +249,8 @@ class RegistrarService::HoldCall {
 // done with the call and the watcher can no longer run.
 class RegistrarService::WaitCall {
  public:
-  explicit WaitCall(RegistrarService* service) : service_(service) {
+  explicit WaitCall(RegistrarService* service)
+      : service_(service), live_(service->requester_) {
     context_.AsyncNotifyWhenDone(&done_event_);
   }
 
@@ -331,6 +334,7 @@ class RegistrarService::WaitCall {
   }
 
   RegistrarService* const service_;
+  const CallRequester::LiveCall live_;
   grpc::ServerContext context_;
   v1::WaitRequest request_;
   v1::FindResponse response_;

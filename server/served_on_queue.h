@@ -25,6 +25,22 @@ namespace tether {
 // What a service asks for its next call through. Thread-safe.
 class CallRequester {
  public:
+  // Held by every object with an operation on the queue, from its creation
+  // to its deletion: the queue is shut down only once none is left, since
+  // gRPC aborts on an operation started on a queue that is shut down.
+  class LiveCall {
+   public:
+    explicit LiveCall(CallRequester* requester) : requester_(requester) {
+      requester_->CountLive(+1);
+    }
+    ~LiveCall() { requester_->CountLive(-1); }
+    LiveCall(const LiveCall&) = delete;
+    LiveCall& operator=(const LiveCall&) = delete;
+
+   private:
+    CallRequester* const requester_;
+  };
+
   virtual ~CallRequester() = default;
 
   // Where every call of the server is announced and completes. Each tag
@@ -34,6 +50,9 @@ class CallRequester {
   // Runs `request`, which asks gRPC for a call, unless the server is
   // stopping; false then (and the call object is the caller's to free).
   virtual bool Request(absl::FunctionRef<void()> request) = 0;
+
+ private:
+  virtual void CountLive(int delta) = 0;
 };
 
 class ServedOnQueue {

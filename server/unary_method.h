@@ -63,7 +63,8 @@ class UnaryMethod {
   // Completes twice: when the call arrives, and when its response is sent.
   class Call final : public CallEvent {
    public:
-    explicit Call(UnaryMethod* method) : method_(method) {}
+    explicit Call(UnaryMethod* method)
+        : method_(method), live_(method->requester_) {}
 
     void OnEvent(bool ok) override {
       if (arrived_ || !ok) {
@@ -82,6 +83,7 @@ class UnaryMethod {
     friend class UnaryMethod;
 
     UnaryMethod* const method_;
+    const CallRequester::LiveCall live_;
     bool arrived_ = false;
     grpc::ServerContext context_;
     Request request_;
