@@ -1,45 +1,33 @@
 #include "client/await_call.h"
 
-#include <memory>
-#include <utility>
-
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "runtime/status_conversion.h"
-#include "runtime/task.h"
 
 namespace tether {
-namespace {
+namespace await_call_internal {
 
-// Shared with gRPC's callback, which may run after a cancelled wait.
-struct CallState {
-  absl::Mutex mu;
-  WaitSet waiters;
-  bool done ABSL_GUARDED_BY(mu) = false;
-  grpc::Status status ABSL_GUARDED_BY(mu);
-};
+void Finished::OnEvent(bool) {
+  absl::MutexLock lock(&mu);
+  done = true;
+  waiters.NotifyAll();
+}
 
-}  // namespace
-
-absl::Status AwaitCall(
-    grpc::ClientContext& context,
-    absl::FunctionRef<void(std::function<void(grpc::Status)> done)> start) {
-  auto state = std::make_shared<CallState>();
-  start([state](grpc::Status status) {
-    absl::MutexLock lock(&state->mu);
-    state->status = std::move(status);
-    state->done = true;
-    state->waiters.NotifyAll();
-  });
-  absl::MutexLock lock(&state->mu);
-  const absl::Status waited = AwaitLocked(
-      state->mu, state->waiters, [&] { return state->done; },
-      absl::InfiniteFuture());
-  if (waited.ok()) return ToAbslStatus(state->status);
-  // Cancelled: gRPC still owns the call's buffers until its callback runs.
+absl::Status Await(grpc::ClientContext& context,
+                   const std::shared_ptr<CallQueue>& queue,
+                   Finished& finished) {
+  absl::MutexLock lock(&finished.mu);
+  finished.waiters.SetPoller(queue);
+  auto done = [&finished]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(finished.mu) {
+    return finished.done;
+  };
+  const absl::Status waited =
+      AwaitLocked(finished.mu, finished.waiters, done, absl::InfiniteFuture());
+  if (waited.ok()) return ToAbslStatus(finished.status);
+  // Cancelled: gRPC still owns the call's buffers until it finishes.
   context.TryCancel();
-  state->mu.Await(absl::Condition(&state->done));
+  AwaitLockedShielded(finished.mu, finished.waiters, done,
+                      absl::InfiniteFuture());
   return waited;
 }
 
+}  // namespace await_call_internal
 }  // namespace tether

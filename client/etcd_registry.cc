@@ -171,9 +171,10 @@ class EtcdRegistry final : public Registry {
     RangeResponse response;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    const absl::Status status = AwaitCall(context, [&](auto done) {
-      kv_stub_->async()->Range(&context, &request, &response, std::move(done));
-    });
+    const absl::Status status =
+        AwaitCall<RangeResponse>(context, &response, [&](auto* queue) {
+          return kv_stub_->AsyncRange(&context, request, queue);
+        });
     if (!status.ok()) return status;
     return response;
   }
@@ -283,10 +284,10 @@ absl::StatusOr<bool> EtcdRegistry::Unregister(const std::string& uuid,
     etcdserverpb::DeleteRangeResponse response;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    const absl::Status status = AwaitCall(context, [&](auto done) {
-      kv_stub_->async()->DeleteRange(&context, &request, &response,
-                                     std::move(done));
-    });
+    const absl::Status status = AwaitCall<etcdserverpb::DeleteRangeResponse>(
+        context, &response, [&](auto* queue) {
+          return kv_stub_->AsyncDeleteRange(&context, request, queue);
+        });
     if (!status.ok()) return LookupError(status, what);
     removed = removed || response.deleted() > 0;
   }

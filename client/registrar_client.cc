@@ -9,9 +9,11 @@
 #include "client/await_call.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "runtime/call_queue.h"
 #include "runtime/log.h"
 #include "runtime/status_conversion.h"
 #include "runtime/status_macros.h"
+#include "runtime/task.h"
 #include "tether/v1/registrar.grpc.pb.h"
 
 namespace tether {
@@ -27,92 +29,127 @@ absl::Status Annotate(const absl::Status& status, const std::string& address,
 }
 
 // One Registrar/Hold call: confirmed by its first response, open until it
-// is released (or the registrar ends it).
-class HoldCall final : public grpc::ClientReadReactor<v1::HoldResponse> {
+// is released (or the registrar ends it). It runs on a completion queue of
+// its own, polled only by whoever waits on it (AwaitConfirmed, Release):
+// no thread stands by for a call that is open for the actor's lifetime. So
+// a registrar that ends the hold first is noticed, and logged, only at
+// release.
+class HoldCall {
  public:
-  explicit HoldCall(std::string registry) : registry_(std::move(registry)) {}
+  explicit HoldCall(std::string registry) : registry_(std::move(registry)) {
+    absl::MutexLock lock(&mu_);
+    waiters_.SetPoller(queue_);
+  }
 
   // No gRPC deadline: it would end the hold itself. AwaitConfirmed bounds
   // the wait for the confirmation instead.
   void Start(v1::Registrar::Stub* stub, const v1::RegistryEntry& entry) {
     *request_.mutable_entry() = entry;
-    stub->async()->Hold(&context_, &request_, this);
-    StartRead(&response_);
-    StartCall();
+    reader_ = stub->PrepareAsyncHold(&context_, request_, queue_->cq());
+    absl::MutexLock lock(&mu_);
+    starting_ = true;
+    reader_->StartCall(&started_);
+    reading_ = true;
+    reader_->Read(&response_, &read_);
+    reader_->Finish(&status_, &finished_);
   }
 
   // OK once the registrar confirmed; otherwise the call's error or the
   // deadline. On failure the call is cancelled and finished.
   absl::Status AwaitConfirmed(absl::Time deadline) {
     absl::MutexLock lock(&mu_);
-    const bool settled = mu_.AwaitWithDeadline(
-        absl::Condition(
-            +[](HoldCall* call) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return call->confirmed_ || call->done_;
-            },
-            this),
+    const bool settled = AwaitLockedShielded(
+        mu_, waiters_,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return confirmed_ || OverLocked();
+        },
         deadline);
     if (confirmed_) return absl::OkStatus();
     if (!settled) {
       context_.TryCancel();
-      mu_.Await(absl::Condition(&done_));
+      AwaitOverLocked();
       return absl::DeadlineExceededError("no confirmation before the deadline");
     }
-    return status_;
+    return ToAbslStatus(status_);
   }
 
-  // Closes the call and waits for gRPC to finish with it. Marked released
-  // before the cancel, which OnDone may follow at once on another thread.
+  // Closes the call and waits for gRPC to finish with it.
   void Release() {
-    {
-      absl::MutexLock lock(&mu_);
-      released_ = true;
-    }
-    context_.TryCancel();
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
+    released_ = true;
+    context_.TryCancel();
+    AwaitOverLocked();
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // the call is ending; OnDone follows
-    {
-      absl::MutexLock lock(&mu_);
-      confirmed_ = true;
+ private:
+  void OnStarted(bool) {
+    absl::MutexLock lock(&mu_);
+    starting_ = false;
+    waiters_.NotifyAll();
+  }
+
+  void OnRead(bool ok) {
+    absl::MutexLock lock(&mu_);
+    waiters_.NotifyAll();
+    if (!ok) {  // the call is ending; Finish completes
+      reading_ = false;
+      return;
     }
+    confirmed_ = true;
     // Reading on notices the end of the call; no other response comes.
-    StartRead(&response_);
+    reader_->Read(&response_, &read_);
   }
 
-  void OnDone(const grpc::Status& status) override {
+  void OnFinished(bool) {
     absl::MutexLock lock(&mu_);
     if (confirmed_ && !released_) {
       TETHER_LOG(kWarning) << "registry " << registry_
                            << " ended this actor's registration: "
-                           << status.error_message();
+                           << status_.error_message();
     }
-    status_ = ToAbslStatus(status);
-    done_ = true;
+    finished_call_ = true;
+    waiters_.NotifyAll();
   }
 
- private:
+  // gRPC is done with the call: no operation is outstanding, so the call
+  // may be destroyed.
+  bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return finished_call_ && !reading_ && !starting_;
+  }
+
+  void AwaitOverLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    AwaitLockedShielded(
+        mu_, waiters_,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return OverLocked(); },
+        absl::InfiniteFuture());
+  }
+
   const std::string registry_;
+  const std::shared_ptr<CallQueue> queue_ = std::make_shared<CallQueue>();
   grpc::ClientContext context_;
   v1::RegisterRequest request_;
   v1::HoldResponse response_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncReader<v1::HoldResponse>> reader_;
+  MemberEvent<HoldCall> started_{this, &HoldCall::OnStarted};
+  MemberEvent<HoldCall> read_{this, &HoldCall::OnRead};
+  MemberEvent<HoldCall> finished_{this, &HoldCall::OnFinished};
 
   absl::Mutex mu_;
+  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
+  bool starting_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool confirmed_ ABSL_GUARDED_BY(mu_) = false;
   bool released_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  bool finished_call_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// A unary method of the Registrar's callback API, such as &Async::Find.
-using Async = v1::Registrar::StubInterface::async_interface;
+// The generated Async<Method> of the Registrar's stub, such as
+// &Stub::AsyncFind.
 template <typename Request, typename Response>
-using UnaryMethod = void (Async::*)(grpc::ClientContext*, const Request*,
-                                    Response*,
-                                    std::function<void(grpc::Status)>);
+using UnaryMethod = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
+    v1::Registrar::Stub::*)(grpc::ClientContext*, const Request&,
+                            grpc::CompletionQueue*);
 
 class RegistrarClient final : public Registry {
  public:
@@ -133,8 +170,8 @@ class RegistrarClient final : public Registry {
     request.set_uuid(uuid);
     request.set_reason(std::string(reason));
     v1::UnregisterResponse response;
-    TETHER_RETURN_IF_ERROR(
-        Call(&Async::Unregister, request, response, deadline, "unregister"));
+    TETHER_RETURN_IF_ERROR(Call(&v1::Registrar::Stub::AsyncUnregister, request,
+                                response, deadline, "unregister"));
     return response.removed();
   }
 
@@ -143,7 +180,8 @@ class RegistrarClient final : public Registry {
     v1::FindRequest request;
     request.set_name(name);
     v1::FindResponse response;
-    TETHER_RETURN_IF_ERROR(Call(&Async::Find, request, response, deadline,
+    TETHER_RETURN_IF_ERROR(Call(&v1::Registrar::Stub::AsyncFind, request,
+                                response, deadline,
                                 absl::StrCat("find '", name, "'")));
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
@@ -154,8 +192,9 @@ class RegistrarClient final : public Registry {
     v1::WaitRequest request;
     request.set_name(name);
     v1::FindResponse response;
-    const absl::Status waited = Call(&Async::Wait, request, response, deadline,
-                                     absl::StrCat("wait for '", name, "'"));
+    const absl::Status waited =
+        Call(&v1::Registrar::Stub::AsyncWait, request, response, deadline,
+             absl::StrCat("wait for '", name, "'"));
     if (absl::IsDeadlineExceeded(waited)) {
       return absl::DeadlineExceededError(
           absl::StrCat("registry ", address_, ": no actor named '", name,
@@ -171,8 +210,8 @@ class RegistrarClient final : public Registry {
       absl::Time deadline) override {
     v1::ListRequest request;
     v1::ListResponse response;
-    TETHER_RETURN_IF_ERROR(
-        Call(&Async::List, request, response, deadline, "list"));
+    TETHER_RETURN_IF_ERROR(Call(&v1::Registrar::Stub::AsyncList, request,
+                                response, deadline, "list"));
     return std::vector<v1::RegistryEntry>(response.entries().begin(),
                                           response.entries().end());
   }
@@ -187,9 +226,10 @@ class RegistrarClient final : public Registry {
                     absl::Time deadline, absl::string_view what) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    const absl::Status status = AwaitCall(context, [&](auto done) {
-      (stub_->async()->*method)(&context, &request, &response, std::move(done));
-    });
+    const absl::Status status =
+        AwaitCall<Response>(context, &response, [&](auto* queue) {
+          return (stub_.get()->*method)(&context, request, queue);
+        });
     return Annotate(status, address_, what);
   }
 
