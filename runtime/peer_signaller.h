@@ -4,6 +4,11 @@
 // peer actor by address, without blocking the caller. Channels are kept per
 // address, since a peer that needed one signal often needs another.
 //
+// The calls use gRPC's async API on a queue of the signaller's own, drained
+// by a thread that exists only while signals are in flight: no thread
+// stands by in gRPC's epoll set between them (docs/performance.md, "The
+// standing pollers").
+//
 //   PeerSignaller signaller;
 //   signaller.Send(opener.addresses(), request);   // fire and forget
 //
@@ -15,10 +20,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/repeated_field.h"
+#include "grpcpp/completion_queue.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
@@ -40,11 +47,17 @@ class PeerSignaller {
  private:
   v1::Actor::Stub* StubFor(const std::string& address)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Handles completions until no signal is in flight.
+  void Drain();
 
+  grpc::CompletionQueue queue_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<v1::Actor::Stub>> stubs_
       ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // The thread running Drain(), or one that has returned from it.
+  std::thread drainer_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tether
