@@ -7,6 +7,8 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/async_stream.h"
+#include "runtime/call_queue.h"
 #include "runtime/errors.h"
 #include "runtime/status_conversion.h"
 #include "runtime/task.h"
@@ -22,8 +24,9 @@ namespace {
 constexpr absl::Duration kReleaseTimeout = absl::Seconds(2);
 
 // One Debug/Lock stream: writes Start, later Stop; reads StartAck, then
-// Started (granted) or Error (refused), then Return.
-class LockCall final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame> {
+// Started (granted) or Error (refused), then Return. It runs on a
+// completion queue of its own, polled by whichever thread waits on it.
+class LockCall final {
  public:
   LockCall(const Address& root, const v1::DebugLockRequest& request)
       : stub_(v1::Debug::NewStub(grpc::CreateChannel(
@@ -33,17 +36,20 @@ class LockCall final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame> {
     start->set_kind(v1::FUNCTION_KIND_CONTEXT);
     start->set_context_id(NewUuid());
     *start->mutable_args() = Value::Message(request).ToProto();
+    absl::MutexLock lock(&mu_);
+    waiters_.SetPoller(queue_);
   }
 
   void Begin() {
-    stub_->async()->Lock(&context_, this);
-    {
-      absl::MutexLock lock(&mu_);
-      write_in_flight_ = true;
-    }
-    StartWrite(&start_);
-    StartRead(&in_);
-    StartCall();
+    // Corked: the headers go out with Start, and the call's start has no
+    // completion of its own (it would share the write's operation set).
+    context_.set_initial_metadata_corked(true);
+    stream_ = stub_->PrepareAsyncLock(&context_, queue_->cq());
+    absl::MutexLock lock(&mu_);
+    stream_->StartCall(nullptr);
+    write_in_flight_ = true;
+    stream_->Write(start_, &wrote_);
+    stream_->Read(&in_, &read_);
   }
 
   // Waits for the grant. A refusal, a broken stream or the task's
@@ -55,7 +61,7 @@ class LockCall final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame> {
       waited = AwaitLocked(
           mu_, waiters_,
           [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            return granted_ || error_.has_value() || done_;
+            return granted_ || error_.has_value() || OverLocked();
           },
           absl::InfiniteFuture());
       if (waited.ok()) {
@@ -73,80 +79,110 @@ class LockCall final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame> {
   }
 
   void Release() {
-    {
-      absl::MutexLock lock(&mu_);
-      if (released_ || done_) return;
-      released_ = true;
-      if (write_in_flight_) {
-        stop_pending_ = true;
-      } else {
-        write_in_flight_ = true;
-        WriteStop();
-      }
-      if (!mu_.AwaitWithTimeout(absl::Condition(&done_), kReleaseTimeout)) {
-        context_.TryCancel();
-      }
-    }
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
+    if (released_ || OverLocked()) return;
+    released_ = true;
+    if (write_in_flight_) {
+      stop_pending_ = true;
+    } else {
+      write_in_flight_ = true;
+      WriteStopLocked();
+    }
+    if (!AwaitOverLocked(absl::Now() + kReleaseTimeout)) {
+      context_.TryCancel();
+      AwaitOverLocked(absl::InfiniteFuture());
+    }
   }
 
   // Waits for gRPC to finish with the call (after a refusal or a release).
   void AwaitDone() {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    if (ok && stop_pending_) {
-      stop_pending_ = false;
-      WriteStop();
-      return;
-    }
-    write_in_flight_ = false;
-    if (ok && stop_written_) StartWritesDone();
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // OnDone follows
-    {
-      absl::MutexLock lock(&mu_);
-      if (in_.has_started()) granted_ = true;
-      if (in_.has_error()) error_ = MakeError(in_.error().error());
-      waiters_.NotifyAll();
-    }
-    StartRead(&in_);
-  }
-
-  void OnDone(const grpc::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    status_ = ToAbslStatus(status);
-    done_ = true;
-    waiters_.NotifyAll();
+    AwaitOverLocked(absl::InfiniteFuture());
   }
 
  private:
-  void WriteStop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    stop_.mutable_stop();
-    stop_written_ = true;
-    StartWrite(&stop_);
+  void OnWritten(bool ok) {
+    absl::MutexLock lock(&mu_);
+    waiters_.NotifyAll();
+    if (ok && stop_pending_) {
+      stop_pending_ = false;
+      WriteStopLocked();
+      return;
+    }
+    write_in_flight_ = false;
+    if (ok && stop_written_) {
+      closing_ = true;
+      stream_->WritesDone(&closed_);
+    }
   }
 
+  void OnClosed(bool) {
+    absl::MutexLock lock(&mu_);
+    closing_ = false;
+    waiters_.NotifyAll();
+  }
+
+  void OnRead(bool ok) {
+    absl::MutexLock lock(&mu_);
+    waiters_.NotifyAll();
+    if (!ok) {  // The call is ending: its status follows.
+      stream_->Finish(&grpc_status_, &finished_);
+      return;
+    }
+    if (in_.has_started()) granted_ = true;
+    if (in_.has_error()) error_ = MakeError(in_.error().error());
+    stream_->Read(&in_, &read_);
+  }
+
+  void OnFinished(bool) {
+    absl::MutexLock lock(&mu_);
+    status_ = ToAbslStatus(grpc_status_);
+    finished_call_ = true;
+    waiters_.NotifyAll();
+  }
+
+  void WriteStopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    stop_.mutable_stop();
+    stop_written_ = true;
+    stream_->Write(stop_, &wrote_);
+  }
+
+  // gRPC is done with the call: its status is in and no operation is
+  // outstanding.
+  bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return finished_call_ && !write_in_flight_ && !closing_;
+  }
+
+  // False if `deadline` passed first.
+  bool AwaitOverLocked(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return AwaitLockedShielded(
+        mu_, waiters_,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return OverLocked(); },
+        deadline);
+  }
+
+  const std::shared_ptr<CallQueue> queue_ = std::make_shared<CallQueue>();
   const std::unique_ptr<v1::Debug::Stub> stub_;
   grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::Frame, v1::Frame>> stream_;
   v1::Frame start_;
   v1::Frame stop_;
   v1::Frame in_;
+  grpc::Status grpc_status_;
+  MemberEvent<LockCall> wrote_{this, &LockCall::OnWritten};
+  MemberEvent<LockCall> closed_{this, &LockCall::OnClosed};
+  MemberEvent<LockCall> read_{this, &LockCall::OnRead};
+  MemberEvent<LockCall> finished_{this, &LockCall::OnFinished};
 
   absl::Mutex mu_;
   WaitSet waiters_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_written_ ABSL_GUARDED_BY(mu_) = false;
   bool granted_ ABSL_GUARDED_BY(mu_) = false;
   bool released_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_call_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::Status> error_ ABSL_GUARDED_BY(mu_);
   absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
