@@ -1,6 +1,7 @@
 #include "runtime/call_queue.h"
 
 #include "grpc/support/time.h"
+#include "runtime/poll_standby.h"
 
 namespace tether {
 
@@ -30,6 +31,7 @@ bool CallQueue::PollOnce(absl::Time deadline) {
     return false;
   }
   static_cast<CallEvent*>(tag)->OnEvent(ok);
+  NoteTaskEvent();
   return true;
 }
 

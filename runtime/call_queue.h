@@ -3,7 +3,8 @@
 // A gRPC completion queue that tasks poll while they wait (TaskPoller,
 // runtime/task.h). The calls of the contexts a task serves or opened put
 // their completions here, each tagged with the CallEvent that handles it,
-// so a reply is handled by the thread that waits for it.
+// so a reply is handled by the thread that waits for it. Each event handled
+// is noted as task activity (runtime/poll_standby.h).
 //
 //   auto queue = std::make_shared<CallQueue>();
 //   SetTaskPoller(queue);                    // this task's waits poll it

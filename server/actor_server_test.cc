@@ -11,6 +11,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "runtime/call_queue.h"
 #include "runtime/status_conversion.h"
 #include "runtime/uuid.h"
 #include "tether/v1/actor.grpc.pb.h"
@@ -243,6 +244,40 @@ TEST(ActorServerTest, ShutdownWhileContextCallsArriveEndsCleanly) {
     (*server)->Shutdown(absl::ZeroDuration());
     done.store(true);
     caller.join();
+  }
+}
+
+// A task that handles events steps the acceptor aside (it stops blocking on
+// its queue); calls must still be accepted then, and once the task stops,
+// when nobody else polls.
+TEST(ActorServerTest, ServesCallsWhileTasksHandleEventsAndAfter) {
+  constexpr int kCalls = 100;
+  ActorRuntime runtime(Identity("beside-busy-task"));
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::unique_ptr<v1::Actor::Stub> stub = Dial((*server)->address());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> task_events{0};
+  std::thread busy_task([&] {
+    CallQueue queue;
+    while (!stop.load()) {
+      queue.Kick();
+      if (queue.PollOnce(absl::Now() + kCallDeadline)) ++task_events;
+    }
+  });
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<v1::ActorInfo> info = Info(*stub);
+    ASSERT_TRUE(info.ok()) << "call " << i << ": " << info.status();
+  }
+  stop.store(true);
+  busy_task.join();
+  EXPECT_GT(task_events.load(), 0);
+
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<v1::ActorInfo> info = Info(*stub);
+    ASSERT_TRUE(info.ok()) << "call " << i << " after: " << info.status();
   }
 }
 

@@ -1,7 +1,9 @@
 #include "server/call_acceptor.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "grpc/support/time.h"
 #include "server/context_call.h"
 
 namespace tether {
@@ -46,9 +48,79 @@ void CallAcceptor::Start() {
 }
 
 void CallAcceptor::Drain() {
+  uint64_t events_seen = TaskEventCount();
+  absl::Time last_event = absl::Now();
+  absl::Duration interval = kMinReadyInterval;
+  for (;;) {
+    if (standing_) {
+      if (!HandleNext()) return;
+      events_seen = TaskEventCount();
+      last_event = absl::Now();
+      interval = kMinReadyInterval;
+      continue;
+    }
+    int handled = 0;
+    if (!HandleReady(interval, &handled)) return;
+    interval = handled > 0 ? kMinReadyInterval
+                           : std::min(2 * interval, kMaxReadyInterval);
+    const uint64_t events = TaskEventCount();
+    const absl::Time now = absl::Now();
+    if (events != events_seen) {
+      events_seen = events;
+      last_event = now;
+    }
+    // Tasks quiet that long may all be blocked outside gRPC, with nobody
+    // left to keep its I/O going.
+    absl::MutexLock lock(&mu_);
+    standing_ = now - last_event >= kQuietAfter || stopping_;
+  }
+}
+
+bool CallAcceptor::HandleNext() {
   void* tag = nullptr;
   bool ok = false;
-  while (queue_->Next(&tag, &ok)) static_cast<CallEvent*>(tag)->OnEvent(ok);
+  {
+    PollStandby::Standing standing(this);
+    if (!queue_->Next(&tag, &ok)) return false;
+  }
+  static_cast<CallEvent*>(tag)->OnEvent(ok);
+  return true;
+}
+
+bool CallAcceptor::HandleReady(absl::Duration interval, int* handled) {
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval);
+  }
+  void* tag = nullptr;
+  bool ok = false;
+  for (;;) {
+    switch (queue_->AsyncNext(&tag, &ok, gpr_inf_past(GPR_CLOCK_MONOTONIC))) {
+      case grpc::CompletionQueue::NextStatus::SHUTDOWN:
+        return false;
+      case grpc::CompletionQueue::NextStatus::TIMEOUT:
+        return true;
+      case grpc::CompletionQueue::NextStatus::GOT_EVENT:
+        static_cast<CallEvent*>(tag)->OnEvent(ok);
+        ++*handled;
+        break;
+    }
+  }
+}
+
+void CallAcceptor::StepAside() {
+  absl::MutexLock lock(&mu_);
+  // No alarm is set on a queue that is shut down, nor set twice.
+  if (stopped_ || step_aside_armed_) return;
+  step_aside_armed_ = true;
+  step_aside_alarm_.Set(queue_.get(), gpr_time_0(GPR_CLOCK_REALTIME),
+                        &stepped_aside_);
+}
+
+void CallAcceptor::OnSteppedAside(bool /*ok*/) {
+  absl::MutexLock lock(&mu_);
+  step_aside_armed_ = false;
+  standing_ = stopping_;
 }
 
 void CallAcceptor::RequestContext() {
@@ -94,6 +166,7 @@ void CallAcceptor::Stop() {
   {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
+    stopping_ = true;
     // Without a drain thread nothing ever arrived: no call object is live.
     if (thread_.joinable()) {
       mu_.Await(absl::Condition(

@@ -6,6 +6,14 @@
 // own queue from then on; every other method belongs to a ServedOnQueue
 // service (server/served_on_queue.h) and is handled on the draining thread.
 //
+// The draining thread is a PollStandby (runtime/poll_standby.h): it blocks
+// on the queue, and so keeps gRPC's I/O going, only while the process's
+// tasks are quiet. While they handle events it steps aside and takes what
+// the queue has ready at intervals: kMinReadyInterval after it last found
+// something there, doubling up to kMaxReadyInterval while nothing comes. A
+// call that arrives meanwhile waits up to the current interval to be
+// accepted. Once tasks noted no event for kQuietAfter it blocks again.
+//
 //   std::unique_ptr<grpc::ServerCompletionQueue> queue =
 //       builder.AddCompletionQueue();
 //   grpc::Server* server = builder.BuildAndStart();
@@ -30,8 +38,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/alarm.h"
 #include "grpcpp/completion_queue.h"
 #include "runtime/actor_runtime.h"
+#include "runtime/call_queue.h"
+#include "runtime/poll_standby.h"
 #include "server/actor_service.h"
 #include "server/served_on_queue.h"
 
@@ -39,8 +51,12 @@ namespace tether {
 
 class ContextCall;
 
-class CallAcceptor final : public CallRequester {
+class CallAcceptor final : public CallRequester, public PollStandby {
  public:
+  static constexpr absl::Duration kMinReadyInterval = absl::Microseconds(50);
+  static constexpr absl::Duration kMaxReadyInterval = absl::Milliseconds(1);
+  static constexpr absl::Duration kQuietAfter = absl::Milliseconds(1);
+
   // `actor` (whose Context calls the acceptor serves; null for a server
   // without the Actor service), `services` and `runtime` (null with
   // `actor`) must outlive the acceptor.
@@ -66,12 +82,21 @@ class CallAcceptor final : public CallRequester {
   grpc::ServerCompletionQueue* queue() override { return queue_.get(); }
   bool Request(absl::FunctionRef<void()> request) override;
 
+  // PollStandby
+  void StepAside() override;
+
  private:
   class ContextArrival;
 
   void CountLive(int delta) override;
 
   void Drain();
+  // Blocks for one event and handles it; false once the queue is shut down.
+  bool HandleNext();
+  // Waits `interval` (less once Stop() began), then handles every event
+  // ready and counts them in *handled; false once the queue is shut down.
+  bool HandleReady(absl::Duration interval, int* handled);
+  void OnSteppedAside(bool ok);
   void RequestContext();
   // Hands an arrived call to a serving task, counted until the task ends or
   // the runtime drops it.
@@ -82,7 +107,16 @@ class CallAcceptor final : public CallRequester {
   ActorRuntime* const runtime_;
   const std::unique_ptr<grpc::ServerCompletionQueue> queue_;
   std::thread thread_;
+  // Wakes the draining thread out of HandleNext() when tasks get busy.
+  grpc::Alarm step_aside_alarm_;
+  MemberEvent<CallAcceptor> stepped_aside_{this, &CallAcceptor::OnSteppedAside};
+  // Draining thread only: it blocks on the queue (HandleNext) rather than
+  // take what is ready at intervals (HandleReady).
+  bool standing_ = true;
   absl::Mutex mu_;
+  bool step_aside_armed_ ABSL_GUARDED_BY(mu_) = false;
+  // Stop() began: the draining thread blocks on the queue from now on.
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // Call objects with an operation on queue_ (CallRequester::LiveCall).
   int live_ ABSL_GUARDED_BY(mu_) = 0;
