@@ -1,9 +1,9 @@
 #include "server/call_acceptor.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "grpc/support/time.h"
+#include "server/aside_schedule.h"
 #include "server/context_call.h"
 
 namespace tether {
@@ -48,31 +48,19 @@ void CallAcceptor::Start() {
 }
 
 void CallAcceptor::Drain() {
-  uint64_t events_seen = TaskEventCount();
-  absl::Time last_event = absl::Now();
-  absl::Duration interval = kMinReadyInterval;
+  AsideSchedule schedule(TaskEventCount(), absl::Now());
   for (;;) {
     if (standing_) {
       if (!HandleNext()) return;
-      events_seen = TaskEventCount();
-      last_event = absl::Now();
-      interval = kMinReadyInterval;
+      schedule.Restart(TaskEventCount(), absl::Now());
       continue;
     }
-    int handled = 0;
-    if (!HandleReady(interval, &handled)) return;
-    interval = handled > 0 ? kMinReadyInterval
-                           : std::min(2 * interval, kMaxReadyInterval);
-    const uint64_t events = TaskEventCount();
+    int found = 0;
+    if (!HandleReady(schedule.interval(), &found)) return;
     const absl::Time now = absl::Now();
-    if (events != events_seen) {
-      events_seen = events;
-      last_event = now;
-    }
-    // Tasks quiet that long may all be blocked outside gRPC, with nobody
-    // left to keep its I/O going.
+    schedule.Looked(found, TaskEventCount(), now);
     absl::MutexLock lock(&mu_);
-    standing_ = now - last_event >= kQuietAfter || stopping_;
+    standing_ = schedule.Quiet(now) || stopping_;
   }
 }
 
@@ -87,7 +75,7 @@ bool CallAcceptor::HandleNext() {
   return true;
 }
 
-bool CallAcceptor::HandleReady(absl::Duration interval, int* handled) {
+bool CallAcceptor::HandleReady(absl::Duration interval, int* found) {
   {
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval);
@@ -102,7 +90,7 @@ bool CallAcceptor::HandleReady(absl::Duration interval, int* handled) {
         return true;
       case grpc::CompletionQueue::NextStatus::GOT_EVENT:
         static_cast<CallEvent*>(tag)->OnEvent(ok);
-        ++*handled;
+        ++*found;
         break;
     }
   }

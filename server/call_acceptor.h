@@ -8,11 +8,10 @@
 //
 // The draining thread is a PollStandby (runtime/poll_standby.h): it blocks
 // on the queue, and so keeps gRPC's I/O going, only while the process's
-// tasks are quiet. While they handle events it steps aside and takes what
-// the queue has ready at intervals: kMinReadyInterval after it last found
-// something there, doubling up to kMaxReadyInterval while nothing comes. A
-// call that arrives meanwhile waits up to the current interval to be
-// accepted. Once tasks noted no event for kQuietAfter it blocks again.
+// tasks are quiet. While they handle events it steps aside and looks at the
+// queue at the intervals of an AsideSchedule (server/aside_schedule.h): a
+// call that arrives meanwhile waits up to 100 us to be accepted while calls
+// keep coming, up to 1 ms otherwise.
 //
 //   std::unique_ptr<grpc::ServerCompletionQueue> queue =
 //       builder.AddCompletionQueue();
@@ -53,10 +52,6 @@ class ContextCall;
 
 class CallAcceptor final : public CallRequester, public PollStandby {
  public:
-  static constexpr absl::Duration kMinReadyInterval = absl::Microseconds(50);
-  static constexpr absl::Duration kMaxReadyInterval = absl::Milliseconds(1);
-  static constexpr absl::Duration kQuietAfter = absl::Milliseconds(1);
-
   // `actor` (whose Context calls the acceptor serves; null for a server
   // without the Actor service), `services` and `runtime` (null with
   // `actor`) must outlive the acceptor.
@@ -94,8 +89,8 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   // Blocks for one event and handles it; false once the queue is shut down.
   bool HandleNext();
   // Waits `interval` (less once Stop() began), then handles every event
-  // ready and counts them in *handled; false once the queue is shut down.
-  bool HandleReady(absl::Duration interval, int* handled);
+  // ready and counts them in *found; false once the queue is shut down.
+  bool HandleReady(absl::Duration interval, int* found);
   void OnSteppedAside(bool ok);
   void RequestContext();
   // Hands an arrived call to a serving task, counted until the task ends or
@@ -111,7 +106,7 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   grpc::Alarm step_aside_alarm_;
   MemberEvent<CallAcceptor> stepped_aside_{this, &CallAcceptor::OnSteppedAside};
   // Draining thread only: it blocks on the queue (HandleNext) rather than
-  // take what is ready at intervals (HandleReady).
+  // look at it at intervals (HandleReady).
   bool standing_ = true;
   absl::Mutex mu_;
   bool step_aside_armed_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,0 +1,74 @@
+// File: server/aside_schedule.h
+//
+// When a call acceptor that stands aside (server/call_acceptor.h) next
+// looks at its queue, and when it should block on the queue again. A call
+// that arrives while the acceptor stands aside waits until the next look,
+// so looks come often while calls keep arriving and rarely once they
+// stopped:
+//
+//   - kMinInterval after a look that found something;
+//   - doubling after each look that found nothing, up to kBusyMaxInterval
+//     while the last find is less than kBusyWindow old, and up to
+//     kIdleMaxInterval after that.
+//
+// The acceptor blocks on its queue again once the process's tasks noted no
+// event (runtime/poll_standby.h) for kQuietAfter: they may all be blocked
+// outside gRPC, with nobody left to keep its I/O going.
+//
+//   AsideSchedule schedule(TaskEventCount(), absl::Now());
+//   while (!schedule.Quiet(absl::Now())) {
+//     SleepFor(schedule.interval());
+//     schedule.Looked(HandleReadyEvents(), TaskEventCount(), absl::Now());
+//   }
+//
+// Not thread-safe: one draining thread owns it.
+
+#ifndef TETHER_SERVER_ASIDE_SCHEDULE_H_
+#define TETHER_SERVER_ASIDE_SCHEDULE_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+
+namespace tether {
+
+class AsideSchedule {
+ public:
+  static constexpr absl::Duration kMinInterval = absl::Microseconds(50);
+  static constexpr absl::Duration kBusyMaxInterval = absl::Microseconds(100);
+  static constexpr absl::Duration kIdleMaxInterval = absl::Milliseconds(1);
+  static constexpr absl::Duration kBusyWindow = absl::Milliseconds(10);
+  static constexpr absl::Duration kQuietAfter = absl::Milliseconds(1);
+
+  // Starts as just after a look that found something, `task_events` being
+  // TaskEventCount() then.
+  AsideSchedule(uint64_t task_events, absl::Time now) {
+    Restart(task_events, now);
+  }
+
+  // The acceptor stood and handled an event: as if it had just looked and
+  // found it.
+  void Restart(uint64_t task_events, absl::Time now);
+
+  // A look at the queue at `now` handled `found` events; tasks had noted
+  // `task_events` by then.
+  void Looked(int found, uint64_t task_events, absl::Time now);
+
+  // How long to wait before the next look.
+  absl::Duration interval() const { return interval_; }
+
+  // Tasks noted no event for kQuietAfter as of `now`.
+  bool Quiet(absl::Time now) const {
+    return now - last_task_event_ >= kQuietAfter;
+  }
+
+ private:
+  absl::Duration interval_;
+  absl::Time last_found_;
+  uint64_t task_events_ = 0;
+  absl::Time last_task_event_;
+};
+
+}  // namespace tether
+
+#endif  // TETHER_SERVER_ASIDE_SCHEDULE_H_
