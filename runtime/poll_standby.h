@@ -46,7 +46,7 @@ class PollStandby {
 
   // Makes the standby's thread leave its blocking wait soon. Called at most
   // once per Standing scope, from a task's thread, under a process-wide
-  // lock: it must not block nor note events.
+  // lock: it must return at once (short locks only) and note no events.
   virtual void StepAside() = 0;
 };
 
