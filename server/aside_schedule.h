@@ -2,14 +2,15 @@
 //
 // When a call acceptor that stands aside (server/call_acceptor.h) next
 // looks at its queue, and when it should block on the queue again. A call
-// that arrives while the acceptor stands aside waits until the next look,
-// so looks come often while calls keep arriving and rarely once they
-// stopped:
-//
-//   - kMinInterval after a look that found something;
-//   - doubling after each look that found nothing, up to kBusyMaxInterval
-//     while the last find is less than kBusyWindow old, and up to
-//     kIdleMaxInterval after that.
+// that arrives while the acceptor stands aside waits until the next look.
+// The wait is kept a small share of the time since the acceptor last found
+// a call: the next look comes 1/kWaitShare of that time after this one,
+// but no sooner than kMinInterval and no later than kMaxInterval. So calls
+// that keep coming wait at most kMinInterval, a call after a pause of t
+// waits at most ~t / kWaitShare (and never more than kMaxInterval), and a
+// pause costs kWaitShare * (1 + ln(kMaxInterval / kMinInterval)) looks
+// (~75) in its first kWaitShare * kMaxInterval (16 ms), then one per
+// kMaxInterval.
 //
 // The acceptor blocks on its queue again once the process's tasks noted no
 // event (runtime/poll_standby.h) for kQuietAfter: they may all be blocked
@@ -34,10 +35,14 @@ namespace tether {
 
 class AsideSchedule {
  public:
-  static constexpr absl::Duration kMinInterval = absl::Microseconds(50);
-  static constexpr absl::Duration kBusyMaxInterval = absl::Microseconds(100);
-  static constexpr absl::Duration kIdleMaxInterval = absl::Milliseconds(1);
-  static constexpr absl::Duration kBusyWindow = absl::Milliseconds(10);
+  // Bounds of the interval between looks. Shorter intervals measured
+  // faster (docs/performance.md, "The acceptor stands aside"); a look
+  // costs a wake-up of the acceptor's thread.
+  static constexpr absl::Duration kMinInterval = absl::Microseconds(25);
+  static constexpr absl::Duration kMaxInterval = absl::Milliseconds(1);
+  // The next look comes 1/kWaitShare of the time since the last find after
+  // this one.
+  static constexpr int kWaitShare = 16;
   static constexpr absl::Duration kQuietAfter = absl::Milliseconds(1);
 
   // Starts as just after a look that found something, `task_events` being

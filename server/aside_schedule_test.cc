@@ -13,38 +13,48 @@ TEST(AsideScheduleTest, StartsAtTheShortestInterval) {
   EXPECT_FALSE(schedule.Quiet(kStart));
 }
 
-TEST(AsideScheduleTest, EmptyLooksDoubleUpToTheBusyCapWhileCallsCame) {
+TEST(AsideScheduleTest, KeepsTheShortestIntervalWhileCallsKeepComing) {
   AsideSchedule schedule(0, kStart);
   absl::Time now = kStart;
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 100; ++i) {
     now += schedule.interval();
-    schedule.Looked(0, i, now);
-    ASSERT_LT(now - kStart, AsideSchedule::kBusyWindow);
-    EXPECT_LE(schedule.interval(), AsideSchedule::kBusyMaxInterval);
+    schedule.Looked(i % 8 == 0 ? 1 : 0, i, now);
+    EXPECT_EQ(schedule.interval(), AsideSchedule::kMinInterval) << i;
   }
-  EXPECT_EQ(schedule.interval(), AsideSchedule::kBusyMaxInterval);
 }
 
-TEST(AsideScheduleTest, EmptyLooksBackOffToTheIdleCapOnceCallsStopped) {
+TEST(AsideScheduleTest, TheIntervalIsAShareOfTheTimeSinceTheLastFind) {
+  AsideSchedule schedule(0, kStart);
+  const absl::Duration pause = absl::Milliseconds(4);
+  schedule.Looked(0, 0, kStart + pause);
+  EXPECT_EQ(schedule.interval(), pause / AsideSchedule::kWaitShare);
+  ASSERT_GT(schedule.interval(), AsideSchedule::kMinInterval);
+  ASSERT_LT(schedule.interval(), AsideSchedule::kMaxInterval);
+}
+
+TEST(AsideScheduleTest, EmptyLooksBackOffToTheLongestInterval) {
   AsideSchedule schedule(0, kStart);
   absl::Time now = kStart;
   absl::Duration previous = schedule.interval();
-  for (int i = 0; now - kStart < absl::Seconds(1); ++i) {
+  int looks = 0;
+  for (; now - kStart < absl::Seconds(1); ++looks) {
     now += schedule.interval();
-    schedule.Looked(0, i, now);
+    schedule.Looked(0, looks, now);
     EXPECT_GE(schedule.interval(), previous);
     previous = schedule.interval();
   }
-  EXPECT_EQ(schedule.interval(), AsideSchedule::kIdleMaxInterval);
+  EXPECT_EQ(schedule.interval(), AsideSchedule::kMaxInterval);
+  // The header's count: ~75 looks in the first 16 ms, then one per 1 ms.
+  EXPECT_GT(looks, 984 + 60);
+  EXPECT_LT(looks, 984 + 90);
 }
 
 TEST(AsideScheduleTest, ALookThatFindsACallReturnsToTheShortestInterval) {
   AsideSchedule schedule(0, kStart);
   absl::Time now = kStart + absl::Seconds(1);
   schedule.Looked(0, 1, now);
-  schedule.Looked(0, 2, now);
-  ASSERT_GT(schedule.interval(), AsideSchedule::kMinInterval);
-  schedule.Looked(1, 3, now);
+  ASSERT_EQ(schedule.interval(), AsideSchedule::kMaxInterval);
+  schedule.Looked(1, 2, now);
   EXPECT_EQ(schedule.interval(), AsideSchedule::kMinInterval);
 }
 

@@ -10,8 +10,8 @@
 // on the queue, and so keeps gRPC's I/O going, only while the process's
 // tasks are quiet. While they handle events it steps aside and looks at the
 // queue at the intervals of an AsideSchedule (server/aside_schedule.h): a
-// call that arrives meanwhile waits up to 100 us to be accepted while calls
-// keep coming, up to 1 ms otherwise.
+// call that arrives meanwhile waits up to 25 us to be accepted while calls
+// keep coming, longer after a pause (a sixteenth of it, up to 1 ms).
 //
 //   std::unique_ptr<grpc::ServerCompletionQueue> queue =
 //       builder.AddCompletionQueue();
