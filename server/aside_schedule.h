@@ -35,9 +35,10 @@ namespace tether {
 
 class AsideSchedule {
  public:
-  // Bounds of the interval between looks. Shorter intervals measured
-  // faster (docs/performance.md, "The acceptor stands aside"); a look
-  // costs a wake-up of the acceptor's thread.
+  // Bounds of the interval between looks, chosen by measurement
+  // (docs/performance.md, "The acceptor's schedule"): a look costs a
+  // wake-up of the acceptor's thread, and looking without a pause halved
+  // the stream's throughput.
   static constexpr absl::Duration kMinInterval = absl::Microseconds(25);
   static constexpr absl::Duration kMaxInterval = absl::Milliseconds(1);
   // The next look comes 1/kWaitShare of the time since the last find after
