@@ -4,13 +4,6 @@
 
 namespace tether {
 
-void AsideSchedule::Restart(uint64_t task_events, absl::Time now) {
-  interval_ = kMinInterval;
-  last_found_ = now;
-  task_events_ = task_events;
-  last_task_event_ = now;
-}
-
 void AsideSchedule::Looked(int found, uint64_t task_events, absl::Time now) {
   if (found > 0) last_found_ = now;
   interval_ =

@@ -14,7 +14,9 @@
 //
 // The acceptor blocks on its queue again once the process's tasks noted no
 // event (runtime/poll_standby.h) for kQuietAfter: they may all be blocked
-// outside gRPC, with nobody left to keep its I/O going.
+// outside gRPC, with nobody left to keep its I/O going. Being stepped
+// aside is not a find: it says that tasks are busy, not that calls come,
+// so the looks after it keep the pace of the last find.
 //
 //   AsideSchedule schedule(TaskEventCount(), absl::Now());
 //   while (!schedule.Quiet(absl::Now())) {
@@ -48,16 +50,16 @@ class AsideSchedule {
 
   // Starts as just after a look that found something, `task_events` being
   // TaskEventCount() then.
-  AsideSchedule(uint64_t task_events, absl::Time now) {
-    Restart(task_events, now);
-  }
+  AsideSchedule(uint64_t task_events, absl::Time now)
+      : interval_(kMinInterval),
+        last_found_(now),
+        task_events_(task_events),
+        last_task_event_(now) {}
 
-  // The acceptor stood and handled an event: as if it had just looked and
-  // found it.
-  void Restart(uint64_t task_events, absl::Time now);
-
-  // A look at the queue at `now` handled `found` events; tasks had noted
-  // `task_events` by then.
+  // At `now` the acceptor handled `found` events of calls (arrivals, or
+  // operations on calls it serves; the alarm that steps it aside is none),
+  // looking at its queue or blocked on it; tasks had noted `task_events`
+  // by then.
   void Looked(int found, uint64_t task_events, absl::Time now);
 
   // How long to wait before the next look.
@@ -71,7 +73,7 @@ class AsideSchedule {
  private:
   absl::Duration interval_;
   absl::Time last_found_;
-  uint64_t task_events_ = 0;
+  uint64_t task_events_;
   absl::Time last_task_event_;
 };
 

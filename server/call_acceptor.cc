@@ -60,8 +60,9 @@ void CallAcceptor::Drain() {
   AsideSchedule schedule(TaskEventCount(), absl::Now());
   for (;;) {
     if (standing_) {
-      if (!HandleNext()) return;
-      schedule.Restart(TaskEventCount(), absl::Now());
+      int found = 0;
+      if (!HandleNext(&found)) return;
+      schedule.Looked(found, TaskEventCount(), absl::Now());
       continue;
     }
     int found = 0;
@@ -73,14 +74,14 @@ void CallAcceptor::Drain() {
   }
 }
 
-bool CallAcceptor::HandleNext() {
+bool CallAcceptor::HandleNext(int* found) {
   void* tag = nullptr;
   bool ok = false;
   {
     PollStandby::Standing standing(this);
     if (!queue_->Next(&tag, &ok)) return false;
   }
-  static_cast<CallEvent*>(tag)->OnEvent(ok);
+  Handle(tag, ok, found);
   return true;
 }
 
@@ -98,11 +99,15 @@ bool CallAcceptor::HandleReady(absl::Duration interval, int* found) {
       case grpc::CompletionQueue::NextStatus::TIMEOUT:
         return true;
       case grpc::CompletionQueue::NextStatus::GOT_EVENT:
-        static_cast<CallEvent*>(tag)->OnEvent(ok);
-        ++*found;
+        Handle(tag, ok, found);
         break;
     }
   }
+}
+
+void CallAcceptor::Handle(void* tag, bool ok, int* found) {
+  if (tag != &stepped_aside_) ++*found;
+  static_cast<CallEvent*>(tag)->OnEvent(ok);
 }
 
 void CallAcceptor::StepAside() {

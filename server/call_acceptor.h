@@ -86,11 +86,14 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   void CountLive(int delta) override;
 
   void Drain();
-  // Blocks for one event and handles it; false once the queue is shut down.
-  bool HandleNext();
+  // Blocks for one event and handles it, counted in *found unless it is
+  // the alarm that steps the thread aside; false once the queue is shut
+  // down.
+  bool HandleNext(int* found);
   // Waits `interval` (less once Stop() began), then handles every event
-  // ready and counts them in *found; false once the queue is shut down.
+  // ready, counted as by HandleNext; false once the queue is shut down.
   bool HandleReady(absl::Duration interval, int* found);
+  void Handle(void* tag, bool ok, int* found);
   void OnSteppedAside(bool ok);
   void RequestContext();
   // Hands an arrived call to a serving task, counted until the task ends or
