@@ -411,8 +411,6 @@ namespace task_internal {
 bool Await(absl::Mutex& mu, WaitSet& waiters, absl::FunctionRef<bool()> ready,
            absl::Time deadline, bool cancellable, absl::Status* cancelled) {
   TaskState* task = CurrentTask().get();
-  const std::shared_ptr<TaskPoller> poller =
-      waiters.poller_ != nullptr ? waiters.poller_ : task->poller();
   while (true) {
     if (cancellable) {
       *cancelled = InnermostReason();
@@ -420,6 +418,10 @@ bool Await(absl::Mutex& mu, WaitSet& waiters, absl::FunctionRef<bool()> ready,
     }
     if (ready()) return true;
     if (TimeLeft(deadline) <= absl::ZeroDuration()) return false;
+    // Taken only to block: most calls return above, once per payload sent
+    // or received, and a shared_ptr copy costs two atomic operations.
+    const std::shared_ptr<TaskPoller> poller =
+        waiters.poller_ != nullptr ? waiters.poller_ : task->poller();
     waiters.waiters_.push_back(task);
     mu.Unlock();
     task->RunBeforeBlock();

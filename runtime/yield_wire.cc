@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -148,7 +149,8 @@ absl::StatusOr<Value> DecodePayload(
     std::shared_ptr<const std::string>* inherited_type_url) {
   enum class Kind { kNone, kJson, kMessage };
   Kind kind = Kind::kNone;
-  pb::Value json;
+  // Built only for a JSON payload: most payloads of a stream are messages.
+  std::optional<pb::Value> json;
   absl::string_view message;
   absl::string_view type_url;
   WireReader reader(bytes);
@@ -173,12 +175,12 @@ absl::StatusOr<Value> DecodePayload(
     }
     if (field == kPayloadJson) {
       // As protobuf does: a oneof member seen again merges into itself.
-      if (kind != Kind::kJson) json.Clear();
+      if (kind != Kind::kJson) json.emplace();
       kind = Kind::kJson;
       pb::io::CodedInputStream in(
           reinterpret_cast<const uint8_t*>(contents.data()),
           static_cast<int>(contents.size()));
-      if (!json.MergePartialFromCodedStream(&in) ||
+      if (!json->MergePartialFromCodedStream(&in) ||
           !in.ConsumedEntireMessage()) {
         return absl::InvalidArgumentError("malformed JSON payload");
       }
@@ -195,7 +197,7 @@ absl::StatusOr<Value> DecodePayload(
   }
   switch (kind) {
     case Kind::kJson:
-      return Value::Json(std::move(json));
+      return Value::Json(std::move(*json));
     case Kind::kMessage:
       if (!type_url.empty() && (*inherited_type_url == nullptr ||
                                 **inherited_type_url != type_url)) {
