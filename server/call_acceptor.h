@@ -93,6 +93,8 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   // Waits `interval` (less once Stop() began), then handles every event
   // ready, counted as by HandleNext; false once the queue is shut down.
   bool HandleReady(absl::Duration interval, int* found);
+  // Handles one event of the queue; counts it in *found unless it is the
+  // step-aside alarm, which tells of busy tasks, not of calls.
   void Handle(void* tag, bool ok, int* found);
   void OnSteppedAside(bool ok);
   void RequestContext();
