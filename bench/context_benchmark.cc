@@ -40,9 +40,9 @@
 #include "absl/time/time.h"
 #include "bench/baseline.pb.h"
 #include "benchmark/benchmark.h"
-#include "client/portal.h"
-#include "runtime/status_macros.h"
 #include "server/actor_server.h"
+#include "tether/portal.h"
+#include "tether/status_macros.h"
 
 namespace tether {
 namespace bench {
@@ -115,12 +115,14 @@ class TwoActors {
         std::make_unique<ActorRuntime>(callee, &actors->functions_);
     actors->opener_ =
         std::make_unique<ActorRuntime>(opener, &actors->functions_);
-    TETHER_ASSIGN_OR_RETURN(actors->callee_server_,
-                            ActorServer::Start(actors->callee_.get(), loopback,
-                                               [](const auto&) {}));
-    TETHER_ASSIGN_OR_RETURN(actors->opener_server_,
-                            ActorServer::Start(actors->opener_.get(), loopback,
-                                               [](const auto&) {}));
+    TETHER_ASSIGN_OR_RETURN(
+        actors->callee_server_,
+        ActorServer::Start(
+            actors->callee_.get(), loopback, [](const auto&) {}, nullptr));
+    TETHER_ASSIGN_OR_RETURN(
+        actors->opener_server_,
+        ActorServer::Start(
+            actors->opener_.get(), loopback, [](const auto&) {}, nullptr));
     actors->portal_ = std::make_unique<Portal>(
         actors->opener_.get(), actors->callee_server_->address());
     return actors;

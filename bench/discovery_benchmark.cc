@@ -3,7 +3,7 @@
 // Discovery figures for both registry backends: the registrar a root actor
 // embeds (an actor server in this process, over TCP loopback) and etcd
 // (a single-member etcd this binary starts on free loopback ports, data on
-// disk, see tests/local_etcd.h).
+// disk, see tests/support/local_etcd.h).
 //
 //   BM_FindActorEmbedded / BM_FindActorEtcd
 //                            find_actor_us: one Registry::Find of a
@@ -24,15 +24,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "app/registry_clients.h"
 #include "benchmark/benchmark.h"
-#include "client/registry.h"
-#include "runtime/actor_identity.h"
-#include "runtime/actor_runtime.h"
-#include "runtime/log.h"
-#include "runtime/status_macros.h"
-#include "runtime/uuid.h"
+#include "client/registry/registry.h"
+#include "runtime/base/actor_identity.h"
+#include "runtime/base/log.h"
+#include "runtime/base/uuid.h"
 #include "server/actor_server.h"
-#include "tests/local_etcd.h"
+#include "tests/support/local_etcd.h"
+#include "tether/actor_runtime.h"
+#include "tether/status_macros.h"
 
 namespace tether {
 namespace bench {
@@ -90,8 +91,9 @@ class Backends {
                             ActorIdentity::Create("bench-root"));
     root_ = std::make_unique<ActorRuntime>(std::move(identity));
     TETHER_ASSIGN_OR_RETURN(
-        server_, ActorServer::Start(root_.get(), *Address::Parse("127.0.0.1:0"),
-                                    [](const v1::ActorId&) {}));
+        server_, ActorServer::Start(
+                     root_.get(), *Address::Parse("127.0.0.1:0"),
+                     [](const v1::ActorId&) {}, RegistryClients::Create()));
     return absl::OkStatus();
   }
 

@@ -25,7 +25,7 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
 
 // The baseline links nothing of Tether, so that its figures cannot move
 // when the runtime changes; hence its own one-line conversion instead of
-// runtime/status_conversion.h (the codes share numeric values).
+// rpc/status_conversion.h (the codes share numeric values).
 absl::Status ToAbslStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       status.error_message());

@@ -31,10 +31,10 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "client/actor_client.h"
-#include "client/nursery.h"
-#include "runtime/status_macros.h"
 #include "server/actor_server.h"
-#include "server/child_main.h"
+#include "tether/main.h"
+#include "tether/nursery.h"
+#include "tether/status_macros.h"
 
 namespace tether {
 namespace bench {
@@ -88,9 +88,9 @@ class Root {
                             ActorIdentity::Create("bench-root"));
     root->runtime_ = std::make_unique<ActorRuntime>(identity);
     TETHER_ASSIGN_OR_RETURN(Address loopback, Address::Parse("127.0.0.1:0"));
-    TETHER_ASSIGN_OR_RETURN(
-        root->server_,
-        ActorServer::Start(root->runtime_.get(), loopback, [](const auto&) {}));
+    TETHER_ASSIGN_OR_RETURN(root->server_, ActorServer::Start(
+                                               root->runtime_.get(), loopback,
+                                               [](const auto&) {}, nullptr));
     return root;
   }
   ~Root() { server_->Shutdown(absl::Milliseconds(100)); }

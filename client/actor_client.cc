@@ -3,7 +3,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "runtime/status_conversion.h"
+#include "rpc/status_conversion.h"
 
 namespace tether {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "runtime/address.h"
+#include "tether/address.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {

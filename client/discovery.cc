@@ -1,4 +1,4 @@
-#include "client/discovery.h"
+#include "tether/discovery.h"
 
 #include <optional>
 #include <utility>
@@ -6,11 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/actor_client.h"
-#include "client/registry.h"
-#include "runtime/address.h"
-#include "runtime/log.h"
-#include "runtime/status_macros.h"
-#include "runtime/task.h"
+#include "client/registry/registry.h"
+#include "runtime/base/log.h"
+#include "tether/address.h"
+#include "tether/status_macros.h"
+#include "tether/task.h"
 
 namespace tether {
 namespace {

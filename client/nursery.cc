@@ -1,4 +1,4 @@
-#include "client/nursery.h"
+#include "tether/nursery.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -8,11 +8,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/prompt_watch.h"
-#include "runtime/actor_identity.h"
-#include "runtime/errors.h"
-#include "runtime/log.h"
-#include "runtime/uuid.h"
+#include "client/debug/prompt_watch.h"
+#include "runtime/base/actor_identity.h"
+#include "runtime/base/log.h"
+#include "runtime/base/uuid.h"
+#include "tether/errors.h"
 
 namespace tether {
 

@@ -1,7 +1,7 @@
 #include "client/opener_stream.h"
 
 #include "grpcpp/support/slice.h"
-#include "runtime/status_conversion.h"
+#include "rpc/status_conversion.h"
 
 namespace tether {
 namespace {

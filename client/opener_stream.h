@@ -2,7 +2,7 @@
 //
 // The opener side of tether.v1.Actor/Context, used by Portal; not a public
 // API. The call runs on gRPC's async API and its completions go to the
-// opening task's CallQueue (runtime/call_queue.h), which that task, or one
+// opening task's CallQueue (rpc/call_queue.h), which that task, or one
 // waiting on the context, polls while it waits: a reply is read by the
 // thread that waits for it.
 //
@@ -25,9 +25,9 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "runtime/call_queue.h"
-#include "runtime/context.h"
-#include "runtime/peer_signaller.h"
+#include "rpc/call_queue.h"
+#include "rpc/peer_signaller.h"
+#include "tether/context.h"
 
 namespace tether {
 

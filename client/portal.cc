@@ -1,4 +1,4 @@
-#include "client/portal.h"
+#include "tether/portal.h"
 
 #include <exception>
 #include <utility>
@@ -7,11 +7,11 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
-#include "runtime/call_queue.h"
-#include "runtime/errors.h"
-#include "runtime/status_conversion.h"
-#include "runtime/status_macros.h"
-#include "runtime/uuid.h"
+#include "rpc/call_queue.h"
+#include "rpc/status_conversion.h"
+#include "runtime/base/uuid.h"
+#include "tether/errors.h"
+#include "tether/status_macros.h"
 
 namespace tether {
 namespace {

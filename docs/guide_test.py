@@ -272,7 +272,7 @@ class TranscriptTest(unittest.TestCase):
             dir=os.environ.get("TEST_TMPDIR")))
         tools = self.enterContext(tempfile.TemporaryDirectory(
             dir=os.environ.get("TEST_TMPDIR")))
-        os.symlink(binary("client/actorctl"), os.path.join(tools, "actorctl"))
+        os.symlink(binary("actorctl/actorctl"), os.path.join(tools, "actorctl"))
         env = {"XDG_RUNTIME_DIR": runtime_dir, "TETHER_REGISTRY": None,
                "PATH": tools + os.pathsep + os.environ.get("PATH", "")}
         registry = self.enterContext(node_harness.NodeProcess(

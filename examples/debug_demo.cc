@@ -13,12 +13,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/debugger.h"
-#include "client/nursery.h"
-#include "runtime/errors.h"
-#include "runtime/function_registry.h"
-#include "runtime/status_macros.h"
-#include "server/root_main.h"
+#include "tether/debugger.h"
+#include "tether/errors.h"
+#include "tether/function_registry.h"
+#include "tether/main.h"
+#include "tether/nursery.h"
+#include "tether/status_macros.h"
 
 namespace {
 

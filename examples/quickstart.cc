@@ -10,19 +10,30 @@
 // re-executed in child mode.
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/nursery.h"
-#include "client/portal.h"
-#include "runtime/context.h"
-#include "runtime/errors.h"
-#include "runtime/function_registry.h"
-#include "runtime/status_macros.h"
-#include "server/root_main.h"
+#include "absl/time/time.h"
+#include "tether/context.h"
+#include "tether/errors.h"
+#include "tether/function_registry.h"
+#include "tether/main.h"
+#include "tether/nursery.h"
+#include "tether/portal.h"
+#include "tether/status_macros.h"
+#include "tether/task.h"
+
+// What the grandchild's job raises on bad input. A function may throw: the
+// runtime boxes the exception with its type name and message, as tractor
+// boxes a Python exception.
+class ValueError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 namespace {
 
@@ -49,17 +60,26 @@ absl::StatusOr<Value> SquareStream(Context& ctx, const Value&) {
 }
 TETHER_REGISTER_CONTEXT(square_stream, SquareStream);
 
+// Worker: does nothing until it is cancelled.
+absl::StatusOr<Value> SleepForever(Context& ctx, const Value&) {
+  TETHER_RETURN_IF_ERROR(ctx.Started());
+  while (true) TETHER_RETURN_IF_ERROR(tether::Sleep(absl::Hours(24)));
+}
+TETHER_REGISTER_CONTEXT(sleep_forever, SleepForever);
+
+// Grandchild: a job that rejects its input.
+absl::StatusOr<Value> CheckInput(const Value& input) {
+  throw ValueError("bad input " + input.ToJson());
+}
+TETHER_REGISTER_PLAIN(check_input, CheckInput);
+
 // Middle actor: runs a failing job in a grandchild of its own; the
 // grandchild's error comes back through this actor.
 absl::StatusOr<Value> DelegateFailure(const Value&) {
   ActorRuntime* self = ActorRuntime::Current();
   absl::Status status =
       ActorNursery::Open(self, [](ActorNursery& nursery) -> absl::Status {
-        return nursery
-            .RunInActor(
-                "grandchild", "fail",
-                Value::Object({{"type", Value::String("ValueError")},
-                               {"message", Value::String("bad input 42")}}))
+        return nursery.RunInActor("grandchild", "check_input", Value::Int(42))
             .status();
       });
   if (!status.ok()) return status;

@@ -7,11 +7,11 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "runtime/local_roots.h"
-#include "runtime/log.h"
-#include "runtime/status_macros.h"
+#include "runtime/base/log.h"
+#include "runtime/process/local_roots.h"
 #include "server/context_call.h"
 #include "server/listen_check.h"
+#include "tether/status_macros.h"
 
 namespace tether {
 namespace {
@@ -31,7 +31,8 @@ constexpr absl::Duration kRegisterTimeout = absl::Seconds(5);
 
 absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
     ActorRuntime* runtime, const Address& listen,
-    ActorService::CancelHandler on_cancel) {
+    ActorService::CancelHandler on_cancel,
+    std::unique_ptr<RegistryLink> registries) {
   TETHER_RETURN_IF_ERROR(CheckCanListen(listen));
   EnableReflection();
 
@@ -78,6 +79,7 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       std::move(bound), std::move(service), std::move(health),
       std::move(registrar), std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
+  actor_server->registries_ = std::move(registries);
   actor_server->acceptor_ = std::make_unique<CallAcceptor>(
       actor_server->service_.get(), actor_server->Served(), runtime,
       std::move(new_calls));
@@ -113,31 +115,13 @@ absl::Status ActorServer::Register(const ActorRuntime& runtime) {
   entry.set_pid(runtime.identity().pid);
   const v1::ActorRef parent = runtime.parent();
   if (parent.has_id()) *entry.mutable_parent() = parent.id();
-  const absl::Time deadline = absl::Now() + kRegisterTimeout;
-  absl::MutexLock lock(&mu_);
-  for (const std::string& address : runtime.registry_addresses()) {
-    TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
-                            ConnectRegistry(address));
-    absl::StatusOr<std::unique_ptr<Registry::Registration>> registration =
-        registry->Hold(entry, deadline);
-    if (!registration.ok()) {
-      return absl::Status(
-          registration.status().code(),
-          absl::StrCat("cannot register: ", registration.status().message()));
-    }
-    registries_.push_back(std::move(registry));
-    registrations_.push_back(*std::move(registration));
-  }
-  return absl::OkStatus();
+  if (registries_ == nullptr) return absl::OkStatus();
+  return registries_->Hold(runtime.registry_addresses(), entry,
+                           absl::Now() + kRegisterTimeout);
 }
 
 void ActorServer::Unregister() {
-  std::vector<std::unique_ptr<Registry::Registration>> registrations;
-  {
-    absl::MutexLock lock(&mu_);
-    registrations.swap(registrations_);
-  }
-  registrations.clear();
+  if (registries_ != nullptr) registries_->Release();
 }
 
 void ActorServer::Shutdown(absl::Duration grace) {

@@ -5,17 +5,19 @@
 // keeps the actor registered while it serves.
 //
 // Debug mode: an actor without a parent is the root of its tree and hosts
-// the tree-wide TTY lock (tether.v1.Debug, server/debug_service.h).
+// the tree-wide TTY lock (tether.v1.Debug, server/debug/debug_service.h).
 //
 // Discovery: an actor whose runtime names registries registers with each of
-// them once bound; an actor that names none is a root of discovery: it
-// hosts the embedded tether.v1.Registrar, makes its own address its
-// registry, and registers there; it also records itself for local tools
-// (runtime/local_roots.h).
+// them once bound, through its RegistryLink (server/registry_link.h); an
+// actor that names none is a root of discovery: it hosts the embedded
+// tether.v1.Registrar, makes its own address its registry, and registers
+// there; it also records itself for local tools (runtime/process/
+// local_roots.h). A server without a link registers nowhere.
 //
 //   ActorRuntime runtime(*ActorIdentity::Create("worker"));
 //   auto server = ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
-//                                    [](const v1::ActorId&) { ... });
+//                                    [](const v1::ActorId&) { ... },
+//                                    RegistryClients::Create());
 //   if (!server.ok()) { /* one-line reason, e.g. address already in use */ }
 //   std::cout << (*server)->address().ToString();   // the real port
 //   (*server)->Shutdown(absl::Milliseconds(500));
@@ -30,31 +32,31 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/registry.h"
 #include "grpcpp/server.h"
-#include "runtime/actor_runtime.h"
-#include "runtime/address.h"
-#include "runtime/local_roots.h"
-#include "runtime/tty_lock.h"
+#include "runtime/debug/tty_lock.h"
+#include "runtime/process/local_roots.h"
 #include "server/actor_service.h"
 #include "server/call_acceptor.h"
-#include "server/debug_service.h"
+#include "server/debug/debug_service.h"
 #include "server/health_service.h"
-#include "server/registrar_service.h"
+#include "server/registrar/registrar_service.h"
+#include "server/registry_link.h"
+#include "tether/actor_runtime.h"
+#include "tether/address.h"
 
 namespace tether {
 
 class ActorServer {
  public:
   // Checks and binds `listen` (port 0 picks a free port), records the bound
-  // address in `runtime`, serves it, and registers the actor. Fails with a
-  // message naming the address (or the registry) and the cause. `runtime`
-  // must outlive the server.
+  // address in `runtime`, serves it, and registers the actor through
+  // `registries` (null: nowhere). Fails with a message naming the address
+  // (or the registry) and the cause. `runtime` must outlive the server.
   static absl::StatusOr<std::unique_ptr<ActorServer>> Start(
       ActorRuntime* runtime, const Address& listen,
-      ActorService::CancelHandler on_cancel);
+      ActorService::CancelHandler on_cancel,
+      std::unique_ptr<RegistryLink> registries);
 
   ActorServer(const ActorServer&) = delete;
   ActorServer& operator=(const ActorServer&) = delete;
@@ -101,12 +103,8 @@ class ActorServer {
   std::unique_ptr<CallAcceptor> acceptor_;
   // While it hosts the registrar: how local tools find it.
   std::unique_ptr<LocalRootRecord> local_root_;
-
-  absl::Mutex mu_;
-  // Registries before their registrations, which they must outlive.
-  std::vector<std::unique_ptr<Registry>> registries_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<Registry::Registration>> registrations_
-      ABSL_GUARDED_BY(mu_);
+  // Null: the actor registers nowhere.
+  std::unique_ptr<RegistryLink> registries_;
 };
 
 }  // namespace tether

@@ -11,9 +11,9 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "runtime/call_queue.h"
-#include "runtime/status_conversion.h"
-#include "runtime/uuid.h"
+#include "rpc/call_queue.h"
+#include "rpc/status_conversion.h"
+#include "runtime/base/uuid.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
@@ -47,7 +47,7 @@ TEST(ActorServerTest, InfoDescribesTheActorOverTcp) {
   const ActorIdentity identity = Identity("info-tcp");
   ActorRuntime runtime(identity);
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
   const Address bound = (*server)->address();
   EXPECT_NE(bound.port(), 0);
@@ -71,7 +71,7 @@ TEST(ActorServerTest, ServesOnUnixSocket) {
   {
     ActorRuntime runtime(Identity("info-unix"));
     absl::StatusOr<std::unique_ptr<ActorServer>> server =
-        ActorServer::Start(&runtime, listen, IgnoreCancel);
+        ActorServer::Start(&runtime, listen, IgnoreCancel, nullptr);
     ASSERT_TRUE(server.ok()) << server.status();
     EXPECT_EQ((*server)->address(), listen);
     absl::StatusOr<v1::ActorInfo> info = Info(*Dial(listen));
@@ -87,12 +87,13 @@ TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
   v1::ActorId requester_seen;
   const ActorIdentity identity = Identity("cancel-me");
   ActorRuntime runtime(identity);
-  absl::StatusOr<std::unique_ptr<ActorServer>> server =
-      ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
-                         [&](const v1::ActorId& requester) {
-                           requester_seen = requester;
-                           cancelled.Notify();
-                         });
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *Address::Parse("127.0.0.1:0"),
+      [&](const v1::ActorId& requester) {
+        requester_seen = requester;
+        cancelled.Notify();
+      },
+      nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
 
   v1::CancelActorRequest request;
@@ -114,10 +115,10 @@ TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
   ActorRuntime first_runtime(Identity("first"));
   ActorRuntime second_runtime(Identity("second"));
   absl::StatusOr<std::unique_ptr<ActorServer>> first = ActorServer::Start(
-      &first_runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &first_runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(first.ok()) << first.status();
-  absl::StatusOr<std::unique_ptr<ActorServer>> second =
-      ActorServer::Start(&second_runtime, (*first)->address(), IgnoreCancel);
+  absl::StatusOr<std::unique_ptr<ActorServer>> second = ActorServer::Start(
+      &second_runtime, (*first)->address(), IgnoreCancel, nullptr);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find((*first)->address().ToString()),
             absl::string_view::npos)
@@ -130,7 +131,7 @@ TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
 TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
   ActorRuntime runtime(Identity("stopper"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Dial((*server)->address());
   ASSERT_TRUE(Info(*stub).ok());
@@ -162,7 +163,7 @@ absl::StatusOr<HealthCheckResponse> Check(Health::Stub& stub,
 TEST(ActorServerTest, HealthCheckAnswersForTheServerAsAWhole) {
   ActorRuntime runtime(Identity("healthy"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Health::NewStub(grpc::CreateChannel(
       (*server)->address().ToString(), grpc::InsecureChannelCredentials()));
@@ -178,7 +179,7 @@ TEST(ActorServerTest, HealthCheckAnswersForTheServerAsAWhole) {
 TEST(ActorServerTest, HealthWatchSeesServingThenNotServingAtShutdown) {
   ActorRuntime runtime(Identity("watched"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Health::NewStub(grpc::CreateChannel(
       (*server)->address().ToString(), grpc::InsecureChannelCredentials()));
@@ -216,7 +217,7 @@ TEST(ActorServerTest, ShutdownWhileContextCallsArriveEndsCleanly) {
   for (int round = 0; round < kRounds; ++round) {
     ActorRuntime runtime(Identity("busy"));
     absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-        &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+        &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
     ASSERT_TRUE(server.ok()) << server.status();
     absl::Mutex mu;
     int finished = 0;
@@ -254,7 +255,7 @@ TEST(ActorServerTest, ServesCallsWhileTasksHandleEventsAndAfter) {
   constexpr int kCalls = 100;
   ActorRuntime runtime(Identity("beside-busy-task"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
-      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel);
+      &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
   std::unique_ptr<v1::Actor::Stub> stub = Dial((*server)->address());
 

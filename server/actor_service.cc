@@ -4,7 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 namespace tether {
 

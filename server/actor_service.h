@@ -23,10 +23,10 @@
 
 #include <functional>
 
-#include "runtime/actor_runtime.h"
-#include "runtime/peer_signaller.h"
+#include "rpc/peer_signaller.h"
 #include "server/served_on_queue.h"
 #include "server/unary_method.h"
+#include "tether/actor_runtime.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {

@@ -13,7 +13,7 @@
 // kMaxInterval.
 //
 // The acceptor blocks on its queue again once the process's tasks noted no
-// event (runtime/poll_standby.h) for kQuietAfter: they may all be blocked
+// event (rpc/poll_standby.h) for kQuietAfter: they may all be blocked
 // outside gRPC, with nobody left to keep its I/O going. Being stepped
 // aside is not a find: it says that tasks are busy, not that calls come,
 // so the looks after it keep the pace of the last find.

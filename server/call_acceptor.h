@@ -6,7 +6,7 @@
 // own queue from then on; every other method belongs to a ServedOnQueue
 // service (server/served_on_queue.h) and is handled on the draining thread.
 //
-// The draining thread is a PollStandby (runtime/poll_standby.h): it blocks
+// The draining thread is a PollStandby (rpc/poll_standby.h): it blocks
 // on the queue, and so keeps gRPC's I/O going, only while the process's
 // tasks are quiet. While they handle events it steps aside and looks at the
 // queue at the intervals of an AsideSchedule (server/aside_schedule.h): a
@@ -40,11 +40,11 @@
 #include "absl/time/time.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/completion_queue.h"
-#include "runtime/actor_runtime.h"
-#include "runtime/call_queue.h"
-#include "runtime/poll_standby.h"
+#include "rpc/call_queue.h"
+#include "rpc/poll_standby.h"
 #include "server/actor_service.h"
 #include "server/served_on_queue.h"
+#include "tether/actor_runtime.h"
 
 namespace tether {
 

@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/slice.h"
-#include "runtime/errors.h"
-#include "runtime/log.h"
-#include "runtime/status_conversion.h"
-#include "runtime/uuid.h"
+#include "rpc/status_conversion.h"
+#include "runtime/base/log.h"
+#include "runtime/base/uuid.h"
+#include "tether/errors.h"
 
 namespace tether {
 namespace {

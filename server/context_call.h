@@ -2,7 +2,7 @@
 //
 // The callee side of tether.v1.Actor/Context: one call, served from its
 // first frame to its end by one serving task. The call runs on gRPC's async
-// API with a completion queue of its own (runtime/call_queue.h), which the
+// API with a completion queue of its own (rpc/call_queue.h), which the
 // serving task polls whenever it waits: a frame from the opener is read by
 // the very thread that waits for it, with no hand-off from a gRPC thread.
 //
@@ -33,10 +33,10 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/async_stream.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "runtime/actor_runtime.h"
-#include "runtime/call_queue.h"
-#include "runtime/context.h"
-#include "runtime/peer_signaller.h"
+#include "rpc/call_queue.h"
+#include "rpc/peer_signaller.h"
+#include "tether/actor_runtime.h"
+#include "tether/context.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {

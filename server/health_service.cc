@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "runtime/call_queue.h"
+#include "rpc/call_queue.h"
 
 namespace tether {
 

@@ -14,7 +14,7 @@
 #define TETHER_SERVER_LISTEN_CHECK_H_
 
 #include "absl/status/status.h"
-#include "runtime/address.h"
+#include "tether/address.h"
 
 namespace tether {
 

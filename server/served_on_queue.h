@@ -44,7 +44,7 @@ class CallRequester {
   virtual ~CallRequester() = default;
 
   // Where every call of the server is announced and completes. Each tag
-  // given to gRPC on it must be a CallEvent (runtime/call_queue.h).
+  // given to gRPC on it must be a CallEvent (rpc/call_queue.h).
   virtual grpc::ServerCompletionQueue* queue() = 0;
 
   // Runs `request`, which asks gRPC for a call, unless the server is

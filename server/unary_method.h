@@ -26,7 +26,7 @@
 
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/async_unary_call.h"
-#include "runtime/call_queue.h"
+#include "rpc/call_queue.h"
 #include "server/served_on_queue.h"
 
 namespace tether {

@@ -4,7 +4,7 @@
 //
 //   bazel run //docs:discovery
 
-#include "client/discovery.h"
+#include "tether/discovery.h"
 
 #include <cstdio>
 #include <memory>
@@ -14,15 +14,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/nursery.h"
-#include "client/portal.h"
-#include "runtime/actor_runtime.h"
-#include "runtime/function_registry.h"
-#include "runtime/status_macros.h"
-#include "runtime/task.h"
-#include "runtime/value.h"
-#include "server/root_main.h"
+#include "tether/actor_runtime.h"
+#include "tether/function_registry.h"
+#include "tether/main.h"
+#include "tether/nursery.h"
+#include "tether/portal.h"
+#include "tether/status_macros.h"
+#include "tether/task.h"
 #include "tether/v1/registrar.pb.h"
+#include "tether/value.h"
 
 namespace {
 

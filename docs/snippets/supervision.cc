@@ -12,13 +12,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "client/nursery.h"
-#include "client/portal.h"
 #include "docs/snippets/support.h"
-#include "runtime/function_registry.h"
-#include "runtime/status_macros.h"
-#include "runtime/value.h"
-#include "server/root_main.h"
+#include "tether/function_registry.h"
+#include "tether/main.h"
+#include "tether/nursery.h"
+#include "tether/portal.h"
+#include "tether/status_macros.h"
+#include "tether/value.h"
 
 namespace {
 

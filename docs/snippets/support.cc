@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/errors.h"
+#include "tether/errors.h"
 #include "tether/v1/error.pb.h"
 
 namespace guide {

@@ -1,7 +1,7 @@
-"""Running actorctl (client/actorctl.cc) against live actor processes.
+"""Running actorctl (actorctl/actorctl.cc) against live actor processes.
 
 A Cluster is a set of actor processes sharing one private environment: its
-own XDG_RUNTIME_DIR, so the local-roots records (runtime/local_roots.h) of
+own XDG_RUNTIME_DIR, so the local-roots records (runtime/process/local_roots.h) of
 tests Bazel runs in parallel never meet, and no TETHER_REGISTRY. actorctl
 runs in the same environment, to completion, with a deadline.
 
@@ -37,8 +37,8 @@ LS_HEADER = "NAME\tUUID\tPID\tADDRESSES"
 
 def actorctl_binary():
     if os.environ.get("TEST_SRCDIR"):
-        return node_harness.runfile("client/actorctl")
-    return node_harness.runfile("bazel-bin/client/actorctl")
+        return node_harness.runfile("actorctl/actorctl")
+    return node_harness.runfile("bazel-bin/actorctl/actorctl")
 
 
 class CtlResult:

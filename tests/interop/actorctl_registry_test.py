@@ -2,7 +2,7 @@
 """Which registry actorctl uses, and what it says when it cannot use it.
 
 --registry=ADDR first, then $TETHER_REGISTRY, then the newest live root
-recorded under $XDG_RUNTIME_DIR (runtime/local_roots.h); a registry that is
+recorded under $XDG_RUNTIME_DIR (runtime/process/local_roots.h); a registry that is
 refused, missing, malformed or not a registrar is exit 2 with one line on
 stderr naming it. Every process a test starts is killed on the way out
 (tests/interop/actorctl_harness.py).
@@ -62,7 +62,7 @@ class RegistryErrorTest(unittest.TestCase):
 
 class DefaultRegistryTest(unittest.TestCase):
     """Without --registry: $TETHER_REGISTRY, else the newest live root
-    recorded under $XDG_RUNTIME_DIR (runtime/local_roots.h)."""
+    recorded under $XDG_RUNTIME_DIR (runtime/process/local_roots.h)."""
 
     def setUp(self):
         self.cluster = self.enterContext(Cluster())

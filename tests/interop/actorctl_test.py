@@ -2,7 +2,7 @@
 """actorctl's commands against live actor trees: ls, info, call and stream
 in text and --json (parsed) against a registry and nodes that joined it,
 remote errors, interactive streams and SIGINT, cancel, and `tree` on a root
-program's supervision tree (tests/tree_root). Exit codes: 0 success, 1
+program's supervision tree (tests/trees/tree_root). Exit codes: 0 success, 1
 remote error, 2 usage or connection error.
 
 Every process a test starts is killed on the way out, whatever happened
@@ -43,8 +43,8 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 def tree_root_binary():
     if os.environ.get("TEST_SRCDIR"):
-        return node_harness.runfile("tests/tree_root")
-    return node_harness.runfile("bazel-bin/tests/tree_root")
+        return node_harness.runfile("tests/trees/tree_root")
+    return node_harness.runfile("bazel-bin/tests/trees/tree_root")
 
 
 class ReadCommandsTest(unittest.TestCase):
@@ -509,7 +509,7 @@ class CancelTest(unittest.TestCase):
 
 
 class TreeTest(unittest.TestCase):
-    """`tree` shows a root program's supervision tree: tests/tree_root's
+    """`tree` shows a root program's supervision tree: tests/trees/tree_root's
     `tree` scenario, tree-root -> middle-1, middle-2 -> a grandchild each."""
 
     @classmethod

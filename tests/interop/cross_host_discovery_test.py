@@ -5,7 +5,7 @@ Each namespace stands for a host with its own network stack. Namespace A
 runs the registry, listening on A's veth address; namespace B runs
 `actor_node --name=worker --registry=<registry>` listening on B's veth
 address, so its registration crosses the link. Then, from namespace A,
-tests/discovery_probe looks `worker` up by name and streams from its
+tests/discovery/discovery_probe looks `worker` up by name and streams from its
 `counter` function: lookup, probe and stream all cross the link to B.
 
 Must run as root (creating namespaces needs CAP_SYS_ADMIN and
@@ -167,8 +167,8 @@ def wait_accepting(namespace, address, timeout=PROBE_TIMEOUT_S):
 
 def probe_binary():
     if os.environ.get("TEST_SRCDIR"):
-        return node_harness.runfile("tests/discovery_probe")
-    return node_harness.runfile("bazel-bin/tests/discovery_probe")
+        return node_harness.runfile("tests/discovery/discovery_probe")
+    return node_harness.runfile("bazel-bin/tests/discovery/discovery_probe")
 
 
 class CrossHostDiscoveryTest(unittest.TestCase):

@@ -82,8 +82,8 @@ def runfile(relative_path):
 def actor_node_binary():
     """Path of the actor_node binary (runfiles, or bazel-bin by hand)."""
     if os.environ.get("TEST_SRCDIR"):
-        return runfile("server/actor_node")
-    return runfile("bazel-bin/server/actor_node")
+        return runfile("app/actor_node")
+    return runfile("bazel-bin/app/actor_node")
 
 
 def child_env(overrides=None):

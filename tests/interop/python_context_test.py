@@ -9,7 +9,7 @@ final status, on a second queue. Every wait has a deadline (queue timeouts
 and the call's own gRPC deadline); nothing sleeps to synchronize.
 
 Payloads are JSON-shaped (google.protobuf.Value). The functions are the
-interop set of server/interop_functions.cc.
+interop set of app/interop_functions.cc.
 """
 
 import collections

@@ -45,7 +45,7 @@ _frame = _proto.frame_pb2
 # A receive buffer of 0 means the runtime's default (ContextOptions).
 DEFAULT_BUFFER_SIZE = 64
 # How long a cancelling opener waits for the callee to confirm with its
-# final frame before it cancels the RPC, as client/portal.h does.
+# final frame before it cancels the RPC, as tether/portal.h does.
 DEFAULT_CANCEL_TIMEOUT_S = 0.5
 # Bounds joining the reader thread once the RPC has been cancelled; gRPC
 # ends a cancelled call's iteration at once.

@@ -3,7 +3,7 @@
 Every error that crosses a process boundary travels as a tether.v1.ErrorInfo
 (proto/tether/v1/error.proto); this module turns one into the exception a
 Python opener raises, with the same fields the C++ runtime keeps
-(runtime/errors.h):
+(tether/errors.h):
 
     TetherError                   any Tether error; fields of ErrorInfo
       RemoteActorError            raised in another actor (boxed_type ...)
@@ -28,7 +28,7 @@ from tether_client import _proto
 
 ErrorKind = _proto.error_pb2.ErrorKind
 
-# ErrorInfo.type of the runtime's own errors (runtime/errors.h).
+# ErrorInfo.type of the runtime's own errors (tether/errors.h).
 CONTEXT_CANCELLED_TYPE = "tether.ContextCancelled"
 STREAM_OVERRUN_TYPE = "tether.StreamOverrun"
 PROTOCOL_ERROR_TYPE = "tether.ProtocolError"

@@ -1,0 +1,21 @@
+#include "app/debug_mode.h"
+
+#include "runtime/debug/tty_lock.h"
+#include "tether/debugger.h"
+
+namespace tether {
+
+void ApplyDebugMode(ActorRuntime* runtime, ShutdownSignal* stop) {
+  if (!runtime->debug_mode()) return;
+  InstallPostMortem(runtime);
+  if (runtime->parent().has_id()) {
+    stop->IgnoreInterruptsWhile([] { return true; });
+    return;
+  }
+  stop->IgnoreInterruptsWhile([] {
+    TtyLock* lock = TtyLock::Hosted();
+    return lock != nullptr && lock->holder().has_value();
+  });
+}
+
+}  // namespace tether

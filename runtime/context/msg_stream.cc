@@ -1,0 +1,110 @@
+#include "tether/msg_stream.h"
+
+#include <utility>
+
+#include "tether/context.h"
+#include "tether/status_macros.h"
+
+namespace tether {
+namespace {
+
+// How long a send that found the stream broken waits for the context's
+// outcome, which gRPC delivers with the end of the call.
+constexpr absl::Duration kStreamEndWait = absl::Seconds(1);
+
+}  // namespace
+
+absl::Status Context::StreamSend(const Value& value, absl::Time deadline) {
+  TETHER_RETURN_IF_ERROR(value.CheckNesting());
+  if (sends_refused_.load(std::memory_order_acquire)) {
+    absl::MutexLock lock(&mu_);
+    if (stop_sent_) {
+      return absl::FailedPreconditionError(
+          "this side closed the stream (Stop sent)");
+    }
+    if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
+    if (!remote_error_.ok()) return remote_error_;
+  }
+  absl::Status sent = outbox_.SendData(value, deadline);
+  if (!absl::IsUnavailable(sent)) return sent;
+  // The stream broke under the send, usually because the peer ended the
+  // context; report why it ended, which arrives with the stream's end.
+  AwaitOutcomeShielded(kStreamEndWait);
+  absl::MutexLock lock(&mu_);
+  if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
+  return sent;
+}
+
+absl::StatusOr<Value> Context::StreamReceive(absl::Time deadline) {
+  return inbox_.Receive(deadline);
+}
+
+absl::StatusOr<std::optional<Value>> Context::StreamTryReceive() {
+  return inbox_.TryReceive();
+}
+
+absl::Status Context::StreamClose() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_sent_ || outcome_.has_value()) return absl::OkStatus();
+    stop_sent_ = true;
+    UpdateSendGateLocked();
+  }
+  v1::Frame frame;
+  frame.mutable_stop();
+  outbox_.SendControl(std::move(frame));
+  return absl::OkStatus();
+}
+
+bool Context::StreamClosed() const {
+  absl::MutexLock lock(&mu_);
+  return stop_sent_ || outcome_.has_value();
+}
+
+absl::Status MsgStream::Send(const Value& value, absl::Time deadline) {
+  return context_->StreamSend(value, deadline);
+}
+
+absl::StatusOr<Value> MsgStream::Receive(absl::Time deadline) {
+  return context_->StreamReceive(deadline);
+}
+
+absl::StatusOr<std::optional<Value>> MsgStream::TryReceive() {
+  return context_->StreamTryReceive();
+}
+
+absl::Status MsgStream::Close() { return context_->StreamClose(); }
+
+bool MsgStream::closed() const { return context_->StreamClosed(); }
+
+MsgStream::Iterator MsgStream::begin() {
+  Iterator it(this);
+  it.Fetch();
+  return it;
+}
+
+absl::Status MsgStream::status() const {
+  absl::MutexLock lock(&context_->mu_);
+  return context_->iteration_status_;
+}
+
+MsgStream::Iterator& MsgStream::Iterator::operator++() {
+  Fetch();
+  return *this;
+}
+
+void MsgStream::Iterator::Fetch() {
+  absl::StatusOr<Value> next = stream_->Receive();
+  if (next.ok()) {
+    value_ = *std::move(next);
+    return;
+  }
+  {
+    absl::MutexLock lock(&stream_->context_->mu_);
+    stream_->context_->iteration_status_ =
+        absl::IsOutOfRange(next.status()) ? absl::OkStatus() : next.status();
+  }
+  stream_ = nullptr;
+}
+
+}  // namespace tether
