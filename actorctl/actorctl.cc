@@ -24,11 +24,11 @@
 #include "actorctl/actorctl_flags.h"
 #include "client/registry/registry.h"
 #include "rpc/grpc_log.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
 #include "runtime/process/local_roots.h"
 #include "runtime/process/shutdown_signal.h"
-#include "tether/actor_runtime.h"
 
 namespace tether {
 namespace {
@@ -71,7 +71,7 @@ int Run(const CtlCommandLine& line, ShutdownSignal* interrupt) {
   absl::StatusOr<std::string> registry = ChooseRegistry(line);
   if (!registry.ok())
     return UsageError(std::string(registry.status().message()));
-  ActorRuntime self(*ActorIdentity::Create("actorctl"));
+  ActorCore self(*ActorIdentity::Create("actorctl"));
   self.SetRegistryAddresses({*registry});
   CtlOptions options;
   options.json = line.json;

@@ -77,7 +77,7 @@ int ReportError(const absl::Status& status, const CtlOptions& options) {
   return kExitRemoteError;
 }
 
-absl::StatusOr<std::unique_ptr<Portal>> Find(ActorRuntime& self,
+absl::StatusOr<std::unique_ptr<Portal>> Find(ActorCore& self,
                                              const std::string& name,
                                              const CtlOptions& options) {
   absl::StatusOr<std::unique_ptr<Portal>> portal =
@@ -196,7 +196,7 @@ int UsageError(const std::string& message) {
   return kExitUsage;
 }
 
-int ListActors(ActorRuntime& self, const CtlOptions& options) {
+int ListActors(ActorCore& self, const CtlOptions& options) {
   absl::StatusOr<std::vector<v1::RegistryEntry>> entries =
       GetRegistry(&self, options.timeout);
   if (!entries.ok()) return ReportError(entries.status(), options);
@@ -215,7 +215,7 @@ int ListActors(ActorRuntime& self, const CtlOptions& options) {
   return kExitOk;
 }
 
-int ShowTree(ActorRuntime& self, const CtlOptions& options) {
+int ShowTree(ActorCore& self, const CtlOptions& options) {
   absl::StatusOr<std::vector<v1::RegistryEntry>> entries =
       GetRegistry(&self, options.timeout);
   if (!entries.ok()) return ReportError(entries.status(), options);
@@ -262,7 +262,7 @@ int ShowTree(ActorRuntime& self, const CtlOptions& options) {
   return kExitOk;
 }
 
-int ShowInfo(ActorRuntime& self, const std::string& name,
+int ShowInfo(ActorCore& self, const std::string& name,
              const CtlOptions& options) {
   absl::StatusOr<std::unique_ptr<Portal>> portal = Find(self, name, options);
   if (!portal.ok()) return ReportError(portal.status(), options);
@@ -307,7 +307,7 @@ int ShowInfo(ActorRuntime& self, const std::string& name,
   return kExitOk;
 }
 
-int CallFunction(ActorRuntime& self, const std::string& name,
+int CallFunction(ActorCore& self, const std::string& name,
                  const std::string& function, const std::string& args_json,
                  const CtlOptions& options) {
   absl::StatusOr<Value> args = ParseArgs(args_json);
@@ -320,7 +320,7 @@ int CallFunction(ActorRuntime& self, const std::string& name,
   return kExitOk;
 }
 
-int StreamFunction(ActorRuntime& self, const std::string& name,
+int StreamFunction(ActorCore& self, const std::string& name,
                    const std::string& function, const std::string& args_json,
                    ShutdownSignal* interrupt, const CtlOptions& options) {
   absl::StatusOr<Value> args = ParseArgs(args_json);
@@ -388,7 +388,7 @@ int StreamFunction(ActorRuntime& self, const std::string& name,
   return kExitOk;
 }
 
-int CancelActor(ActorRuntime& self, const std::string& name,
+int CancelActor(ActorCore& self, const std::string& name,
                 const CtlOptions& options) {
   absl::StatusOr<std::unique_ptr<Portal>> portal = Find(self, name, options);
   if (!portal.ok()) return ReportError(portal.status(), options);

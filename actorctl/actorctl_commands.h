@@ -14,8 +14,8 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/process/shutdown_signal.h"
-#include "tether/actor_runtime.h"
 
 namespace tether {
 
@@ -30,20 +30,20 @@ struct CtlOptions {
 
 // `self` is actorctl's own (non-serving) actor; its registry addresses are
 // the registry to use.
-int ListActors(ActorRuntime& self, const CtlOptions& options);
-int ShowTree(ActorRuntime& self, const CtlOptions& options);
-int ShowInfo(ActorRuntime& self, const std::string& name,
+int ListActors(ActorCore& self, const CtlOptions& options);
+int ShowTree(ActorCore& self, const CtlOptions& options);
+int ShowInfo(ActorCore& self, const std::string& name,
              const CtlOptions& options);
-int CallFunction(ActorRuntime& self, const std::string& name,
+int CallFunction(ActorCore& self, const std::string& name,
                  const std::string& function, const std::string& args_json,
                  const CtlOptions& options);
 // Opens a context; prints Started and every received value as JSON lines,
 // sends every JSON line of stdin (end of input closes this side), and
 // cancels the context when `interrupt` fires (SIGINT).
-int StreamFunction(ActorRuntime& self, const std::string& name,
+int StreamFunction(ActorCore& self, const std::string& name,
                    const std::string& function, const std::string& args_json,
                    ShutdownSignal* interrupt, const CtlOptions& options);
-int CancelActor(ActorRuntime& self, const std::string& name,
+int CancelActor(ActorCore& self, const std::string& name,
                 const CtlOptions& options);
 
 // Prints a one-line error on stderr and returns kExitUsage.

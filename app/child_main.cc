@@ -10,12 +10,12 @@
 #include "app/parent_watch.h"
 #include "app/serve.h"
 #include "rpc/grpc_log.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/crash_report.h"
 #include "runtime/base/log.h"
 #include "runtime/process/shutdown_signal.h"
 #include "runtime/process/spawner.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/main.h"
 
@@ -84,7 +84,7 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
   if (!stop.ok()) return Fail("signals", stop.status());
   RouteGrpcLogsToTetherLog();
 
-  ActorRuntime runtime(*identity);
+  ActorCore runtime(*identity);
   runtime.SetParent(spec->parent());
   runtime.SetRegistryAddresses(
       {spec->registry_addresses().begin(), spec->registry_addresses().end()});

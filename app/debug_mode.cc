@@ -1,11 +1,11 @@
 #include "app/debug_mode.h"
 
+#include "client/debug/post_mortem.h"
 #include "runtime/debug/tty_lock.h"
-#include "tether/debugger.h"
 
 namespace tether {
 
-void ApplyDebugMode(ActorRuntime* runtime, ShutdownSignal* stop) {
+void ApplyDebugMode(ActorCore* runtime, ShutdownSignal* stop) {
   if (!runtime->debug_mode()) return;
   InstallPostMortem(runtime);
   if (runtime->parent().has_id()) {

@@ -15,12 +15,12 @@
 #ifndef TETHER_APP_DEBUG_MODE_H_
 #define TETHER_APP_DEBUG_MODE_H_
 
+#include "runtime/actor/actor_core.h"
 #include "runtime/process/shutdown_signal.h"
-#include "tether/actor_runtime.h"
 
 namespace tether {
 
-void ApplyDebugMode(ActorRuntime* runtime, ShutdownSignal* stop);
+void ApplyDebugMode(ActorCore* runtime, ShutdownSignal* stop);
 
 }  // namespace tether
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "tether/actor_runtime.h"
+#include "runtime/actor/actor_core.h"
 #include "tether/context.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
@@ -85,7 +85,7 @@ absl::StatusOr<Value> SleepForever(Context& ctx, const Value&) {
 absl::StatusOr<Value> Fail(const Value& args) {
   TETHER_ASSIGN_OR_RETURN(std::string type, StringField(args, "type"));
   TETHER_ASSIGN_OR_RETURN(std::string message, StringField(args, "message"));
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   v1::ErrorInfo info;
   info.set_kind(v1::ERROR_KIND_APPLICATION);
   info.set_type(type);
@@ -98,7 +98,7 @@ absl::StatusOr<Value> Fail(const Value& args) {
 }
 
 absl::StatusOr<Value> CallPeer(const Value& args) {
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) {
     return absl::FailedPreconditionError("call_peer runs only in an actor");
   }

@@ -12,11 +12,11 @@
 #include "app/serve.h"
 #include "client/registry/registry.h"
 #include "rpc/grpc_log.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/crash_report.h"
 #include "runtime/base/log.h"
 #include "runtime/process/shutdown_signal.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/main.h"
 
@@ -85,7 +85,7 @@ int Run(const std::vector<char*>& positional) {
   if (!stop.ok()) return Fail(stop.status());
   RouteGrpcLogsToTetherLog();
 
-  ActorRuntime runtime(*identity);
+  ActorCore runtime(*identity);
   runtime.SetRegistryAddresses(registries);
   runtime.SetDebugMode(absl::GetFlag(FLAGS_debug));
   const absl::Status served =

@@ -18,7 +18,7 @@ ParentWatch::Options Fast() {
 }
 
 TEST(ParentWatchTest, ReportsAParentThatStoppedServing) {
-  ActorRuntime parent(*ActorIdentity::Create("parent"));
+  ActorCore parent(*ActorIdentity::Create("parent"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &parent, *Address::Parse("127.0.0.1:0"), [](const auto&) {}, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();

@@ -47,7 +47,7 @@ int RootMain(int argc, char** argv, const RootOptions& options,
   if (!stop.ok()) return Fail(stop.status());
   RouteGrpcLogsToTetherLog();
 
-  ActorRuntime runtime(*identity);
+  ActorCore runtime(*identity);
   runtime.SetRegistryAddresses(options.registry_addresses);
   runtime.SetDebugMode(options.debug_mode);
   ShutdownSignal* stop_signal = stop->get();

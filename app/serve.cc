@@ -22,7 +22,7 @@ constexpr absl::Duration kTeardownLimit = absl::Seconds(3);
 }  // namespace
 
 absl::Status Serve(
-    ActorRuntime* runtime, const Address& listen, ShutdownSignal* stop,
+    ActorCore* runtime, const Address& listen, ShutdownSignal* stop,
     const std::function<void(const Address& bound)>& on_serving) {
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       runtime, listen,

@@ -6,7 +6,7 @@
 //
 //   absl::StatusOr<std::unique_ptr<ShutdownSignal>> stop =
 //       ShutdownSignal::Install();          // first, before gRPC threads
-//   ActorRuntime runtime(identity);
+//   ActorCore runtime(identity);
 //   absl::Status served = Serve(&runtime, listen, stop->get(),
 //                               [](const Address& bound) { ... });
 
@@ -16,8 +16,8 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/process/shutdown_signal.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 
 namespace tether {
@@ -29,7 +29,7 @@ namespace tether {
 // SIGTERM meanwhile kills this actor's children outright. Then the server
 // stops. Tasks still running after 3 s end the process at once (_exit)
 // rather than keep it alive. Errors: the server could not start.
-absl::Status Serve(ActorRuntime* runtime, const Address& listen,
+absl::Status Serve(ActorCore* runtime, const Address& listen,
                    ShutdownSignal* stop,
                    const std::function<void(const Address& bound)>& on_serving);
 

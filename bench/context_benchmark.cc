@@ -111,10 +111,8 @@ class TwoActors {
     TETHER_ASSIGN_OR_RETURN(ActorIdentity opener,
                             ActorIdentity::Create("opener"));
     TETHER_ASSIGN_OR_RETURN(Address loopback, Address::Parse("127.0.0.1:0"));
-    actors->callee_ =
-        std::make_unique<ActorRuntime>(callee, &actors->functions_);
-    actors->opener_ =
-        std::make_unique<ActorRuntime>(opener, &actors->functions_);
+    actors->callee_ = std::make_unique<ActorCore>(callee, &actors->functions_);
+    actors->opener_ = std::make_unique<ActorCore>(opener, &actors->functions_);
     TETHER_ASSIGN_OR_RETURN(
         actors->callee_server_,
         ActorServer::Start(
@@ -145,8 +143,8 @@ class TwoActors {
   TwoActors() = default;
 
   FunctionRegistry functions_;
-  std::unique_ptr<ActorRuntime> callee_;
-  std::unique_ptr<ActorRuntime> opener_;
+  std::unique_ptr<ActorCore> callee_;
+  std::unique_ptr<ActorCore> opener_;
   std::unique_ptr<ActorServer> callee_server_;
   std::unique_ptr<ActorServer> opener_server_;
   std::unique_ptr<Portal> portal_;

@@ -27,12 +27,12 @@
 #include "app/registry_clients.h"
 #include "benchmark/benchmark.h"
 #include "client/registry/registry.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
 #include "runtime/base/uuid.h"
 #include "server/actor_server.h"
 #include "tests/support/local_etcd.h"
-#include "tether/actor_runtime.h"
 #include "tether/status_macros.h"
 
 namespace tether {
@@ -89,7 +89,7 @@ class Backends {
   absl::Status StartEmbedded() {
     TETHER_ASSIGN_OR_RETURN(ActorIdentity identity,
                             ActorIdentity::Create("bench-root"));
-    root_ = std::make_unique<ActorRuntime>(std::move(identity));
+    root_ = std::make_unique<ActorCore>(std::move(identity));
     TETHER_ASSIGN_OR_RETURN(
         server_, ActorServer::Start(
                      root_.get(), *Address::Parse("127.0.0.1:0"),
@@ -97,7 +97,7 @@ class Backends {
     return absl::OkStatus();
   }
 
-  std::unique_ptr<ActorRuntime> root_;
+  std::unique_ptr<ActorCore> root_;
   std::unique_ptr<ActorServer> server_;
   absl::Status embedded_error_;
   std::unique_ptr<LocalEtcd> etcd_;

@@ -48,7 +48,7 @@ absl::StatusOr<Value> Grow(Context& ctx, const Value& args) {
     TETHER_RETURN_IF_ERROR(ctx.Started());
     while (true) TETHER_RETURN_IF_ERROR(Sleep(absl::Hours(1)));
   }
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   absl::Status status =
       ActorNursery::Open(self, [&](ActorNursery& nursery) -> absl::Status {
         TaskGroup subtrees(/*cancel_on_error=*/true);
@@ -86,7 +86,7 @@ class Root {
     auto root = std::unique_ptr<Root>(new Root());
     TETHER_ASSIGN_OR_RETURN(ActorIdentity identity,
                             ActorIdentity::Create("bench-root"));
-    root->runtime_ = std::make_unique<ActorRuntime>(identity);
+    root->runtime_ = std::make_unique<ActorCore>(identity);
     TETHER_ASSIGN_OR_RETURN(Address loopback, Address::Parse("127.0.0.1:0"));
     TETHER_ASSIGN_OR_RETURN(root->server_, ActorServer::Start(
                                                root->runtime_.get(), loopback,
@@ -94,11 +94,11 @@ class Root {
     return root;
   }
   ~Root() { server_->Shutdown(absl::Milliseconds(100)); }
-  ActorRuntime* runtime() { return runtime_.get(); }
+  ActorCore* runtime() { return runtime_.get(); }
 
  private:
   Root() = default;
-  std::unique_ptr<ActorRuntime> runtime_;
+  std::unique_ptr<ActorCore> runtime_;
   std::unique_ptr<ActorServer> server_;
 };
 

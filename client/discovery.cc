@@ -92,8 +92,8 @@ absl::StatusOr<T> AskRegistries(
     const std::function<absl::StatusOr<T>(Registry&)>& lookup) {
   const std::vector<std::string> addresses = self->registry_addresses();
   if (addresses.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "actor ", self->identity().name, " knows no registry to ask"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("actor ", self->id().name(), " knows no registry to ask"));
   }
   std::vector<std::string> unreachable;
   for (const std::string& address : addresses) {

@@ -1,5 +1,3 @@
-#include "tether/nursery.h"
-
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -9,14 +7,46 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/debug/prompt_watch.h"
+#include "client/nursery_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
 #include "runtime/base/uuid.h"
+#include "runtime/process/spawner.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 
 namespace tether {
 
-struct ActorNursery::Child {
+// --- ActorNursery: the users' view, forwarded to its core ---
+
+absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
+                                const Escalation& escalation) {
+  return NurseryCore::Open(&ActorCore::Of(*self), block, escalation);
+}
+
+absl::StatusOr<Portal*> ActorNursery::StartActor(absl::string_view name,
+                                                 const ActorOptions& options) {
+  return NurseryCore::Of(*this).StartActor(name, options);
+}
+
+absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
+                                                 absl::string_view function,
+                                                 Value args,
+                                                 const ActorOptions& options) {
+  return NurseryCore::Of(*this).RunInActor(name, function, std::move(args),
+                                           options);
+}
+
+absl::StatusOr<Value> ActorNursery::WaitResult(Portal* portal) {
+  return NurseryCore::Of(*this).WaitResult(portal);
+}
+
+void ActorNursery::CancelAll() { NurseryCore::Of(*this).CancelAll(); }
+
+// --- The nursery's core ---
+
+struct NurseryCore::Child {
   std::string name;
   v1::ActorId id;
   std::unique_ptr<ChildProcess> process;
@@ -44,8 +74,8 @@ std::string Describe(const v1::ActorId& id) {
 
 }  // namespace
 
-v1::ChildInfo ActorNursery::ChildInfoOf(const Child& child,
-                                        v1::ChildInfo::State state) {
+v1::ChildInfo NurseryCore::ChildInfoOf(const Child& child,
+                                       v1::ChildInfo::State state) {
   v1::ChildInfo info;
   *info.mutable_actor() = child.process->actor();
   info.set_pid(child.process->pid());
@@ -53,9 +83,9 @@ v1::ChildInfo ActorNursery::ChildInfoOf(const Child& child,
   return info;
 }
 
-absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
-                                const Escalation& escalation) {
-  ActorNursery nursery(self, escalation);
+absl::Status NurseryCore::Open(ActorCore* self, const Block& block,
+                               const Escalation& escalation) {
+  NurseryCore nursery(self, escalation);
   absl::Status block_status;
   try {
     block_status = block(nursery);
@@ -74,7 +104,7 @@ absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
   {
     absl::MutexLock lock(&nursery.mu_);
     nursery.mu_.Await(absl::Condition(
-        +[](ActorNursery* n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(n->mu_) {
+        +[](NurseryCore* n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(n->mu_) {
           return n->AllExitedLocked();
         },
         &nursery));
@@ -87,10 +117,10 @@ absl::Status ActorNursery::Open(ActorRuntime* self, const Block& block,
   return ErrorGroup(std::move(errors), self->id());
 }
 
-ActorNursery::ActorNursery(ActorRuntime* self, const Escalation& escalation)
+NurseryCore::NurseryCore(ActorCore* self, const Escalation& escalation)
     : self_(self), escalation_(escalation) {}
 
-ActorNursery::~ActorNursery() {
+NurseryCore::~NurseryCore() {
   std::vector<std::thread> threads;
   while (true) {
     {
@@ -103,17 +133,17 @@ ActorNursery::~ActorNursery() {
   }
 }
 
-absl::StatusOr<Portal*> ActorNursery::StartActor(absl::string_view name,
-                                                 const ActorOptions& options) {
+absl::StatusOr<Portal*> NurseryCore::StartActor(absl::string_view name,
+                                                const ActorOptions& options) {
   absl::StatusOr<std::shared_ptr<Child>> child = Spawn(name, options);
   if (!child.ok()) return child.status();
   return (*child)->portal.get();
 }
 
-absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
-                                                 absl::string_view function,
-                                                 Value args,
-                                                 const ActorOptions& options) {
+absl::StatusOr<Portal*> NurseryCore::RunInActor(absl::string_view name,
+                                                absl::string_view function,
+                                                Value args,
+                                                const ActorOptions& options) {
   absl::StatusOr<std::shared_ptr<Child>> spawned = Spawn(name, options);
   if (!spawned.ok()) {
     Fail(spawned.status());
@@ -165,7 +195,7 @@ absl::StatusOr<Portal*> ActorNursery::RunInActor(absl::string_view name,
   return child->portal.get();
 }
 
-absl::StatusOr<Value> ActorNursery::WaitResult(Portal* portal) {
+absl::StatusOr<Value> NurseryCore::WaitResult(Portal* portal) {
   absl::MutexLock lock(&mu_);
   std::shared_ptr<Child> child = FindLocked(portal);
   if (child == nullptr) {
@@ -193,7 +223,7 @@ absl::StatusOr<Value> ActorNursery::WaitResult(Portal* portal) {
   return *child->result;
 }
 
-void ActorNursery::CancelAll() {
+void NurseryCore::CancelAll() {
   std::vector<std::shared_ptr<Child>> live;
   {
     absl::MutexLock lock(&mu_);
@@ -210,7 +240,7 @@ void ActorNursery::CancelAll() {
   }
 }
 
-absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
+absl::StatusOr<std::shared_ptr<NurseryCore::Child>> NurseryCore::Spawn(
     absl::string_view name, const ActorOptions& options) {
   {
     absl::MutexLock lock(&mu_);
@@ -258,7 +288,7 @@ absl::StatusOr<std::shared_ptr<ActorNursery::Child>> ActorNursery::Spawn(
   return child;
 }
 
-void ActorNursery::Watch(std::shared_ptr<Child> child) {
+void NurseryCore::Watch(std::shared_ptr<Child> child) {
   const absl::StatusOr<int> status =
       child->process->WaitExit(absl::InfiniteDuration());
   self_->RemoveChild(child->id.uuid());
@@ -305,7 +335,7 @@ void ActorNursery::Watch(std::shared_ptr<Child> child) {
   }
 }
 
-void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
+void NurseryCore::Teardown(const std::shared_ptr<Child>& child) {
   {
     absl::MutexLock lock(&mu_);
     if (child->exited || child->cancel_requested) return;
@@ -354,7 +384,7 @@ void ActorNursery::Teardown(const std::shared_ptr<Child>& child) {
   exited_within(absl::InfiniteDuration());
 }
 
-void ActorNursery::Fail(absl::Status error) {
+void NurseryCore::Fail(absl::Status error) {
   TETHER_LOG(kInfo) << "actor nursery failing: " << error.message();
   {
     absl::MutexLock lock(&mu_);
@@ -363,7 +393,7 @@ void ActorNursery::Fail(absl::Status error) {
   CancelAll();
 }
 
-void ActorNursery::AddErrorLocked(absl::Status error) {
+void NurseryCore::AddErrorLocked(absl::Status error) {
   if (std::find(errors_.begin(), errors_.end(), error) != errors_.end()) {
     return;
   }
@@ -375,7 +405,7 @@ void ActorNursery::AddErrorLocked(absl::Status error) {
   errors_.push_back(std::move(error));
 }
 
-absl::Status ActorNursery::AwaitAllExited() {
+absl::Status NurseryCore::AwaitAllExited() {
   absl::MutexLock lock(&mu_);
   return AwaitLocked(
       mu_, waiters_,
@@ -383,14 +413,14 @@ absl::Status ActorNursery::AwaitAllExited() {
       absl::InfiniteFuture());
 }
 
-bool ActorNursery::AllExitedLocked() const {
+bool NurseryCore::AllExitedLocked() const {
   for (const std::shared_ptr<Child>& child : children_) {
     if (!child->exited) return false;
   }
   return true;
 }
 
-std::shared_ptr<ActorNursery::Child> ActorNursery::FindLocked(
+std::shared_ptr<NurseryCore::Child> NurseryCore::FindLocked(
     const Portal* portal) const {
   for (const std::shared_ptr<Child>& child : children_) {
     if (child->portal.get() == portal) return child;

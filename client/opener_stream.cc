@@ -2,6 +2,7 @@
 
 #include "grpcpp/support/slice.h"
 #include "rpc/status_conversion.h"
+#include "runtime/task/wait.h"
 
 namespace tether {
 namespace {
@@ -11,7 +12,7 @@ constexpr char kContextMethod[] = "/tether.v1.Actor/Context";
 }  // namespace
 
 std::shared_ptr<OpenerStream> OpenerStream::Create(
-    std::shared_ptr<Context> context, grpc::GenericStub* stub,
+    std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
     PeerSignaller* signaller, std::shared_ptr<CallQueue> queue) {
   std::shared_ptr<OpenerStream> stream(
       new OpenerStream(std::move(context), stub, signaller, std::move(queue)));
@@ -20,7 +21,7 @@ std::shared_ptr<OpenerStream> OpenerStream::Create(
   return stream;
 }
 
-OpenerStream::OpenerStream(std::shared_ptr<Context> context,
+OpenerStream::OpenerStream(std::shared_ptr<ContextCore> context,
                            grpc::GenericStub* stub, PeerSignaller* signaller,
                            std::shared_ptr<CallQueue> queue)
     : context_(std::move(context)),

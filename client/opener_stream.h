@@ -27,7 +27,8 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/call_queue.h"
 #include "rpc/peer_signaller.h"
-#include "tether/context.h"
+#include "runtime/context/context_core.h"
+#include "runtime/task/wait.h"
 
 namespace tether {
 
@@ -36,10 +37,9 @@ class OpenerStream final : public ContextTransport {
   // Binds a tether.v1.Actor/Context call on `stub`'s channel to `queue`
   // and attaches it to `context` (weakly); `stub` and `signaller` must
   // outlive the stream.
-  static std::shared_ptr<OpenerStream> Create(std::shared_ptr<Context> context,
-                                              grpc::GenericStub* stub,
-                                              PeerSignaller* signaller,
-                                              std::shared_ptr<CallQueue> queue);
+  static std::shared_ptr<OpenerStream> Create(
+      std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
+      PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
   ~OpenerStream() override = default;
 
   // Starts the call and the first read. A frame queued before is sent
@@ -57,7 +57,7 @@ class OpenerStream final : public ContextTransport {
   void Signal(const v1::SignalRequest& request) override;
 
  private:
-  OpenerStream(std::shared_ptr<Context> context, grpc::GenericStub* stub,
+  OpenerStream(std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
                PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
 
   void OnReadDone(bool ok);
@@ -69,7 +69,7 @@ class OpenerStream final : public ContextTransport {
   // Asks for the call's status once reading ended and no write is left.
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::shared_ptr<Context> context_;
+  const std::shared_ptr<ContextCore> context_;
   PeerSignaller* const signaller_;
   const std::shared_ptr<CallQueue> queue_;
   grpc::ClientContext call_;

@@ -4,14 +4,21 @@
 #include <utility>
 
 #include "client/opener_stream.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "rpc/call_queue.h"
+#include "rpc/peer_signaller.h"
 #include "rpc/status_conversion.h"
+#include "runtime/actor/actor_core.h"
+#include "runtime/base/runtime_errors.h"
 #include "runtime/base/uuid.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 #include "tether/status_macros.h"
+#include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
 namespace {
@@ -30,6 +37,29 @@ v1::FlowControl FlowControlOf(const ContextOptions& options) {
                               : v1::FLOW_CONTROL_OVERRUN;
 }
 
+}  // namespace
+
+// What a Portal talks to its peer with.
+struct PortalChannel {
+  explicit PortalChannel(const Address& peer) {
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    channel = grpc::CreateCustomChannel(
+        peer.ToString(), grpc::InsecureChannelCredentials(), arguments);
+    stub = v1::Actor::NewStub(channel);
+    context_stub = std::make_unique<grpc::GenericStub>(channel);
+  }
+
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Actor::Stub> stub;
+  // Contexts: their frames cross the stream as bytes
+  // (client/opener_stream.h).
+  std::unique_ptr<grpc::GenericStub> context_stub;
+  PeerSignaller signaller;
+};
+
+namespace {
+
 absl::Status RunBlock(const Portal::Block& block, Context& context,
                       const Value& started, const v1::ActorId& self) {
   try {
@@ -41,25 +71,16 @@ absl::Status RunBlock(const Portal::Block& block, Context& context,
   }
 }
 
-}  // namespace
-
-Portal::Portal(ActorRuntime* self, const Address& peer)
-    : self_(self), peer_(peer) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  channel_ = grpc::CreateCustomChannel(
-      peer.ToString(), grpc::InsecureChannelCredentials(), arguments);
-  stub_ = v1::Actor::NewStub(channel_);
-  context_stub_ = std::make_unique<grpc::GenericStub>(channel_);
-}
-
+// Creates the context and its stream, sends Start, runs `body` with the
+// context, then finishes the stream and forgets the context.
 template <typename Body>
-auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
-                        Value args, const ContextOptions& options, Body body) {
+auto WithStream(ActorCore& self, PortalChannel& channel, const Address& peer,
+                absl::string_view function, v1::FunctionKind kind, Value args,
+                const ContextOptions& options, Body body) {
   v1::ActorRef callee;
-  callee.add_addresses(peer_.ToString());
-  auto context = std::make_shared<Context>(
-      Context::Side::kOpener, self_->ref(), std::move(callee),
+  callee.add_addresses(peer.ToString());
+  auto context = std::make_shared<ContextCore>(
+      Context::Side::kOpener, self.ref(), std::move(callee),
       std::string(function), NewUuid(), kind, options);
   // The call's completions go to the calling task's queue, which its waits
   // poll; a task that has none gets one for as long as it has contexts.
@@ -70,16 +91,16 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
     queue = std::make_shared<CallQueue>();
     SetTaskPoller(queue);
   }
-  std::shared_ptr<OpenerStream> stream =
-      OpenerStream::Create(context, context_stub_.get(), &signaller_, queue);
-  self_->AddContext(context);
+  std::shared_ptr<OpenerStream> stream = OpenerStream::Create(
+      context, channel.context_stub.get(), &channel.signaller, queue);
+  self.AddContext(context);
 
   v1::Frame frame;
   v1::Start* start = frame.mutable_start();
   start->set_function(std::string(function));
   start->set_kind(kind);
   *start->mutable_args() = args.ToProto();
-  *start->mutable_opener() = self_->ref();
+  *start->mutable_opener() = self.ref();
   start->set_context_id(context->id());
   start->set_max_frame_bytes(kMaxMessageBytes);
   start->mutable_options()->set_flow_control(FlowControlOf(options));
@@ -98,16 +119,26 @@ auto Portal::WithStream(absl::string_view function, v1::FunctionKind kind,
   // only be discarded.
   stream->FinishAndWait(context->final_frame_arrived() ? kStreamGrace
                                                        : absl::ZeroDuration());
-  self_->RemoveContext(*context);
+  self.RemoveContext(*context);
   if (own_queue) SetTaskPoller(nullptr);
   return result;
 }
 
+}  // namespace
+
+Portal::Portal(ActorRuntime* self, const Address& peer)
+    : self_(self),
+      peer_(peer),
+      channel_(std::make_unique<PortalChannel>(peer)) {}
+
+Portal::~Portal() = default;
+
 absl::StatusOr<Value> Portal::Run(absl::string_view function, Value args) {
   TETHER_RETURN_IF_ERROR(args.CheckNesting());
   return WithStream(
-      function, v1::FUNCTION_KIND_PLAIN, std::move(args), ContextOptions(),
-      [](Context& context) -> absl::StatusOr<Value> {
+      ActorCore::Of(*self_), *channel_, peer_, function,
+      v1::FUNCTION_KIND_PLAIN, std::move(args), ContextOptions(),
+      [](ContextCore& context) -> absl::StatusOr<Value> {
         absl::StatusOr<Value> result = context.Result();
         if (!result.ok() && !context.outcome().has_value()) {
           // Cancelled while waiting: cancel the call too.
@@ -127,8 +158,9 @@ absl::Status Portal::OpenContext(absl::string_view function, Value args,
                                  const ContextOptions& options) {
   TETHER_RETURN_IF_ERROR(args.CheckNesting());
   const v1::ActorId self = self_->id();
-  return WithStream(function, v1::FUNCTION_KIND_CONTEXT, std::move(args),
-                    options, [&](Context& context) -> absl::Status {
+  return WithStream(ActorCore::Of(*self_), *channel_, peer_, function,
+                    v1::FUNCTION_KIND_CONTEXT, std::move(args), options,
+                    [&](ContextCore& context) -> absl::Status {
                       absl::StatusOr<Value> started = context.WaitStarted();
                       if (!started.ok())
                         return context.ExitBlock(started.status());
@@ -148,7 +180,7 @@ absl::StatusOr<v1::ActorId> Portal::CancelActor(absl::Duration timeout) {
   v1::CancelActorRequest request;
   *request.mutable_requester() = self_->id();
   v1::CancelActorResponse response;
-  const grpc::Status status = stub_->Cancel(&call, request, &response);
+  const grpc::Status status = channel_->stub->Cancel(&call, request, &response);
   if (!status.ok()) return ToAbslStatus(status);
   return response.actor();
 }

@@ -31,7 +31,7 @@ using tether::Value;
 absl::StatusOr<Value> PauseThenGreet(const Value&) {
   TETHER_RETURN_IF_ERROR(tether::Pause());
   return Value::String(
-      absl::StrCat("hello from ", ActorRuntime::Current()->identity().name));
+      absl::StrCat("hello from ", ActorRuntime::Current()->id().name()));
 }
 TETHER_REGISTER_PLAIN(demo_pause_then_greet, PauseThenGreet);
 

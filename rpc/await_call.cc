@@ -1,6 +1,7 @@
 #include "rpc/await_call.h"
 
 #include "rpc/status_conversion.h"
+#include "runtime/task/wait.h"
 
 namespace tether {
 namespace await_call_internal {

@@ -30,6 +30,7 @@
 #include "grpcpp/support/async_unary_call.h"
 #include "grpcpp/support/status.h"
 #include "rpc/call_queue.h"
+#include "runtime/task/wait.h"
 #include "tether/task.h"
 
 namespace tether {

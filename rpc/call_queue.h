@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/completion_queue.h"
+#include "runtime/task/wait.h"
 #include "tether/task.h"
 
 namespace tether {

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
+#include "runtime/base/runtime_errors.h"
 
 namespace tether {
 

@@ -6,6 +6,7 @@
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "runtime/base/runtime_errors.h"
 #include "tether/errors.h"
 #include "tether/v1/error.pb.h"
 #include "tether/v1/identity.pb.h"

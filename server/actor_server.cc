@@ -30,7 +30,7 @@ constexpr absl::Duration kRegisterTimeout = absl::Seconds(5);
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
-    ActorRuntime* runtime, const Address& listen,
+    ActorCore* runtime, const Address& listen,
     ActorService::CancelHandler on_cancel,
     std::unique_ptr<RegistryLink> registries) {
   TETHER_RETURN_IF_ERROR(CheckCanListen(listen));
@@ -109,7 +109,7 @@ std::vector<ServedOnQueue*> ActorServer::Served() const {
   return served;
 }
 
-absl::Status ActorServer::Register(const ActorRuntime& runtime) {
+absl::Status ActorServer::Register(const ActorCore& runtime) {
   v1::RegistryEntry entry;
   *entry.mutable_actor() = runtime.ref();
   entry.set_pid(runtime.identity().pid);

@@ -14,7 +14,7 @@
 // there; it also records itself for local tools (runtime/process/
 // local_roots.h). A server without a link registers nowhere.
 //
-//   ActorRuntime runtime(*ActorIdentity::Create("worker"));
+//   ActorCore runtime(*ActorIdentity::Create("worker"));
 //   auto server = ActorServer::Start(&runtime, *Address::Parse("127.0.0.1:0"),
 //                                    [](const v1::ActorId&) { ... },
 //                                    RegistryClients::Create());
@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/debug/tty_lock.h"
 #include "runtime/process/local_roots.h"
 #include "server/actor_service.h"
@@ -42,7 +43,6 @@
 #include "server/health_service.h"
 #include "server/registrar/registrar_service.h"
 #include "server/registry_link.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 
 namespace tether {
@@ -54,7 +54,7 @@ class ActorServer {
   // `registries` (null: nowhere). Fails with a message naming the address
   // (or the registry) and the cause. `runtime` must outlive the server.
   static absl::StatusOr<std::unique_ptr<ActorServer>> Start(
-      ActorRuntime* runtime, const Address& listen,
+      ActorCore* runtime, const Address& listen,
       ActorService::CancelHandler on_cancel,
       std::unique_ptr<RegistryLink> registries);
 
@@ -90,7 +90,7 @@ class ActorServer {
   std::vector<ServedOnQueue*> Served() const;
 
   // Registers with every registry of `runtime`.
-  absl::Status Register(const ActorRuntime& runtime);
+  absl::Status Register(const ActorCore& runtime);
 
   const Address address_;
   // Both outlive server_: gRPC calls into them until Shutdown returns.

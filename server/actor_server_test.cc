@@ -45,7 +45,7 @@ void IgnoreCancel(const v1::ActorId&) {}
 
 TEST(ActorServerTest, InfoDescribesTheActorOverTcp) {
   const ActorIdentity identity = Identity("info-tcp");
-  ActorRuntime runtime(identity);
+  ActorCore runtime(identity);
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -69,7 +69,7 @@ TEST(ActorServerTest, ServesOnUnixSocket) {
   const std::string dir = mkdtemp(pattern);
   const Address listen = *Address::Parse("unix:" + dir + "/a.sock");
   {
-    ActorRuntime runtime(Identity("info-unix"));
+    ActorCore runtime(Identity("info-unix"));
     absl::StatusOr<std::unique_ptr<ActorServer>> server =
         ActorServer::Start(&runtime, listen, IgnoreCancel, nullptr);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -86,7 +86,7 @@ TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
   absl::Notification cancelled;
   v1::ActorId requester_seen;
   const ActorIdentity identity = Identity("cancel-me");
-  ActorRuntime runtime(identity);
+  ActorCore runtime(identity);
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"),
       [&](const v1::ActorId& requester) {
@@ -112,8 +112,8 @@ TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
 }
 
 TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
-  ActorRuntime first_runtime(Identity("first"));
-  ActorRuntime second_runtime(Identity("second"));
+  ActorCore first_runtime(Identity("first"));
+  ActorCore second_runtime(Identity("second"));
   absl::StatusOr<std::unique_ptr<ActorServer>> first = ActorServer::Start(
       &first_runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -129,7 +129,7 @@ TEST(ActorServerTest, SecondServerOnSamePortFailsNamingTheAddress) {
 }
 
 TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
-  ActorRuntime runtime(Identity("stopper"));
+  ActorCore runtime(Identity("stopper"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -161,7 +161,7 @@ absl::StatusOr<HealthCheckResponse> Check(Health::Stub& stub,
 }
 
 TEST(ActorServerTest, HealthCheckAnswersForTheServerAsAWhole) {
-  ActorRuntime runtime(Identity("healthy"));
+  ActorCore runtime(Identity("healthy"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -177,7 +177,7 @@ TEST(ActorServerTest, HealthCheckAnswersForTheServerAsAWhole) {
 }
 
 TEST(ActorServerTest, HealthWatchSeesServingThenNotServingAtShutdown) {
-  ActorRuntime runtime(Identity("watched"));
+  ActorCore runtime(Identity("watched"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -215,7 +215,7 @@ TEST(ActorServerTest, ShutdownWhileContextCallsArriveEndsCleanly) {
   constexpr int kRounds = 200;
   constexpr int kCallsBeforeShutdown = 5;
   for (int round = 0; round < kRounds; ++round) {
-    ActorRuntime runtime(Identity("busy"));
+    ActorCore runtime(Identity("busy"));
     absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
         &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -253,7 +253,7 @@ TEST(ActorServerTest, ShutdownWhileContextCallsArriveEndsCleanly) {
 // when nobody else polls.
 TEST(ActorServerTest, ServesCallsWhileTasksHandleEventsAndAfter) {
   constexpr int kCalls = 100;
-  ActorRuntime runtime(Identity("beside-busy-task"));
+  ActorCore runtime(Identity("beside-busy-task"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();

@@ -10,7 +10,7 @@ namespace tether {
 
 using google::protobuf::util::TimeUtil;
 
-ActorService::ActorService(ActorRuntime* runtime, CancelHandler on_cancel)
+ActorService::ActorService(ActorCore* runtime, CancelHandler on_cancel)
     : runtime_(runtime), on_cancel_(std::move(on_cancel)) {}
 
 grpc::Status ActorService::HandleCancel(const v1::CancelActorRequest& request,
@@ -68,9 +68,9 @@ grpc::Status ActorService::HandleSignal(const v1::SignalRequest& request,
                                         v1::SignalResponse* response) {
   // A signal may concern a context this actor serves or one it opened.
   bool applied = false;
-  for (const tether::Context::Side side :
-       {tether::Context::Side::kCallee, tether::Context::Side::kOpener}) {
-    if (std::shared_ptr<tether::Context> target =
+  for (const Context::Side side :
+       {Context::Side::kCallee, Context::Side::kOpener}) {
+    if (std::shared_ptr<ContextCore> target =
             runtime_->FindContext(request.context_id(), side)) {
       applied = applied || target->OnSignal(request);
     }

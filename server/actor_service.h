@@ -1,6 +1,6 @@
 // File: server/actor_service.h
 //
-// tether.v1.Actor bound to an ActorRuntime, every method on gRPC's async
+// tether.v1.Actor bound to an ActorCore, every method on gRPC's async
 // API, served by a CallAcceptor (server/call_acceptor.h):
 //   Context  the acceptor hands each call to a serving task
 //            (server/context_call.h);
@@ -24,9 +24,9 @@
 #include <functional>
 
 #include "rpc/peer_signaller.h"
+#include "runtime/actor/actor_core.h"
 #include "server/served_on_queue.h"
 #include "server/unary_method.h"
-#include "tether/actor_runtime.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
@@ -43,7 +43,7 @@ class ActorService final : public ActorServiceBase, public ServedOnQueue {
   using CancelHandler = std::function<void(const v1::ActorId& requester)>;
 
   // `runtime` must outlive the service.
-  ActorService(ActorRuntime* runtime, CancelHandler on_cancel);
+  ActorService(ActorCore* runtime, CancelHandler on_cancel);
 
   // Delivers the out-of-band Signals of the contexts this actor serves.
   PeerSignaller* signaller() { return &signaller_; }
@@ -60,7 +60,7 @@ class ActorService final : public ActorServiceBase, public ServedOnQueue {
   grpc::Status HandleSignal(const v1::SignalRequest& request,
                             v1::SignalResponse* response);
 
-  ActorRuntime* const runtime_;
+  ActorCore* const runtime_;
   const CancelHandler on_cancel_;
   PeerSignaller signaller_;
   UnaryMethod<ActorService, v1::CancelActorRequest, v1::CancelActorResponse>

@@ -35,7 +35,7 @@ class CallAcceptor::ContextArrival final : public CallEvent {
 
 CallAcceptor::CallAcceptor(ActorService* actor,
                            std::vector<ServedOnQueue*> services,
-                           ActorRuntime* runtime,
+                           ActorCore* runtime,
                            std::unique_ptr<grpc::ServerCompletionQueue> queue)
     : actor_(actor),
       services_(std::move(services)),

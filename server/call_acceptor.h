@@ -42,9 +42,9 @@
 #include "grpcpp/completion_queue.h"
 #include "rpc/call_queue.h"
 #include "rpc/poll_standby.h"
+#include "runtime/actor/actor_core.h"
 #include "server/actor_service.h"
 #include "server/served_on_queue.h"
-#include "tether/actor_runtime.h"
 
 namespace tether {
 
@@ -56,7 +56,7 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   // without the Actor service), `services` and `runtime` (null with
   // `actor`) must outlive the acceptor.
   CallAcceptor(ActorService* actor, std::vector<ServedOnQueue*> services,
-               ActorRuntime* runtime,
+               ActorCore* runtime,
                std::unique_ptr<grpc::ServerCompletionQueue> queue);
   // REQUIRES: Stop() returned.
   ~CallAcceptor() override;
@@ -104,7 +104,7 @@ class CallAcceptor final : public CallRequester, public PollStandby {
 
   ActorService* const actor_;
   const std::vector<ServedOnQueue*> services_;
-  ActorRuntime* const runtime_;
+  ActorCore* const runtime_;
   const std::unique_ptr<grpc::ServerCompletionQueue> queue_;
   std::thread thread_;
   // Wakes the draining thread out of HandleNext() when tasks get busy.

@@ -8,7 +8,9 @@
 #include "grpcpp/support/slice.h"
 #include "rpc/status_conversion.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
 #include "runtime/base/uuid.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 
 namespace tether {
@@ -36,7 +38,7 @@ const char* KindName(v1::FunctionKind kind) {
 
 }  // namespace
 
-ContextCall::ContextCall(ActorRuntime* runtime, PeerSignaller* signaller)
+ContextCall::ContextCall(ActorCore* runtime, PeerSignaller* signaller)
     : runtime_(runtime),
       signaller_(signaller),
       queue_(std::make_shared<CallQueue>()) {
@@ -187,7 +189,7 @@ void ContextCall::Accept(absl::string_view bytes, const std::string& problem) {
   opener_ = start.opener();
   const std::string id =
       start.context_id().empty() ? NewUuid() : start.context_id();
-  auto context = std::make_shared<Context>(
+  auto context = std::make_shared<ContextCore>(
       Context::Side::kCallee, runtime_->ref(), start.opener(), start.function(),
       id, function->kind, OptionsFrom(start.options()));
   context->SetPeerMaxFrameBytes(start.max_frame_bytes());
@@ -308,7 +310,7 @@ void ContextCall::OnFinished(bool ok) {
 }
 
 void ContextCall::OnDone(bool ok) {
-  std::shared_ptr<Context> context;
+  std::shared_ptr<ContextCore> context;
   {
     absl::MutexLock lock(&mu_);
     done_ = true;

@@ -10,7 +10,7 @@
 // that is garbage or too large is answered with a protocol Error frame
 // rather than a bare gRPC failure. The first frame must be Start; the call
 // looks the function up, checks the arguments, answers StartAck (or a lone
-// Error) and runs the function on its task (ActorRuntime::RunServed).
+// Error) and runs the function on its task (ActorCore::RunServed).
 // After that it only moves frames between gRPC and the Context.
 //
 //   auto call = std::make_shared<ContextCall>(runtime, signaller);
@@ -35,8 +35,9 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/call_queue.h"
 #include "rpc/peer_signaller.h"
-#include "tether/actor_runtime.h"
-#include "tether/context.h"
+#include "runtime/actor/actor_core.h"
+#include "runtime/context/context_core.h"
+#include "runtime/task/wait.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
@@ -50,7 +51,7 @@ class ContextCall final : public ContextTransport,
   using Stream =
       grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
 
-  ContextCall(ActorRuntime* runtime, PeerSignaller* signaller);
+  ContextCall(ActorCore* runtime, PeerSignaller* signaller);
   ~ContextCall() override;
 
   // Asks `service` for the next Actor/Context call; `tag` completes on
@@ -90,7 +91,7 @@ class ContextCall final : public ContextTransport,
   // gRPC is done with the call: no operation is outstanding any more.
   bool OverLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  ActorRuntime* const runtime_;
+  ActorCore* const runtime_;
   PeerSignaller* const signaller_;
   const std::shared_ptr<CallQueue> queue_;
   grpc::ServerContext server_context_;
@@ -104,7 +105,7 @@ class ContextCall final : public ContextTransport,
 
   // The accepted context and what runs it, set by the first frame (on the
   // serving task, before it reads them) and read-only afterwards.
-  std::shared_ptr<Context> context_;
+  std::shared_ptr<ContextCore> context_;
   std::optional<RegisteredFunction> function_;
   Value args_;
 

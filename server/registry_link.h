@@ -1,7 +1,7 @@
 // File: server/registry_link.h
 //
 // How an actor server keeps its actor in the registries its runtime names
-// (ActorRuntime::registry_addresses()) while it serves. server/ defines the
+// (ActorCore::registry_addresses()) while it serves. server/ defines the
 // interface and client/ has the registry clients; the application layer
 // joins them (app/registry_clients.h), since neither may include the other.
 //

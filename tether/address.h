@@ -5,11 +5,18 @@
 // target syntax, so ToString() can be handed to grpc::CreateChannel or to a
 // ServerBuilder as it is.
 //
-//   absl::StatusOr<Address> a = Address::Parse("127.0.0.1:0");
-//   if (!a.ok()) { /* a.status().message() names the problem */ }
-//   Address bound = a->WithPort(41234);   // "127.0.0.1:41234"
+// clang-format off
+// Example:
 //
-// A value type; thread-compatible.
+//   // "127.0.0.1:0" listens on a free port; the server reports the real one.
+//   absl::StatusOr<Address> Bound(absl::string_view listen, int port) {
+//     TETHER_ASSIGN_OR_RETURN(Address address, Address::Parse(listen));
+//     if (!address.is_tcp()) return address;
+//     return address.WithPort(port);  // "127.0.0.1:41234"
+//   }
+// clang-format on
+//
+// Thread-safety: a value type; thread-compatible.
 
 #ifndef TETHER_ADDRESS_H_
 #define TETHER_ADDRESS_H_

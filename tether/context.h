@@ -15,45 +15,59 @@
 //     absorbed;
 //   - Error and Cancel are applied on arrival, ahead of queued data.
 //
-// The callee side, inside a registered context function:
-//
-//   absl::StatusOr<Value> Counter(Context& ctx, const Value& args) {
-//     TETHER_RETURN_IF_ERROR(ctx.Started(Value::Int(0)));
-//     TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
-//     for (int i = 1; i <= 3; ++i) {
-//       TETHER_RETURN_IF_ERROR(stream.Send(Value::Int(i)));
-//     }
-//     return Value::Int(3);
-//   }
-//
-// The opener side is a scoped block run by Portal::OpenContext
+// The callee side is a registered context function (tether/function_
+// registry.h); the opener side is a block that Portal::OpenContext runs
 // (tether/portal.h), which applies the rules above when the block ends.
 //
-// Thread-safety: every method is thread-safe. The blocking ones (Started,
-// OpenStream's sends and receives, Result) are cancellation points of the
-// calling task. A Context outlives the block or function it was given to
-// only through the runtime; do not keep references past it.
+// clang-format off
+// Example:
+//
+//   // The callee: counts to its argument, then returns it.
+//   absl::StatusOr<Value> CountTo(Context& ctx, const Value& args) {
+//     TETHER_ASSIGN_OR_RETURN(int64_t n, args.AsInt());
+//     TETHER_RETURN_IF_ERROR(ctx.Started(Value::Int(0)));
+//     TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+//     for (int64_t i = 1; i <= n; ++i) {
+//       TETHER_RETURN_IF_ERROR(stream.Send(Value::Int(i)));
+//     }
+//     return Value::Int(n);
+//   }
+//   TETHER_REGISTER_CONTEXT(count_to, CountTo);
+//
+//   // The opener: prints what the callee streams, then its result.
+//   absl::Status PrintCount(Portal& peer) {
+//     return peer.OpenContext(
+//         "count_to", Value::Int(3),
+//         [](Context& ctx, const Value& started) -> absl::Status {
+//           TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+//           for (const Value& v : stream) std::printf("%s\n", v.ToJson().c_str());
+//           TETHER_RETURN_IF_ERROR(stream.status());
+//           TETHER_ASSIGN_OR_RETURN(Value result, ctx.Result());
+//           std::printf("returned %s\n", result.ToJson().c_str());
+//           return absl::OkStatus();
+//         });
+//   }
+// clang-format on
+//
+// Thread-safety: every method is thread-safe; the runtime's transport
+// delivers frames to the same Context while its task uses it. The blocking
+// ones (Started, Result, and the sends and receives of OpenStream's
+// MsgStream) are cancellation points of the calling task. A Context lives
+// as long as the function or block it was given to; do not keep references
+// past it.
 
 #ifndef TETHER_CONTEXT_H_
 #define TETHER_CONTEXT_H_
 
-#include <atomic>
-#include <cstdint>
-#include <memory>
+#include <cstddef>
 #include <optional>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "runtime/context/internal/inbox.h"
-#include "runtime/context/internal/outbox.h"
 #include "tether/msg_stream.h"
-#include "tether/task.h"
-#include "tether/v1/actor.pb.h"
-#include "tether/v1/frame.pb.h"
+#include "tether/v1/identity.pb.h"
 #include "tether/value.h"
 
 namespace tether {
@@ -78,43 +92,12 @@ struct StreamOptions {
   bool allow_overruns = false;
 };
 
-// Implemented by the gRPC stream that carries one context.
-class ContextTransport {
- public:
-  virtual ~ContextTransport() = default;
-  // Starts writing `frame`, a serialized tether.v1.Frame whose bytes stay
-  // valid and unchanged until the transport calls Context::OnWriteDone.
-  // Never called again before that, nor with the context's locks held.
-  // `last`: nothing is written after this frame, and Finish follows once
-  // its write is done. A transport may then report the write done at once
-  // and send the frame with the end of the call, in one step.
-  virtual void StartWrite(absl::string_view frame, bool last) = 0;
-  // The inbox wants reads again after it paused them.
-  virtual void ResumeReading() = 0;
-  // Callee: every frame is written; end the RPC with `status`. Opener: the
-  // context is over; cancel the RPC if the callee has not ended it.
-  virtual void Finish(const absl::Status& status) = 0;
-  // Delivers urgent control out of band (Actor/Signal to the peer's
-  // addresses). May do nothing when the peer has no address.
-  virtual void Signal(const v1::SignalRequest& request) = 0;
-};
-
-class Context : public std::enable_shared_from_this<Context>,
-                private FrameWriter {
+class Context {
  public:
   enum class Side { kOpener, kCallee };
 
-  // Runtime-internal construction; users receive a Context& from the
-  // runtime. `self` is the local actor; `peer` the one at the other end (the
-  // callee's addresses are filled in by StartAck on the opener side).
-  Context(Side side, v1::ActorRef self, v1::ActorRef peer, std::string function,
-          std::string context_id, v1::FunctionKind kind,
-          const ContextOptions& options);
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
-  ~Context();
-
-  // --- The user's API ---
 
   // Callee only, exactly once, before any streaming: the opener's first
   // value. A second call, a call on the opener side or in a plain function
@@ -138,13 +121,15 @@ class Context : public std::enable_shared_from_this<Context>,
   // Does nothing once the outcome is known.
   void Cancel();
 
-  // State.
-  Side side() const { return side_; }
-  const std::string& function() const { return function_; }
-  const std::string& id() const { return id_; }
+  Side side() const;
+  // The function this context runs in the callee.
+  const std::string& function() const;
+  // The context's id: the opener's choice, or the callee's when it had
+  // none.
+  const std::string& id() const;
   v1::ActorId self() const;
   v1::ActorId peer() const;
-  // The peer with its addresses (the callee's arrive with StartAck).
+  // The peer with its addresses (the callee's arrive with its StartAck).
   v1::ActorRef peer_ref() const;
   // This side called Cancel().
   bool cancel_called() const;
@@ -153,191 +138,16 @@ class Context : public std::enable_shared_from_this<Context>,
   // Who cancelled the context, once a ContextCancelled is known (from the
   // peer, or because this side's task was cancelled by a request).
   std::optional<v1::ActorId> canceller() const;
-  // The final outcome once known: the callee's value or the context's error.
+  // The final outcome once known: the callee's value or the context's
+  // error.
   std::optional<absl::StatusOr<Value>> outcome() const;
 
-  // --- Runtime-internal API (transports, Portal, the serving runtime) ---
-
-  // Connects the stream; frames may flow after this.
-  // The context keeps only a weak reference: a transport that went away
-  // (its call ended) is simply no longer used.
-  void Attach(std::weak_ptr<ContextTransport> transport);
-  // The transport's events come through `poller`: tasks waiting on this
-  // context poll it (tether/task.h). Before any task waits.
-  void SetPoller(const std::shared_ptr<TaskPoller>& poller);
-  // The largest serialized frame the peer accepts (max_frame_bytes of its
-  // Start or StartAck); 0, the initial value, states no limit. A payload,
-  // Started value or result that could not fit is refused before sending.
-  void SetPeerMaxFrameBytes(uint32_t bytes) { outbox_.SetMaxFrameBytes(bytes); }
-  // Sends a frame that is neither data nor the final frame (Start,
-  // StartAck).
-  void SendControl(v1::Frame&& frame);
-  // Binds the scope that runs this side's user code (the opener's block or
-  // the callee's task); errors and cancel requests cancel it. A cancel that
-  // arrived earlier is applied at once.
-  void BindScope(CancelHandle scope);
-  // Transport thread: one serialized frame arrived (a frame that does not
-  // parse is a protocol violation). Never blocks.
-  void OnFrame(absl::string_view frame);
-  // Transport thread: the write handed to ContextTransport::StartWrite
-  // finished; `ok` false means the stream broke.
-  void OnWriteDone(bool ok);
-  // Transport thread: the peer half-closed its side without Stop, which
-  // counts as Stop after everything that arrived.
-  void OnPeerHalfClose();
-  // Transport thread: a frame that could not be parsed, or was too large.
-  void OnBadFrame(absl::string_view problem);
-  // Transport thread: the stream ended. `status` is the final gRPC status
-  // (opener) or why the opener went away (callee).
-  void OnTransportDone(const absl::Status& status);
-  // Whether the transport should read the next frame now; if not, the
-  // context calls ContextTransport::ResumeReading() later.
-  bool ShouldRead();
-  // Takes an out-of-band Signal: applied at once when this side has stopped
-  // reading its stream, otherwise kept until it does (or the in-band copy
-  // arrives). False if it does not concern this context (wrong sender,
-  // wrong side).
-  bool OnSignal(const v1::SignalRequest& request);
-
-  // Opener: waits for Started (its value) or an early final error.
-  absl::StatusOr<Value> WaitStarted();
-  // Opener: applies the block-exit rules to the block's status.
-  absl::Status ExitBlock(absl::Status block_status);
-  // Opener: the callee's final frame (Return or Error) arrived in band, so
-  // its end of the call follows at once. False while only an out-of-band
-  // copy arrived: the in-band one still waits behind unread data.
-  bool final_frame_arrived() const;
-  // Callee: the function returned; sends the final frame.
-  void FinishCallee(absl::StatusOr<Value>&& result);
-  // Callee: cancels the task on behalf of an actor-wide cancel request.
-  void CancelByRequest(const v1::ActorId& requester);
-
-  // Observability for Actor/Info.
-  v1::ContextInfo Describe() const;
-  // Frames written to and read from this context's stream so far; a
-  // callee's count includes the Start it was made from.
-  uint64_t frames_sent() const { return frames_sent_.load(); }
-  uint64_t frames_received() const { return frames_received_.load(); }
-
  private:
-  friend class MsgStream;
-
-  // Stream operations, through MsgStream.
-  absl::Status StreamSend(const Value& value, absl::Time deadline);
-  absl::StatusOr<Value> StreamReceive(absl::Time deadline);
-  absl::StatusOr<std::optional<Value>> StreamTryReceive();
-  absl::Status StreamClose();
-  bool StreamClosed() const;
-
-  // FrameWriter, for the outbox: forwards to the attached transport.
-  void StartWrite(absl::string_view frame, bool last) override;
-  // Both call back only if the context still exists then.
-  void ReleaseBeforeBlocking() override;
-  void ReleaseAfter(absl::Duration linger) override;
-  void AwaitingWriteDone() override;
-  // Handles the outbox's write completion from the timer thread after
-  // kWriteDoneCheck, again until no data waits for one.
-  void HandleWriteDoneSoon(std::shared_ptr<TaskPoller> poller);
-  // The attached transport while it exists, else null.
-  std::shared_ptr<ContextTransport> transport() const;
-
-  void OnOpenerFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnCalleeFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
-  // A Yield frame, given as the serialized Yield inside it.
-  void OnYield(absl::string_view yield) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnData(absl::string_view yield);
-  // The peer broke the protocol: report it and end the context.
-  void Violation(absl::string_view problem);
-  // Opener: records the callee's final error and applies it (absorbed or
-  // cancelling the block).
-  void ApplyRemoteError(absl::Status error);
-  // Callee: the opener reported an error (overrun, violation); the task
-  // fails with it.
-  void ApplyOpenerError(absl::Status error);
-  // Opener: sends Cancel, with `reason` when it is the block's own error.
-  void CancelWithReason(const absl::Status& reason);
-  // Callee: fails the context now with `error` as the final frame (overrun,
-  // protocol violation) and cancels the task.
-  void FailCallee(absl::Status error);
-  // Callee: a cancel request from `requester`.
-  void ApplyCancelRequest(const v1::ActorId& requester);
-  void ApplySignal(const v1::SignalRequest& request);
-  void ClearPendingSignal();
-  // Opener: the callee's Return or Error arrived in band; an out-of-band
-  // copy still held back is superseded.
-  void NoteFinalFrame();
-  // Sends an urgent frame in band and, when streams may stall, out of band.
-  void SendUrgent(v1::Frame frame);
-  void CancelScopeWith(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
-  bool AbsorbsLocked(const absl::Status& status) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Waits, not interruptible by cancellation, up to `timeout` for the
-  // outcome.
-  void AwaitOutcomeShielded(absl::Duration timeout);
-  // `error` boxed for the peer: this actor appended to its relay path, and
-  // source, function and context id filled in where unset.
-  v1::ErrorInfo BoxForPeer(const absl::Status& error) const;
-  // "name[uuid8]" of the peer, or its address before StartAck named it.
-  std::string DescribePeer() const;
-  // Callee misuse (Started twice, ...): a boxed std::logic_error that also
-  // becomes the callee's final error.
-  absl::Status MisuseLocked(absl::string_view problem)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Recomputes sends_refused_; call after changing what it mirrors.
-  void UpdateSendGateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const Side side_;
-  const v1::ActorRef self_;
-  const std::string function_;
-  const std::string id_;
-  const v1::FunctionKind kind_;
-  const ContextOptions options_;
-
-  // A leaf lock (taken last, held briefly): the outbox writes through the
-  // transport while callers may hold mu_.
-  mutable absl::Mutex transport_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::weak_ptr<ContextTransport> transport_ ABSL_GUARDED_BY(transport_mu_);
-  Outbox outbox_;
-  Inbox inbox_;
-  std::atomic<uint64_t> frames_sent_{0};
-  std::atomic<uint64_t> frames_received_{0};
-
-  mutable absl::Mutex mu_;
-  v1::ActorRef peer_ ABSL_GUARDED_BY(mu_);
-  // Opener: StartAck / Started seen. Callee: Started sent.
-  bool acked_ ABSL_GUARDED_BY(mu_) = false;
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  Value started_value_ ABSL_GUARDED_BY(mu_);
-  bool stream_opened_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_sent_ ABSL_GUARDED_BY(mu_) = false;
-  bool remote_stopped_ ABSL_GUARDED_BY(mu_) = false;
-  // Opener: the callee's Return or Error frame was read from the stream.
-  bool final_frame_arrived_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<absl::StatusOr<Value>> outcome_ ABSL_GUARDED_BY(mu_);
-  // The peer's error (opener: its final Error; callee: the opener's report).
-  absl::Status remote_error_ ABSL_GUARDED_BY(mu_);
-  // A signal received while this side still reads its stream.
-  std::optional<v1::SignalRequest> pending_signal_ ABSL_GUARDED_BY(mu_);
-  // Opener: this side's buffer overflowed and the callee was told.
-  bool overrun_reported_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancel_called_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancel_acked_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<v1::ActorId> canceller_ ABSL_GUARDED_BY(mu_);
-  // Callee: misuse of the API, reported as the final error.
-  absl::Status misuse_ ABSL_GUARDED_BY(mu_);
-  CancelHandle scope_ ABSL_GUARDED_BY(mu_);
-  bool scope_bound_ ABSL_GUARDED_BY(mu_) = false;
-  // Cancel reason that arrived before BindScope.
-  absl::Status pending_cancel_ ABSL_GUARDED_BY(mu_);
-  bool transport_done_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status iteration_status_ ABSL_GUARDED_BY(mu_);
-  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
-  // The transport's poller, if its completions must be polled.
-  std::shared_ptr<TaskPoller> poller_ ABSL_GUARDED_BY(mu_);
-  // stop_sent_, an error outcome or remote_error_: a send fails. Mirrored
-  // here so that a send on an open stream takes no lock of the context's
-  // own (written under mu_).
-  std::atomic<bool> sends_refused_{false};
+  // The runtime's ContextCore is the one kind of Context there is: it
+  // holds the state, and these methods forward to it.
+  friend class ContextCore;
+  Context() = default;
+  ~Context() = default;
 };
 
 }  // namespace tether

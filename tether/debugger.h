@@ -4,18 +4,30 @@
 // when its root is started with it (RootOptions::debug_mode, or
 // `actor_node --debug`); every child inherits it through its spec.
 //
-//   absl::Status Work(Context& ctx) {
-//     TETHER_RETURN_IF_ERROR(Pause());   // prompt on the shared terminal
-//     ...
-//   }
-//
 // Pause() takes the tree-wide TTY lock from the root (first in, first out
-// among waiters), shows the prompt of client/debug/debug_prompt.h, and releases
-// the lock when the user continues. In debug mode a serving task that fails
-// also shows its error (boxed type, message, trace) at the same prompt
-// before the error is relayed (post-mortem); an actor the root has blocked
-// (it lost its channel to the root while holding the lock) skips that
-// prompt. Outside debug mode nothing waits.
+// among waiters), shows a prompt on the shared terminal (`c` continues,
+// `bt`, `ctx`, `gdb`, `q`; docs/debugging.md), and releases the lock when
+// the user continues. In debug mode a serving task that fails also shows
+// its error (boxed type, message, trace) at the same prompt before the
+// error is relayed (post-mortem); an actor the root has blocked (it lost
+// its channel to the root while holding the lock) skips that prompt.
+// Outside debug mode nothing waits.
+//
+// clang-format off
+// Example:
+//
+//   // Stops at the prompt before it answers, when the tree is in debug mode.
+//   absl::StatusOr<Value> Inspect(const Value& args) {
+//     if (ActorRuntime::Current()->debug_mode()) {
+//       TETHER_RETURN_IF_ERROR(Pause());
+//     }
+//     return args;
+//   }
+//   TETHER_REGISTER_PLAIN(inspect, Inspect);
+// clang-format on
+//
+// Thread-safety: thread-safe; tasks of every actor of the tree take turns
+// at the one prompt.
 
 #ifndef TETHER_DEBUGGER_H_
 #define TETHER_DEBUGGER_H_
@@ -32,10 +44,6 @@ namespace tether {
 absl::Status Pause();
 // Pause() for code that is not in a serving task, such as a root's body.
 absl::Status Pause(ActorRuntime& self);
-
-// Turns on debug mode's post-mortem prompt for `runtime`'s serving tasks.
-// Called by the programs that run actors when debug mode is on.
-void InstallPostMortem(ActorRuntime* runtime);
 
 }  // namespace tether
 

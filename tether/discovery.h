@@ -4,11 +4,22 @@
 // ActorRuntime::registry_addresses(): the root's embedded registrar unless
 // the tree was told to use another registry).
 //
-//   std::unique_ptr<Portal> peer = *FindActor(&self, "worker");
-//   if (peer != nullptr) peer->Run("echo", Value::String("hi"));
+// clang-format off
+// Example:
 //
-//   absl::StatusOr<std::unique_ptr<Portal>> gretchen =
-//       WaitForActor(&self, "gretchen", absl::Seconds(5));
+//   // Calls `echo` on the actor registered as "worker", if there is one.
+//   absl::Status EchoOnWorker(ActorRuntime& self) {
+//     TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Portal> worker,
+//                             FindActor(&self, "worker"));
+//     if (worker == nullptr) return absl::NotFoundError("no worker");
+//     return worker->Run("echo", Value::String("hi")).status();
+//   }
+//
+//   // Waits up to 5 s for "gretchen" to register and answer.
+//   absl::StatusOr<std::unique_ptr<Portal>> AwaitGretchen(ActorRuntime& self) {
+//     return WaitForActor(&self, "gretchen", absl::Seconds(5));
+//   }
+// clang-format on
 //
 // Which actor a lookup returns when several share a name: the newest
 // registered one that answers. An entry whose address refuses connections
@@ -16,8 +27,10 @@
 // ("unreachable") and tries the next; an actor that is only slow to answer
 // is skipped but keeps its entry. Registries are asked in order; one
 // that cannot be reached is skipped, and if none can, the lookup fails with
-// UNAVAILABLE naming them. Every call is a cancellation point and returns
-// within `timeout` (DEADLINE_EXCEEDED).
+// UNAVAILABLE naming them.
+//
+// Thread-safety: thread-safe. Every call is a cancellation point and
+// returns within `timeout` (DEADLINE_EXCEEDED).
 
 #ifndef TETHER_DISCOVERY_H_
 #define TETHER_DISCOVERY_H_

@@ -5,29 +5,35 @@
 // canceller, sender, group members) as a status payload under
 // kErrorInfoTypeUrl. The status code follows the kind, so code that only
 // looks at codes still does the right thing; code that cares asks
-// GetErrorInfo() or a predicate such as IsContextCancelled().
+// GetErrorInfo() or a predicate such as IsContextCancelled(). A function's
+// plain absl::Status errors and thrown exceptions are boxed into
+// ErrorInfo by the runtime before they travel.
 //
-//   absl::Status Run(const v1::ActorId& self) {
-//     try {
-//       return UserFunction();
-//     } catch (const std::exception& e) {
-//       return MakeError(BoxException(e, self));  // "std::runtime_error: boom"
+// clang-format off
+// Example:
+//
+//   // Runs `job` on `worker` and says where a failure came from.
+//   void Report(Portal& worker) {
+//     absl::StatusOr<Value> result = worker.Run("job", Value());
+//     if (result.ok()) return;
+//     if (IsContextCancelled(result.status())) {
+//       std::printf("cancelled\n");
+//       return;
 //     }
+//     std::optional<v1::ErrorInfo> info = GetErrorInfo(result.status());
+//     if (info.has_value()) {
+//       std::printf("%s raised in %s\n", info->type().c_str(),
+//                   info->source().name().c_str());
+//     }
+//     std::printf("%s\n", DescribeError(result.status()).c_str());
 //   }
+// clang-format on
 //
-//   // Relaying an error received from a peer:
-//   v1::ErrorInfo relayed = BoxStatus(status, self);  // appends self
-//
-//   if (IsContextCancelled(status)) { ... }
-//   TETHER_LOG(kError) << DescribeError(status);
-//
-// Functions only; thread-safe.
+// Thread-safety: functions only; thread-safe.
 
 #ifndef TETHER_ERRORS_H_
 #define TETHER_ERRORS_H_
 
-#include <cstddef>
-#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,37 +80,6 @@ inline constexpr absl::string_view kErrorGroupType = "tether.ErrorGroup";
 // unparsable one).
 std::optional<v1::ErrorInfo> GetErrorInfo(const absl::Status& status);
 
-// Runtime errors. Each sets kind, type (the k...Type above), message and
-// source, and starts the relay path at the source.
-//
-// The context's task in `source` was cancelled at `canceller`'s request
-// (leave `canceller` empty when no actor asked).
-[[nodiscard]] absl::Status ContextCancelledError(const v1::ActorId& canceller,
-                                                 const v1::ActorId& source,
-                                                 absl::string_view message);
-// `source`'s receive buffer of `buffer_size` values overflowed with data
-// from `sender`.
-[[nodiscard]] absl::Status StreamOverrunError(const v1::ActorId& sender,
-                                              const v1::ActorId& source,
-                                              size_t buffer_size);
-// A peer broke the per-context state machine; `source` detected it.
-[[nodiscard]] absl::Status ProtocolError(const v1::ActorId& source,
-                                         absl::string_view message);
-// The link to the peer broke. Observed locally, so it has no source actor.
-[[nodiscard]] absl::Status TransportClosedError(absl::string_view message);
-// `function` is not registered in `source`.
-[[nodiscard]] absl::Status NoSuchFunctionError(const v1::ActorId& source,
-                                               absl::string_view function);
-// The arguments do not fit `function`; the message reads
-// "<function>: <message>".
-[[nodiscard]] absl::Status BadArgumentError(const v1::ActorId& source,
-                                            absl::string_view function,
-                                            absl::string_view message);
-// The actor process `actor` failed outside any context (boot failure, exit
-// code, signal).
-[[nodiscard]] absl::Status ActorFailureError(const v1::ActorId& actor,
-                                             absl::string_view message);
-
 // Kind tests; false for a status without ErrorInfo.
 bool IsContextCancelled(const absl::Status& status);
 bool IsStreamOverrun(const absl::Status& status);
@@ -114,27 +89,6 @@ bool IsTransportClosed(const absl::Status& status);
 // source has a uuid other than self's. An error without ErrorInfo or without
 // a source (TransportClosedError) was observed here, so it is not remote.
 bool IsRemoteError(const absl::Status& status, const v1::ActorId& self);
-
-// `info` with `relayer` appended to its relay path, unless the path already
-// ends with it (same uuid).
-v1::ErrorInfo WithRelay(v1::ErrorInfo info, const v1::ActorId& relayer);
-
-// The ErrorInfo to send on for a failed `status` in actor `self`. A Tether
-// error keeps its ErrorInfo, relayed through `self` (WithRelay). Any other
-// status is boxed as an APPLICATION error of type
-// "absl::StatusCode::k<Name>" (e.g. "absl::StatusCode::kFailedPrecondition")
-// with the status message, source `self` and relay path [self]; its code
-// becomes kAborted at the receiver.
-// REQUIRES: !status.ok() (aborts otherwise).
-v1::ErrorInfo BoxStatus(const absl::Status& status, const v1::ActorId& self);
-
-// An exception thrown by user code in `self`: APPLICATION, type is the
-// demangled dynamic type (e.g. "std::runtime_error"), message is what().
-v1::ErrorInfo BoxException(const std::exception& e, const v1::ActorId& self);
-// For `catch (...)`: the type is the demangled type of the exception being
-// handled (e.g. "int" for `throw 42`), or "unknown exception" when called
-// outside a handler.
-v1::ErrorInfo BoxUnknownException(const v1::ActorId& self);
 
 // Several errors from one scope (one-cancels-all), as one status. OK entries
 // are skipped. None left: OK. One: that status, unchanged. Several: a GROUP

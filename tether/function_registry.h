@@ -9,25 +9,38 @@
 // starts, with an error naming the expected type).
 //
 // Registration is usually static, so every process built from the same
-// binary (including re-executed children) knows the same functions:
+// binary (including re-executed children) knows the same functions. A
+// function may also throw: the exception is caught at the task boundary and
+// boxed (demangled type name and what()).
 //
-//   TETHER_REGISTER_PLAIN(echo, [](const Value& args) -> absl::StatusOr<Value>
-//   {
-//     return args;
-//   });
-//   TETHER_REGISTER_CONTEXT(counter,
-//       [](Context& ctx, const Value& args) -> absl::StatusOr<Value> {
-//         TETHER_RETURN_IF_ERROR(ctx.Started(Value::Int(0)));
-//         ...
-//       });
-//   // Typed: the argument must be a tether.v1.ActorId message.
-//   TETHER_REGISTER_PLAIN(whois, TypedPlain<v1::ActorId>(
-//       [](const v1::ActorId& id) -> absl::StatusOr<Value> { ... }));
+// clang-format off
+// Example:
 //
-// A function may also throw: the exception is caught at the task boundary
-// and boxed (demangled type name and what()).
+//   // A plain function: returns its arguments.
+//   TETHER_REGISTER_PLAIN(echo_back,
+//                         [](const Value& args) -> absl::StatusOr<Value> {
+//                           return args;
+//                         });
 //
-// Thread-safe.
+//   // A context function: Started, then one value on the stream.
+//   absl::StatusOr<Value> Hello(Context& ctx, const Value& args) {
+//     TETHER_RETURN_IF_ERROR(ctx.Started(Value::String("ready")));
+//     TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+//     TETHER_RETURN_IF_ERROR(stream.Send(Value::String("hello")));
+//     return Value::Int(1);
+//   }
+//   TETHER_REGISTER_CONTEXT(hello, Hello);
+//
+//   // Typed: the argument must be a tether.v1.ActorId message, or the call
+//   // is refused before the function starts.
+//   TETHER_REGISTER_PLAIN(
+//       name_of, TypedPlain<v1::ActorId>(
+//                    [](const v1::ActorId& id) -> absl::StatusOr<Value> {
+//                      return Value::String(id.name());
+//                    }));
+// clang-format on
+//
+// Thread-safety: thread-safe.
 
 #ifndef TETHER_FUNCTION_REGISTRY_H_
 #define TETHER_FUNCTION_REGISTRY_H_

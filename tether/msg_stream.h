@@ -1,8 +1,32 @@
 // File: tether/msg_stream.h
 //
 // MsgStream: one side's handle on a context's message stream (see
-// tether/context.h). Obtained from Context::OpenStream(); valid while its
-// Context is.
+// tether/context.h), obtained from Context::OpenStream(). Values sent on
+// one side arrive on the other in order; Close() tells the peer this side
+// sends no more, and the peer's receives then end once it has everything.
+//
+// clang-format off
+// Example:
+//
+//   // Echoes every value back, then reports how many there were.
+//   absl::StatusOr<Value> EchoAll(Context& ctx, const Value&) {
+//     TETHER_RETURN_IF_ERROR(ctx.Started());
+//     TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+//     int64_t echoed = 0;
+//     for (const Value& v : stream) {
+//       TETHER_RETURN_IF_ERROR(stream.Send(v));
+//       ++echoed;
+//     }
+//     TETHER_RETURN_IF_ERROR(stream.status());  // an error, not the end
+//     TETHER_RETURN_IF_ERROR(stream.Close());
+//     return Value::Int(echoed);
+//   }
+// clang-format on
+//
+// Thread-safety: a cheap handle, valid while its Context is. One task
+// sends and one task receives at a time (they may be two tasks); the
+// iterator is the receiving task's. Send and Receive are cancellation
+// points.
 
 #ifndef TETHER_MSG_STREAM_H_
 #define TETHER_MSG_STREAM_H_
@@ -18,11 +42,6 @@ namespace tether {
 
 class Context;
 
-// One side's view of a context's message stream; a cheap handle valid while
-// its Context is. Send and Receive are cancellation points.
-//
-//   for (const Value& v : stream) Use(v);
-//   if (!stream.status().ok()) return stream.status();  // not end-of-stream
 class MsgStream {
  public:
   // Queues `value` for the peer; waits while the send queue is full.
@@ -63,7 +82,7 @@ class MsgStream {
   absl::Status status() const;
 
  private:
-  friend class Context;
+  friend class ContextCore;
   explicit MsgStream(Context* context) : context_(context) {}
   Context* context_;
 };

@@ -1,17 +1,26 @@
 // File: tether/nursery.h
 //
 // An actor nursery: child actor processes scoped to a block, supervised
-// one-cancels-all, in the manner of tractor's open_nursery.
+// one-cancels-all, in the manner of tractor's open_nursery. Children run
+// the program's own binary, re-executed (tether/main.h), so every function
+// the program registers exists in them.
 //
-//   absl::Status status = ActorNursery::Open(
-//       &runtime, [](ActorNursery& nursery) -> absl::Status {
-//         TETHER_ASSIGN_OR_RETURN(Portal* worker,
-//         nursery.StartActor("worker")); TETHER_ASSIGN_OR_RETURN(Value r,
-//         worker->Run("echo", Value::Int(1))); TETHER_ASSIGN_OR_RETURN(Portal*
-//         job,
-//                                 nursery.RunInActor("job", "fail", args));
-//         return worker->CancelActor().status();
-//       });
+// clang-format off
+// Example:
+//
+//   // Starts a daemon and a one-shot job; an error from either cancels both.
+//   absl::Status RunTwo(ActorRuntime& self) {
+//     return ActorNursery::Open(&self, [](ActorNursery& nursery) -> absl::Status {
+//       TETHER_ASSIGN_OR_RETURN(Portal * worker, nursery.StartActor("worker"));
+//       TETHER_ASSIGN_OR_RETURN(Value pong, worker->Run("ping", Value()));
+//       TETHER_ASSIGN_OR_RETURN(
+//           Portal * job, nursery.RunInActor("job", "compute", Value::Int(7)));
+//       TETHER_ASSIGN_OR_RETURN(Value result, nursery.WaitResult(job));
+//       std::printf("%s %s\n", pong.ToJson().c_str(), result.ToJson().c_str());
+//       return worker->CancelActor().status();
+//     });
+//   }
+// clang-format on
 //
 // Rules:
 //   - StartActor starts a daemon: it lives until it is cancelled (its
@@ -29,33 +38,27 @@
 //     0.5 s, then SIGKILL 1.6 s later; each step is logged. Every child is
 //     reaped. In debug mode the cancel request waits until nobody in the
 //     tree is at the debug prompt, and SIGTERM until neither the child nor
-//     a descendant holds it (client/debug/prompt_watch.h).
+//     a descendant holds it.
 //   - Open returns OK, the one error, or a group (ERROR_KIND_GROUP) of all
 //     of them, each naming its child.
 //   - A nursery is a cancel scope: cancelling the task that opened it
 //     cancels its children.
 //
-// Thread-safe: tasks of the block may start children concurrently.
+// Thread-safety: thread-safe; tasks of the block may start children
+// concurrently. The nursery and its portals live until Open returns.
 
 #ifndef TETHER_NURSERY_H_
 #define TETHER_NURSERY_H_
 
 #include <functional>
-#include <memory>
-#include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "runtime/process/spawner.h"
 #include "tether/actor_runtime.h"
 #include "tether/portal.h"
-#include "tether/task.h"
 #include "tether/value.h"
 
 namespace tether {
@@ -86,7 +89,6 @@ class ActorNursery {
 
   ActorNursery(const ActorNursery&) = delete;
   ActorNursery& operator=(const ActorNursery&) = delete;
-  ~ActorNursery();
 
   // Starts a daemon child named `name` and returns its portal, valid until
   // the nursery ends. Errors: ActorFailure when it fails to boot.
@@ -109,44 +111,13 @@ class ActorNursery {
   void CancelAll();
 
  private:
-  struct Child;
-
-  ActorNursery(ActorRuntime* self, const Escalation& escalation);
-
-  // `child` as Actor/Info lists it.
-  static v1::ChildInfo ChildInfoOf(const Child& child,
-                                   v1::ChildInfo::State state);
-
-  absl::StatusOr<std::shared_ptr<Child>> Spawn(absl::string_view name,
-                                               const ActorOptions& options);
-  // Waits for `child`'s process to exit and records an unexpected death.
-  void Watch(std::shared_ptr<Child> child);
-  // Cancel request, SIGTERM, SIGKILL, until `child` has exited.
-  void Teardown(const std::shared_ptr<Child>& child);
-  // Records a failure and cancels every child (one-cancels-all).
-  void Fail(absl::Status error);
-  // Records a failure unless it is recorded already.
-  void AddErrorLocked(absl::Status error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Waits until every child has exited; a cancellation point.
-  absl::Status AwaitAllExited();
-  bool AllExitedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::shared_ptr<Child> FindLocked(const Portal* portal) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  ActorRuntime* const self_;
-  const Escalation escalation_;
-
-  mutable absl::Mutex mu_;
-  std::vector<std::shared_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
-  std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
-  bool cancelling_all_ ABSL_GUARDED_BY(mu_) = false;
-  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
-  // Watchers (one per child) and teardowns; joined when the nursery ends.
-  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  // RunInActor calls.
-  TaskGroup jobs_;
+  // The runtime's NurseryCore (client/nursery_core.h) is the one kind of
+  // ActorNursery there is: it holds the state, and these methods forward
+  // to it.
+  friend class NurseryCore;
+  ActorNursery() = default;
+  ~ActorNursery() = default;
 };
-
 }  // namespace tether
 
 #endif  // TETHER_NURSERY_H_

@@ -1,18 +1,10 @@
 // File: tether/portal.h
 //
 // A Portal is the local actor's handle on a remote actor: run its plain
-// functions, open contexts with its context functions, cancel it.
-//
-//   Portal portal(&runtime, *Address::Parse("127.0.0.1:41234"));
-//   absl::StatusOr<Value> r = portal.Run("echo", Value::String("hi"));
-//
-//   absl::Status s = portal.OpenContext(
-//       "counter", Value::Object({{"n", Value::Int(3)}}),
-//       [](Context& ctx, const Value& started) -> absl::Status {
-//         TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
-//         for (const Value& v : stream) std::cout << v.ToJson() << "\n";
-//         return stream.status();
-//       });
+// functions, open contexts with its context functions, cancel it. A nursery
+// hands out portals to the children it starts (tether/nursery.h), lookups
+// to actors found by name (tether/discovery.h); any actor can also be
+// reached by address.
 //
 // OpenContext runs the block as a scope and applies the rules of
 // tether/context.h when it ends: a block error comes out of OpenContext and
@@ -22,9 +14,27 @@
 // the callee failed to confirm a cancel within 0.5 s, after which the
 // stream is cancelled), and after gRPC is done with the stream.
 //
-// Thread-safe: several tasks may use one Portal at once. Every call is a
-// cancellation point of the calling task; cancelling it cancels the remote
-// work too.
+// clang-format off
+// Example:
+//
+//   // Calls `echo` on the actor at `address`, then streams with `counter`.
+//   absl::Status TalkTo(ActorRuntime& self, const Address& address) {
+//     Portal peer(&self, address);
+//     TETHER_ASSIGN_OR_RETURN(Value echoed, peer.Run("echo", Value::String("hi")));
+//     std::printf("echo: %s\n", echoed.ToJson().c_str());
+//     return peer.OpenContext(
+//         "counter", Value::Object({{"n", Value::Int(3)}}),
+//         [](Context& ctx, const Value& started) -> absl::Status {
+//           TETHER_ASSIGN_OR_RETURN(MsgStream stream, ctx.OpenStream());
+//           for (const Value& v : stream) std::printf("%s\n", v.ToJson().c_str());
+//           return stream.status();
+//         });
+//   }
+// clang-format on
+//
+// Thread-safety: thread-safe; several tasks may use one Portal at once.
+// Every call is a cancellation point of the calling task; cancelling it
+// cancels the remote work too.
 
 #ifndef TETHER_PORTAL_H_
 #define TETHER_PORTAL_H_
@@ -36,16 +46,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "grpcpp/channel.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "rpc/peer_signaller.h"
 #include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/context.h"
-#include "tether/v1/actor.grpc.pb.h"
+#include "tether/v1/identity.pb.h"
 #include "tether/value.h"
 
 namespace tether {
+
+class PortalChannel;
 
 class Portal {
  public:
@@ -55,6 +64,9 @@ class Portal {
   // starts; its addresses, if it serves, receive out-of-band signals. It
   // must outlive the portal.
   Portal(ActorRuntime* self, const Address& peer);
+  Portal(const Portal&) = delete;
+  Portal& operator=(const Portal&) = delete;
+  ~Portal();
 
   // Runs the plain function `function` and returns its result or its
   // (boxed, relayed) error.
@@ -75,19 +87,10 @@ class Portal {
   const Address& address() const { return peer_; }
 
  private:
-  // Creates the context and its stream, sends Start, runs `body` with the
-  // context, then finishes the stream and forgets the context.
-  template <typename Body>
-  auto WithStream(absl::string_view function, v1::FunctionKind kind, Value args,
-                  const ContextOptions& options, Body body);
-
   ActorRuntime* const self_;
   const Address peer_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Actor::Stub> stub_;
-  // Contexts: their frames cross the stream as bytes (client/opener_stream.h).
-  std::unique_ptr<grpc::GenericStub> context_stub_;
-  PeerSignaller signaller_;
+  // The gRPC channel to the peer and what runs on it (client/portal.cc).
+  const std::unique_ptr<PortalChannel> channel_;
 };
 
 }  // namespace tether

@@ -1,13 +1,20 @@
 // File: tether/status_macros.h
 //
-// Early-return helpers for absl::Status and absl::StatusOr<T>. abseil
-// 20220623 (Debian 12) ships none of its own.
+// Early-return helpers for absl::Status and absl::StatusOr<T>, which every
+// Tether call returns. abseil 20220623 (Debian 12) ships none of its own.
 //
-//   absl::StatusOr<Address> ParseBoth(absl::string_view a) {
-//     TETHER_ASSIGN_OR_RETURN(Address parsed, Address::Parse(a));
-//     TETHER_RETURN_IF_ERROR(Check(parsed));
-//     return parsed;
+// clang-format off
+// Example:
+//
+//   // Returns the first error; otherwise the parsed address with its port.
+//   absl::StatusOr<Address> ParseWithPort(absl::string_view text, int port) {
+//     TETHER_ASSIGN_OR_RETURN(Address parsed, Address::Parse(text));
+//     TETHER_RETURN_IF_ERROR(CheckCancelled());
+//     return parsed.WithPort(port);
 //   }
+// clang-format on
+//
+// Thread-safety: macros; they add no state.
 
 #ifndef TETHER_STATUS_MACROS_H_
 #define TETHER_STATUS_MACROS_H_

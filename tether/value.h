@@ -6,17 +6,31 @@
 // a typed protobuf message (its serialized bytes plus the full type URL
 // "type.googleapis.com/<full.message.Name>"), which is what C++ code sends.
 //
-//   Value args = Value::Object({{"n", Value::Int(3)}, {"who",
-//   Value::String("world")}}); TETHER_ASSIGN_OR_RETURN(int64_t n,
-//   args.Field("n")->AsInt());
+// clang-format off
+// Example:
 //
-//   Value id = Value::Message(actor_id);          // any protobuf message
-//   absl::StatusOr<v1::ActorId> back = id.As<v1::ActorId>();
+//   // JSON-shaped: reads {"n": 3, "who": "world"}.
+//   absl::StatusOr<std::string> Greeting(const Value& args) {
+//     TETHER_ASSIGN_OR_RETURN(Value n, args.Field("n"));
+//     TETHER_ASSIGN_OR_RETURN(int64_t times, n.AsInt());
+//     TETHER_ASSIGN_OR_RETURN(Value who, args.Field("who"));
+//     TETHER_ASSIGN_OR_RETURN(std::string name, who.AsString());
+//     return std::to_string(times) + " x hello " + name;
+//   }
+//   const Value kArgs = Value::Object(
+//       {{"n", Value::Int(3)}, {"who", Value::String("world")}});
 //
-//   v1::Payload wire = id.ToProto();
-//   TETHER_ASSIGN_OR_RETURN(Value received, Value::FromProto(wire));
+//   // Typed: any protobuf message, and back.
+//   absl::StatusOr<v1::ActorId> RoundTrip(const v1::ActorId& id) {
+//     const Value value = Value::Message(id);
+//     TETHER_ASSIGN_OR_RETURN(Value received, Value::FromProto(value.ToProto()));
+//     return received.As<v1::ActorId>();
+//   }
+// clang-format on
 //
-// A value type, cheap to move; thread-compatible.
+// Thread-safety: a value type, cheap to move; thread-compatible (const
+// methods may be called concurrently, anything else needs external
+// synchronization).
 
 #ifndef TETHER_VALUE_H_
 #define TETHER_VALUE_H_

@@ -171,7 +171,7 @@ def check_includes(problems):
             if match is None:
                 continue
             header = match.group(1)
-            if (source == "tether" and
+            if (source == "tether" and path.endswith(".h") and
                     not PUBLIC_HEADER_INCLUDE.match(header)):
                 problems.append(f"{where}: a public header includes "
                                 f"{header}")

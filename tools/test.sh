@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: set up a fresh Debian 12 machine and run every test:
 # all Bazel tests in the default build and again under ASan+UBSan
-# (--config=asan), plus the clang-format check. Ends with the line
-# `N passed, N failed` and exits non-zero when anything failed.
+# (--config=asan), plus the checks outside Bazel: clang-format, and the
+# layering of the dependency graph (tools/check_layers.py). Ends with the
+# line `N passed, N failed` and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,9 @@ bazel test //... --keep_going --config=asan \
 format=0
 tools/check_format.sh || format=$?
 
+layers=0
+tools/check_layers.py || layers=$?
+
 tools/test_summary.py --targets "$out/targets" \
   --label default --label asan "$out/default.json" "$out/asan.json" \
-  --extra "clang-format=$format"
+  --extra "clang-format=$format" --extra "layers=$layers"

@@ -12,6 +12,7 @@
 #include "rpc/status_conversion.h"
 #include "runtime/base/uuid.h"
 #include "runtime/debug/tty_lock.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 #include "tether/task.h"
 #include "tether/v1/debug.grpc.pb.h"

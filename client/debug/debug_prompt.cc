@@ -90,7 +90,7 @@ std::optional<std::string> DebugTerminal::ReadLine() {
   }
 }
 
-DebugPrompt::DebugPrompt(ActorRuntime* runtime, std::string task,
+DebugPrompt::DebugPrompt(ActorCore* runtime, std::string task,
                          std::unique_ptr<DebugTerminal> terminal)
     : runtime_(runtime),
       task_(std::move(task)),

@@ -25,7 +25,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "tether/actor_runtime.h"
+#include "runtime/actor/actor_core.h"
 
 namespace tether {
 
@@ -53,7 +53,7 @@ class DebugPrompt {
   enum class Outcome { kContinue, kQuit };
 
   // `runtime` is the actor at the prompt; `task` names the paused task.
-  DebugPrompt(ActorRuntime* runtime, std::string task,
+  DebugPrompt(ActorCore* runtime, std::string task,
               std::unique_ptr<DebugTerminal> terminal);
 
   // Prints `text` on the terminal.
@@ -67,7 +67,7 @@ class DebugPrompt {
   void ShowContexts();
   void RunGdb();
 
-  ActorRuntime* const runtime_;
+  ActorCore* const runtime_;
   const std::string task_;
   const std::unique_ptr<DebugTerminal> terminal_;
 };

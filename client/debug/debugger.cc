@@ -7,7 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "client/debug/debug_lock.h"
 #include "client/debug/debug_prompt.h"
+#include "client/debug/post_mortem.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/log.h"
+#include "runtime/task/wait.h"
 #include "tether/address.h"
 #include "tether/errors.h"
 #include "tether/status_macros.h"
@@ -22,7 +25,7 @@ std::string TaskName() {
 }
 
 absl::StatusOr<std::unique_ptr<DebugLockHold>> Acquire(
-    ActorRuntime& self, v1::DebugLockRequest::Reason reason) {
+    ActorCore& self, v1::DebugLockRequest::Reason reason) {
   const v1::ActorRef root = self.root();
   if (root.addresses().empty()) {
     return absl::FailedPreconditionError(
@@ -40,7 +43,7 @@ absl::StatusOr<std::unique_ptr<DebugLockHold>> Acquire(
 }  // namespace
 
 absl::Status Pause() {
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) {
     return absl::FailedPreconditionError(
         "Pause() without an actor: call it from a serving task, or pass the "
@@ -49,7 +52,8 @@ absl::Status Pause() {
   return Pause(*self);
 }
 
-absl::Status Pause(ActorRuntime& self) {
+absl::Status Pause(ActorRuntime& runtime) {
+  ActorCore& self = ActorCore::Of(runtime);
   if (!self.debug_mode()) {
     return absl::FailedPreconditionError(
         "Pause() needs debug mode (RootOptions::debug_mode or --debug)");
@@ -66,7 +70,7 @@ absl::Status Pause(ActorRuntime& self) {
   return absl::OkStatus();
 }
 
-void InstallPostMortem(ActorRuntime* runtime) {
+void InstallPostMortem(ActorCore* runtime) {
   runtime->SetPostMortem([runtime](const std::string& function,
                                    const absl::Status& error) {
     absl::StatusOr<std::unique_ptr<DebugLockHold>> hold =

@@ -62,7 +62,7 @@ bool IsSameOrDescendant(pid_t pid, pid_t ancestor) {
   return pid == ancestor;
 }
 
-std::unique_ptr<PromptWatch> PromptWatch::For(const ActorRuntime& self) {
+std::unique_ptr<PromptWatch> PromptWatch::For(const ActorCore& self) {
   if (!self.debug_mode()) return nullptr;
   if (TtyLock* hosted = TtyLock::Hosted(); hosted != nullptr) {
     return std::make_unique<PromptWatch>(

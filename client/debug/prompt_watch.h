@@ -36,7 +36,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tether/actor_runtime.h"
+#include "runtime/actor/actor_core.h"
 #include "tether/v1/debug.pb.h"
 
 namespace tether {
@@ -50,7 +50,7 @@ class PromptWatch {
   static constexpr absl::Duration kStatusTimeout = absl::Seconds(2);
 
   // A watch of `self`'s tree, or null outside debug mode.
-  static std::unique_ptr<PromptWatch> For(const ActorRuntime& self);
+  static std::unique_ptr<PromptWatch> For(const ActorCore& self);
 
   explicit PromptWatch(StatusSource source);
 

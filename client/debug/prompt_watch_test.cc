@@ -10,8 +10,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
-#include "tether/actor_runtime.h"
 #include "tether/v1/debug.pb.h"
 
 namespace tether {
@@ -117,14 +117,14 @@ TEST(PromptWatchTest, AnUnreachableRootCountsAsFree) {
 }
 
 TEST(PromptWatchTest, NoWatchOutsideDebugMode) {
-  ActorRuntime runtime(*ActorIdentity::Create("plain"));
+  ActorCore runtime(*ActorIdentity::Create("plain"));
   EXPECT_EQ(PromptWatch::For(runtime), nullptr);
 }
 
 // A non-root actor asks its root; a root nobody listens for is given up on
 // within the RPC's timeout.
 TEST(PromptWatchTest, AChildWhoseRootIsGoneTearsDownWithoutWaiting) {
-  ActorRuntime runtime(*ActorIdentity::Create("orphan"));
+  ActorCore runtime(*ActorIdentity::Create("orphan"));
   runtime.SetDebugMode(true);
   v1::ActorRef root;
   root.mutable_id()->set_name("gone-root");

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/status_conversion.h"
 #include "runtime/base/log.h"
+#include "runtime/task/wait.h"
 #include "tether/status_macros.h"
 
 namespace tether {

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "etcd/etcdserverpb/rpc.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "runtime/task/wait.h"
 #include "tether/task.h"
 
 namespace tether {

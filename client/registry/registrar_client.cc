@@ -12,6 +12,7 @@
 #include "rpc/call_queue.h"
 #include "rpc/status_conversion.h"
 #include "runtime/base/log.h"
+#include "runtime/task/wait.h"
 #include "tether/status_macros.h"
 #include "tether/task.h"
 #include "tether/v1/registrar.grpc.pb.h"

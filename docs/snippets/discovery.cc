@@ -33,7 +33,7 @@ using tether::Value;
 
 // The serving actor's own name.
 absl::StatusOr<Value> Hello(const Value&) {
-  return Value::String(ActorRuntime::Current()->identity().name);
+  return Value::String(ActorRuntime::Current()->id().name());
 }
 TETHER_REGISTER_PLAIN(hello, Hello);
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/types/optional.h"
+#include "runtime/base/runtime_errors.h"
 
 namespace tether {
 namespace {

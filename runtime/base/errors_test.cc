@@ -7,6 +7,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "runtime/base/runtime_errors.h"
 
 namespace tether {
 namespace {

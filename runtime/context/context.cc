@@ -1,11 +1,12 @@
-#include "tether/context.h"
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
+#include "runtime/context/context_core.h"
 #include "runtime/task/delayed_call.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 #include "tether/status_macros.h"
 
@@ -57,9 +58,9 @@ Outbox::Options SendOptions(Context::Side side, const ContextOptions& options) {
 
 }  // namespace
 
-Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
-                 std::string function, std::string context_id,
-                 v1::FunctionKind kind, const ContextOptions& options)
+ContextCore::ContextCore(Side side, v1::ActorRef self, v1::ActorRef peer,
+                         std::string function, std::string context_id,
+                         v1::FunctionKind kind, const ContextOptions& options)
     : side_(side),
       self_(std::move(self)),
       function_(std::move(function)),
@@ -80,11 +81,59 @@ Context::Context(Side side, v1::ActorRef self, v1::ActorRef peer,
       frames_received_(side == Side::kCallee ? 1 : 0),
       peer_(std::move(peer)) {}
 
-Context::~Context() = default;
+ContextCore::~ContextCore() = default;
 
-// --- The user's API ---
+// --- Context: the users' view, forwarded to its core ---
 
 absl::Status Context::Started(Value value) {
+  return ContextCore::Of(*this).Started(std::move(value));
+}
+
+absl::StatusOr<MsgStream> Context::OpenStream(StreamOptions options) {
+  return ContextCore::Of(*this).OpenStream(options);
+}
+
+absl::StatusOr<Value> Context::Result(absl::Time deadline) {
+  return ContextCore::Of(*this).Result(deadline);
+}
+
+void Context::Cancel() { ContextCore::Of(*this).Cancel(); }
+
+Context::Side Context::side() const { return ContextCore::Of(*this).side(); }
+
+const std::string& Context::function() const {
+  return ContextCore::Of(*this).function();
+}
+
+const std::string& Context::id() const { return ContextCore::Of(*this).id(); }
+
+v1::ActorId Context::self() const { return ContextCore::Of(*this).self(); }
+
+v1::ActorId Context::peer() const { return ContextCore::Of(*this).peer(); }
+
+v1::ActorRef Context::peer_ref() const {
+  return ContextCore::Of(*this).peer_ref();
+}
+
+bool Context::cancel_called() const {
+  return ContextCore::Of(*this).cancel_called();
+}
+
+bool Context::cancel_acked() const {
+  return ContextCore::Of(*this).cancel_acked();
+}
+
+std::optional<v1::ActorId> Context::canceller() const {
+  return ContextCore::Of(*this).canceller();
+}
+
+std::optional<absl::StatusOr<Value>> Context::outcome() const {
+  return ContextCore::Of(*this).outcome();
+}
+
+// --- The user's API, in the core ---
+
+absl::Status ContextCore::Started(Value value) {
   TETHER_RETURN_IF_ERROR(CheckCancelled());
   TETHER_RETURN_IF_ERROR(value.CheckNesting());
   TETHER_RETURN_IF_ERROR(outbox_.CheckFits(value.ByteSizeLong()));
@@ -107,7 +156,7 @@ absl::Status Context::Started(Value value) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<MsgStream> Context::OpenStream(StreamOptions options) {
+absl::StatusOr<MsgStream> ContextCore::OpenStream(StreamOptions options) {
   if (side_ == Side::kCallee) TETHER_RETURN_IF_ERROR(CheckCancelled());
   {
     absl::MutexLock lock(&mu_);
@@ -132,7 +181,7 @@ absl::StatusOr<MsgStream> Context::OpenStream(StreamOptions options) {
   return MsgStream(this);
 }
 
-absl::StatusOr<Value> Context::Result(absl::Time deadline) {
+absl::StatusOr<Value> ContextCore::Result(absl::Time deadline) {
   if (side_ != Side::kOpener) {
     return absl::FailedPreconditionError(
         "Result() is for the opener; the callee returns its result");
@@ -153,7 +202,7 @@ absl::StatusOr<Value> Context::Result(absl::Time deadline) {
   return *outcome_;
 }
 
-void Context::Cancel() {
+void ContextCore::Cancel() {
   if (side_ == Side::kCallee) {
     {
       absl::MutexLock lock(&mu_);
@@ -175,46 +224,46 @@ void Context::Cancel() {
   SendUrgent(std::move(frame));
 }
 
-v1::ActorId Context::self() const { return self_.id(); }
+v1::ActorId ContextCore::self() const { return self_.id(); }
 
-v1::ActorId Context::peer() const {
+v1::ActorId ContextCore::peer() const {
   absl::MutexLock lock(&mu_);
   return peer_.id();
 }
 
-v1::ActorRef Context::peer_ref() const {
+v1::ActorRef ContextCore::peer_ref() const {
   absl::MutexLock lock(&mu_);
   return peer_;
 }
 
-bool Context::cancel_called() const {
+bool ContextCore::cancel_called() const {
   absl::MutexLock lock(&mu_);
   return cancel_called_;
 }
 
-bool Context::cancel_acked() const {
+bool ContextCore::cancel_acked() const {
   absl::MutexLock lock(&mu_);
   return cancel_acked_;
 }
 
-std::optional<v1::ActorId> Context::canceller() const {
+std::optional<v1::ActorId> ContextCore::canceller() const {
   absl::MutexLock lock(&mu_);
   return canceller_;
 }
 
-std::optional<absl::StatusOr<Value>> Context::outcome() const {
+std::optional<absl::StatusOr<Value>> ContextCore::outcome() const {
   absl::MutexLock lock(&mu_);
   return outcome_;
 }
 
 // --- Runtime-internal API ---
 
-void Context::Attach(std::weak_ptr<ContextTransport> transport) {
+void ContextCore::Attach(std::weak_ptr<ContextTransport> transport) {
   absl::MutexLock lock(&transport_mu_);
   transport_ = std::move(transport);
 }
 
-void Context::SetPoller(const std::shared_ptr<TaskPoller>& poller) {
+void ContextCore::SetPoller(const std::shared_ptr<TaskPoller>& poller) {
   {
     absl::MutexLock lock(&mu_);
     waiters_.SetPoller(poller);
@@ -224,11 +273,11 @@ void Context::SetPoller(const std::shared_ptr<TaskPoller>& poller) {
   outbox_.SetPoller(poller);
 }
 
-void Context::SendControl(v1::Frame&& frame) {
+void ContextCore::SendControl(v1::Frame&& frame) {
   outbox_.SendControl(std::move(frame));
 }
 
-void Context::BindScope(CancelHandle scope) {
+void ContextCore::BindScope(CancelHandle scope) {
   absl::Status pending;
   {
     absl::MutexLock lock(&mu_);
@@ -239,14 +288,14 @@ void Context::BindScope(CancelHandle scope) {
   if (!pending.ok()) scope.Cancel(pending);
 }
 
-void Context::OnWriteDone(bool ok) {
+void ContextCore::OnWriteDone(bool ok) {
   // Senders waiting for room wake once the outbox's lock is free.
   const DeferredWakeups wakeups;
   if (ok) frames_sent_.fetch_add(1, std::memory_order_relaxed);
   outbox_.OnWriteDone(ok);
 }
 
-absl::StatusOr<Value> Context::WaitStarted() {
+absl::StatusOr<Value> ContextCore::WaitStarted() {
   absl::MutexLock lock(&mu_);
   TETHER_RETURN_IF_ERROR(AwaitLocked(
       mu_, waiters_,
@@ -259,12 +308,12 @@ absl::StatusOr<Value> Context::WaitStarted() {
   return ProtocolError(peer_.id(), "the callee returned without Started");
 }
 
-bool Context::final_frame_arrived() const {
+bool ContextCore::final_frame_arrived() const {
   absl::MutexLock lock(&mu_);
   return final_frame_arrived_;
 }
 
-absl::Status Context::ExitBlock(absl::Status block_status) {
+absl::Status ContextCore::ExitBlock(absl::Status block_status) {
   const size_t leftover = inbox_.Discard();
   if (leftover > 0) {
     TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
@@ -319,7 +368,7 @@ absl::Status Context::ExitBlock(absl::Status block_status) {
                                            : outcome_->status();
 }
 
-void Context::FinishCallee(absl::StatusOr<Value>&& result) {
+void ContextCore::FinishCallee(absl::StatusOr<Value>&& result) {
   v1::Frame frame;
   absl::Status final_status;
   {
@@ -360,11 +409,11 @@ void Context::FinishCallee(absl::StatusOr<Value>&& result) {
   });
 }
 
-void Context::CancelByRequest(const v1::ActorId& requester) {
+void ContextCore::CancelByRequest(const v1::ActorId& requester) {
   ApplyCancelRequest(requester);
 }
 
-v1::ContextInfo Context::Describe() const {
+v1::ContextInfo ContextCore::Describe() const {
   v1::ContextInfo info;
   info.set_context_id(id_);
   info.set_function(function_);
@@ -388,7 +437,7 @@ v1::ContextInfo Context::Describe() const {
   return info;
 }
 
-void Context::CancelWithReason(const absl::Status& reason) {
+void ContextCore::CancelWithReason(const absl::Status& reason) {
   {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value()) return;
@@ -402,7 +451,7 @@ void Context::CancelWithReason(const absl::Status& reason) {
   SendUrgent(std::move(frame));
 }
 
-void Context::SendUrgent(v1::Frame frame) {
+void ContextCore::SendUrgent(v1::Frame frame) {
   // In band the frame may wait behind data the peer is not reading: when
   // the context lets a side stop reading, or when our own writes are
   // already held back. Then it also goes out of band.
@@ -421,7 +470,7 @@ void Context::SendUrgent(v1::Frame frame) {
   }
 }
 
-void Context::CancelScopeWith(absl::Status reason) {
+void ContextCore::CancelScopeWith(absl::Status reason) {
   CancelHandle scope;
   {
     absl::MutexLock lock(&mu_);
@@ -434,13 +483,13 @@ void Context::CancelScopeWith(absl::Status reason) {
   scope.Cancel(std::move(reason));
 }
 
-bool Context::AbsorbsLocked(const absl::Status& status) const {
+bool ContextCore::AbsorbsLocked(const absl::Status& status) const {
   if (!cancel_called_ || !IsContextCancelled(status)) return false;
   const std::optional<v1::ErrorInfo> info = GetErrorInfo(status);
   return info.has_value() && SameActor(info->canceller(), self_.id());
 }
 
-void Context::AwaitOutcomeShielded(absl::Duration timeout) {
+void ContextCore::AwaitOutcomeShielded(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   AwaitLockedShielded(
       mu_, waiters_,
@@ -450,7 +499,7 @@ void Context::AwaitOutcomeShielded(absl::Duration timeout) {
       absl::Now() + timeout);
 }
 
-v1::ErrorInfo Context::BoxForPeer(const absl::Status& error) const {
+v1::ErrorInfo ContextCore::BoxForPeer(const absl::Status& error) const {
   v1::ErrorInfo info = BoxStatus(error, self_.id());
   if (!info.has_source()) *info.mutable_source() = self_.id();
   if (info.function().empty()) info.set_function(function_);
@@ -458,7 +507,7 @@ v1::ErrorInfo Context::BoxForPeer(const absl::Status& error) const {
   return info;
 }
 
-std::string Context::DescribePeer() const {
+std::string ContextCore::DescribePeer() const {
   const v1::ActorRef peer = peer_ref();
   if (!peer.id().name().empty()) {
     return absl::StrCat(peer.id().name(), "[", peer.id().uuid().substr(0, 8),
@@ -467,7 +516,7 @@ std::string Context::DescribePeer() const {
   return peer.addresses().empty() ? std::string("the peer") : peer.addresses(0);
 }
 
-absl::Status Context::MisuseLocked(absl::string_view problem) {
+absl::Status ContextCore::MisuseLocked(absl::string_view problem) {
   v1::ErrorInfo info;
   info.set_kind(v1::ERROR_KIND_APPLICATION);
   info.set_type("std::logic_error");
@@ -481,32 +530,32 @@ absl::Status Context::MisuseLocked(absl::string_view problem) {
   return error;
 }
 
-void Context::UpdateSendGateLocked() {
+void ContextCore::UpdateSendGateLocked() {
   sends_refused_.store(stop_sent_ || !remote_error_.ok() ||
                            (outcome_.has_value() && !outcome_->ok()),
                        std::memory_order_release);
 }
 
-std::shared_ptr<ContextTransport> Context::transport() const {
+std::shared_ptr<ContextTransport> ContextCore::transport() const {
   absl::MutexLock lock(&transport_mu_);
   return transport_.lock();
 }
 
-void Context::StartWrite(absl::string_view frame, bool last) {
+void ContextCore::StartWrite(absl::string_view frame, bool last) {
   if (std::shared_ptr<ContextTransport> t = transport()) {
     t->StartWrite(frame, last);
   }
 }
 
-void Context::ReleaseBeforeBlocking() {
+void ContextCore::ReleaseBeforeBlocking() {
   BeforeNextBlock([weak = weak_from_this()] {
-    if (std::shared_ptr<Context> self = weak.lock()) {
+    if (std::shared_ptr<ContextCore> self = weak.lock()) {
       self->outbox_.OnSenderBlocking();
     }
   });
 }
 
-void Context::AwaitingWriteDone() {
+void ContextCore::AwaitingWriteDone() {
   std::shared_ptr<TaskPoller> poller;
   {
     absl::MutexLock lock(&mu_);
@@ -517,12 +566,12 @@ void Context::AwaitingWriteDone() {
   if (outbox_.awaiting_write_done()) HandleWriteDoneSoon(std::move(poller));
 }
 
-void Context::HandleWriteDoneSoon(std::shared_ptr<TaskPoller> poller) {
+void ContextCore::HandleWriteDoneSoon(std::shared_ptr<TaskPoller> poller) {
   // A sender that computes without blocking does not poll: the timer
   // thread handles the completion, so its data leaves within the delay.
   RunAt(absl::Now() + kWriteDoneCheck,
         [weak = weak_from_this(), poller = std::move(poller)]() mutable {
-          std::shared_ptr<Context> self = weak.lock();
+          std::shared_ptr<ContextCore> self = weak.lock();
           if (self == nullptr) return;
           PollReady(*poller);
           if (self->outbox_.awaiting_write_done()) {
@@ -531,9 +580,9 @@ void Context::HandleWriteDoneSoon(std::shared_ptr<TaskPoller> poller) {
         });
 }
 
-void Context::ReleaseAfter(absl::Duration linger) {
+void ContextCore::ReleaseAfter(absl::Duration linger) {
   RunAt(absl::Now() + linger, [weak = weak_from_this()] {
-    if (std::shared_ptr<Context> self = weak.lock())
+    if (std::shared_ptr<ContextCore> self = weak.lock())
       self->outbox_.ReleaseHold();
   });
 }

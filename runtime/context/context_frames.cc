@@ -6,8 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
+#include "runtime/context/context_core.h"
 #include "runtime/context/internal/yield_wire.h"
-#include "tether/context.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 
 namespace tether {
@@ -39,7 +41,7 @@ const char* FrameName(v1::Frame::KindCase kind) {
 
 }  // namespace
 
-void Context::OnFrame(absl::string_view bytes) {
+void ContextCore::OnFrame(absl::string_view bytes) {
   // Receivers wake once the frame is handled and every lock is free.
   const DeferredWakeups wakeups;
   frames_received_.fetch_add(1, std::memory_order_relaxed);
@@ -64,7 +66,7 @@ void Context::OnFrame(absl::string_view bytes) {
   }
 }
 
-void Context::OnPeerHalfClose() {
+void ContextCore::OnPeerHalfClose() {
   {
     absl::MutexLock lock(&mu_);
     if (remote_stopped_) return;
@@ -73,12 +75,12 @@ void Context::OnPeerHalfClose() {
   inbox_.SetEnd(inbox_.arrived());
 }
 
-void Context::OnBadFrame(absl::string_view problem) {
+void ContextCore::OnBadFrame(absl::string_view problem) {
   frames_received_.fetch_add(1, std::memory_order_relaxed);
   Violation(problem);
 }
 
-void Context::OnTransportDone(const absl::Status& status) {
+void ContextCore::OnTransportDone(const absl::Status& status) {
   outbox_.Close(absl::UnavailableError("the context's stream has ended"));
   // A signal held while the stream was still being read will not be
   // superseded by its in-band copy any more: it says how the context ended.
@@ -114,7 +116,7 @@ void Context::OnTransportDone(const absl::Status& status) {
   }
 }
 
-bool Context::ShouldRead() {
+bool ContextCore::ShouldRead() {
   if (inbox_.ShouldRead()) return true;
   std::optional<v1::SignalRequest> pending;
   {
@@ -128,7 +130,7 @@ bool Context::ShouldRead() {
   return inbox_.ShouldRead();
 }
 
-bool Context::OnSignal(const v1::SignalRequest& request) {
+bool ContextCore::OnSignal(const v1::SignalRequest& request) {
   if (!SameActor(request.sender(), peer())) return false;
   const bool for_this_side =
       request.has_error() || (request.has_cancel() && side_ == Side::kCallee);
@@ -148,7 +150,7 @@ bool Context::OnSignal(const v1::SignalRequest& request) {
   return true;
 }
 
-void Context::ApplySignal(const v1::SignalRequest& request) {
+void ContextCore::ApplySignal(const v1::SignalRequest& request) {
   if (request.has_cancel()) {
     ApplyCancelRequest(request.cancel().requester().uuid().empty()
                            ? request.sender()
@@ -160,7 +162,7 @@ void Context::ApplySignal(const v1::SignalRequest& request) {
   }
 }
 
-void Context::OnOpenerFrame(v1::Frame& frame) {
+void ContextCore::OnOpenerFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
     case v1::Frame::kStartAck: {
       absl::MutexLock lock(&mu_);
@@ -232,7 +234,7 @@ void Context::OnOpenerFrame(v1::Frame& frame) {
                          " out of order"));
 }
 
-void Context::OnCalleeFrame(v1::Frame& frame) {
+void ContextCore::OnCalleeFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
     case v1::Frame::kStop: {
       // Allowed at any time after Start: a plain call's opener stops at
@@ -262,7 +264,7 @@ void Context::OnCalleeFrame(v1::Frame& frame) {
                          " out of order"));
 }
 
-void Context::OnYield(absl::string_view yield) {
+void ContextCore::OnYield(absl::string_view yield) {
   bool accepted;
   if (side_ == Side::kOpener) {
     absl::MutexLock lock(&mu_);
@@ -279,7 +281,7 @@ void Context::OnYield(absl::string_view yield) {
                          " out of order"));
 }
 
-void Context::OnData(absl::string_view yield) {
+void ContextCore::OnData(absl::string_view yield) {
   const absl::StatusOr<size_t> count = YieldBatch::Count(yield);
   if (!count.ok()) {
     return Violation(
@@ -308,18 +310,18 @@ void Context::OnData(absl::string_view yield) {
   SendUrgent(std::move(frame));
 }
 
-void Context::NoteFinalFrame() {
+void ContextCore::NoteFinalFrame() {
   absl::MutexLock lock(&mu_);
   final_frame_arrived_ = true;
   pending_signal_.reset();
 }
 
-void Context::ClearPendingSignal() {
+void ContextCore::ClearPendingSignal() {
   absl::MutexLock lock(&mu_);
   pending_signal_.reset();
 }
 
-void Context::Violation(absl::string_view problem) {
+void ContextCore::Violation(absl::string_view problem) {
   const absl::Status error = ProtocolError(self_.id(), problem);
   TETHER_LOG(kWarning) << "context " << id_ << " (" << function_
                        << "): protocol violation: " << problem;
@@ -338,7 +340,7 @@ void Context::Violation(absl::string_view problem) {
   CancelScopeWith(error);
 }
 
-void Context::ApplyRemoteError(absl::Status error) {
+void ContextCore::ApplyRemoteError(absl::Status error) {
   bool absorbed;
   {
     absl::MutexLock lock(&mu_);
@@ -365,7 +367,7 @@ void Context::ApplyRemoteError(absl::Status error) {
   if (!absorbed) CancelScopeWith(error);
 }
 
-void Context::ApplyOpenerError(absl::Status error) {
+void ContextCore::ApplyOpenerError(absl::Status error) {
   {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value() || !remote_error_.ok()) return;
@@ -376,7 +378,7 @@ void Context::ApplyOpenerError(absl::Status error) {
   CancelScopeWith(error);
 }
 
-void Context::FailCallee(absl::Status error) {
+void ContextCore::FailCallee(absl::Status error) {
   v1::Frame frame;
   {
     absl::MutexLock lock(&mu_);
@@ -394,7 +396,7 @@ void Context::FailCallee(absl::Status error) {
   });
 }
 
-void Context::ApplyCancelRequest(const v1::ActorId& requester) {
+void ContextCore::ApplyCancelRequest(const v1::ActorId& requester) {
   {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value() || canceller_.has_value()) return;

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "tether/context.h"
+#include "runtime/context/context_core.h"
 #include "tether/status_macros.h"
 
 namespace tether {
@@ -14,7 +14,7 @@ constexpr absl::Duration kStreamEndWait = absl::Seconds(1);
 
 }  // namespace
 
-absl::Status Context::StreamSend(const Value& value, absl::Time deadline) {
+absl::Status ContextCore::StreamSend(const Value& value, absl::Time deadline) {
   TETHER_RETURN_IF_ERROR(value.CheckNesting());
   if (sends_refused_.load(std::memory_order_acquire)) {
     absl::MutexLock lock(&mu_);
@@ -35,15 +35,15 @@ absl::Status Context::StreamSend(const Value& value, absl::Time deadline) {
   return sent;
 }
 
-absl::StatusOr<Value> Context::StreamReceive(absl::Time deadline) {
+absl::StatusOr<Value> ContextCore::StreamReceive(absl::Time deadline) {
   return inbox_.Receive(deadline);
 }
 
-absl::StatusOr<std::optional<Value>> Context::StreamTryReceive() {
+absl::StatusOr<std::optional<Value>> ContextCore::StreamTryReceive() {
   return inbox_.TryReceive();
 }
 
-absl::Status Context::StreamClose() {
+absl::Status ContextCore::StreamClose() {
   {
     absl::MutexLock lock(&mu_);
     if (stop_sent_ || outcome_.has_value()) return absl::OkStatus();
@@ -56,26 +56,40 @@ absl::Status Context::StreamClose() {
   return absl::OkStatus();
 }
 
-bool Context::StreamClosed() const {
+absl::Status ContextCore::IterationStatus() const {
+  absl::MutexLock lock(&mu_);
+  return iteration_status_;
+}
+
+void ContextCore::SetIterationStatus(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  iteration_status_ = std::move(status);
+}
+
+bool ContextCore::StreamClosed() const {
   absl::MutexLock lock(&mu_);
   return stop_sent_ || outcome_.has_value();
 }
 
 absl::Status MsgStream::Send(const Value& value, absl::Time deadline) {
-  return context_->StreamSend(value, deadline);
+  return ContextCore::Of(*context_).StreamSend(value, deadline);
 }
 
 absl::StatusOr<Value> MsgStream::Receive(absl::Time deadline) {
-  return context_->StreamReceive(deadline);
+  return ContextCore::Of(*context_).StreamReceive(deadline);
 }
 
 absl::StatusOr<std::optional<Value>> MsgStream::TryReceive() {
-  return context_->StreamTryReceive();
+  return ContextCore::Of(*context_).StreamTryReceive();
 }
 
-absl::Status MsgStream::Close() { return context_->StreamClose(); }
+absl::Status MsgStream::Close() {
+  return ContextCore::Of(*context_).StreamClose();
+}
 
-bool MsgStream::closed() const { return context_->StreamClosed(); }
+bool MsgStream::closed() const {
+  return ContextCore::Of(*context_).StreamClosed();
+}
 
 MsgStream::Iterator MsgStream::begin() {
   Iterator it(this);
@@ -84,8 +98,7 @@ MsgStream::Iterator MsgStream::begin() {
 }
 
 absl::Status MsgStream::status() const {
-  absl::MutexLock lock(&context_->mu_);
-  return context_->iteration_status_;
+  return ContextCore::Of(*context_).IterationStatus();
 }
 
 MsgStream::Iterator& MsgStream::Iterator::operator++() {
@@ -99,11 +112,9 @@ void MsgStream::Iterator::Fetch() {
     value_ = *std::move(next);
     return;
   }
-  {
-    absl::MutexLock lock(&stream_->context_->mu_);
-    stream_->context_->iteration_status_ =
-        absl::IsOutOfRange(next.status()) ? absl::OkStatus() : next.status();
-  }
+  ContextCore::Of(*stream_->context_)
+      .SetIterationStatus(absl::IsOutOfRange(next.status()) ? absl::OkStatus()
+                                                            : next.status());
   stream_ = nullptr;
 }
 

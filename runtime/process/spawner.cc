@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
 #include "tether/errors.h"
 
 extern char** environ;

@@ -14,6 +14,7 @@
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/task/internal/thread_cache.h"
+#include "runtime/task/wait.h"
 
 namespace tether {
 namespace task_internal {
@@ -279,9 +280,74 @@ const std::shared_ptr<ScopeState>& InnermostScope() {
 }
 
 }  // namespace
+
+// A TaskGroup's state, shared with its tasks.
+class GroupState {
+ public:
+  explicit GroupState(bool cancel_on_error)
+      : cancel_on_error_(cancel_on_error),
+        scope_(std::make_shared<ScopeState>(nullptr)) {}
+
+  bool cancel_on_error() const { return cancel_on_error_; }
+  const std::shared_ptr<ScopeState>& scope() const { return scope_; }
+
+  // A task is about to start.
+  void Started() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    ++running_;
+  }
+  // A task that Started() could not start after all.
+  void NotStarted() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    --running_;
+    waiting_.NotifyAll();
+  }
+  void Fail(const absl::Status& error) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (first_error_.ok()) first_error_ = error;
+  }
+  // A task's last step, on its thread: nothing of the group is touched
+  // after it, as Wait() may return as soon as it has.
+  void Finished(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    bool cancel = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!status.ok() && first_error_.ok()) {
+        first_error_ = status;
+        cancel = cancel_on_error_;
+      }
+    }
+    if (cancel) scope_->Cancel(status);
+    absl::MutexLock lock(&mu_);
+    --running_;
+    waiting_.NotifyAll();
+  }
+  absl::Status Wait() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    // Polls while it waits: the tasks may wait on contexts of the caller's.
+    AwaitLockedShielded(
+        mu_, waiting_,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; },
+        absl::InfiniteFuture());
+    return first_error_;
+  }
+
+ private:
+  const bool cancel_on_error_;
+  // Parent of every task's root scope; a child of the creator's innermost
+  // scope, but not on the creator's scope stack (CancelAll must not cancel
+  // the creator).
+  const std::shared_ptr<ScopeState> scope_;
+  absl::Mutex mu_;
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+  WaitSet waiting_ ABSL_GUARDED_BY(mu_);
+};
+
 }  // namespace task_internal
 
 using task_internal::CurrentTask;
+using task_internal::GroupState;
 using task_internal::InnermostScope;
 using task_internal::ScopeState;
 using task_internal::TaskState;
@@ -453,18 +519,15 @@ bool AwaitLockedShielded(absl::Mutex& mu, WaitSet& waiters,
 }
 
 TaskGroup::TaskGroup(bool cancel_on_error)
-    : cancel_on_error_(cancel_on_error),
-      scope_(std::make_shared<ScopeState>(nullptr)) {
-  InnermostScope()->AddChild(scope_);
+    : state_(std::make_unique<GroupState>(cancel_on_error)) {
+  InnermostScope()->AddChild(state_->scope());
 }
 
 TaskGroup::~TaskGroup() { Wait().IgnoreError(); }
 
 void TaskGroup::Spawn(std::string name, std::function<absl::Status()> body) {
   absl::Status spawned = TrySpawn(std::move(name), std::move(body));
-  if (spawned.ok()) return;
-  absl::MutexLock lock(&mu_);
-  if (first_error_.ok()) first_error_ = spawned;
+  if (!spawned.ok()) state_->Fail(spawned);
 }
 
 absl::Status TaskGroup::TrySpawn(std::string name,
@@ -472,13 +535,11 @@ absl::Status TaskGroup::TrySpawn(std::string name,
   auto task = std::make_shared<TaskState>(name);
   auto root = std::make_shared<ScopeState>(task);
   task->scopes().push_back(root);
-  scope_->AddChild(root);
-  {
-    absl::MutexLock lock(&mu_);
-    ++running_;
-  }
-  absl::Status started = ThreadCache::Run(
-      [this, task = std::move(task), body = std::move(body)]() mutable {
+  state_->scope()->AddChild(root);
+  state_->Started();
+  absl::Status started = task_internal::ThreadCache::Run(
+      [state = state_.get(), task = std::move(task),
+       body = std::move(body)]() mutable {
         NameThisThread(task->name());
         task_internal::tls_task = task;
         absl::Status status = body();
@@ -486,43 +547,19 @@ absl::Status TaskGroup::TrySpawn(std::string name,
         task->RunBeforeBlock();
         task->scopes().clear();
         task_internal::tls_task.reset();
-        Finished(std::move(status));
+        state->Finished(std::move(status));
       });
   if (started.ok()) return absl::OkStatus();
-  {
-    absl::MutexLock lock(&mu_);
-    --running_;
-  }
+  state_->NotStarted();
   return absl::ResourceExhaustedError(
       absl::StrCat("cannot start task '", name, "': ", started.message()));
 }
 
-void TaskGroup::CancelAll(absl::Status reason) { scope_->Cancel(reason); }
-
-absl::Status TaskGroup::Wait() {
-  absl::MutexLock lock(&mu_);
-  // Polls while it waits: the tasks may wait on contexts of the caller's.
-  AwaitLockedShielded(
-      mu_, waiting_,
-      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; },
-      absl::InfiniteFuture());
-  return first_error_;
+void TaskGroup::CancelAll(absl::Status reason) {
+  state_->scope()->Cancel(reason);
 }
 
-void TaskGroup::Finished(absl::Status status) {
-  bool cancel = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!status.ok() && first_error_.ok()) {
-      first_error_ = status;
-      cancel = cancel_on_error_;
-    }
-  }
-  if (cancel) scope_->Cancel(status);
-  absl::MutexLock lock(&mu_);
-  --running_;
-  waiting_.NotifyAll();
-}
+absl::Status TaskGroup::Wait() { return state_->Wait(); }
 
 const std::string& CurrentTaskName() { return CurrentTask()->name(); }
 

@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/task/wait.h"
 
 namespace tether {
 namespace {

@@ -13,6 +13,7 @@
 #include "grpcpp/support/async_stream.h"
 #include "rpc/call_queue.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
 #include "tether/errors.h"
 #include "tether/value.h"
 

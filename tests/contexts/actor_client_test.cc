@@ -13,7 +13,7 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("target");
   ASSERT_TRUE(identity.ok());
   absl::Notification cancelled;
-  ActorRuntime runtime(*identity);
+  ActorCore runtime(*identity);
   runtime.SetDebugMode(true);
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"),
@@ -38,7 +38,7 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
 }
 
 TEST(ActorClientTest, NobodyListeningIsUnavailable) {
-  ActorRuntime runtime(*ActorIdentity::Create("gone"));
+  ActorCore runtime(*ActorIdentity::Create("gone"));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), [](auto&) {}, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();

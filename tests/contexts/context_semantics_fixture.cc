@@ -104,7 +104,7 @@ ContextSemanticsTest::~ContextSemanticsTest() = default;
 
 void ContextSemanticsTest::SetUp() {
   watchdog_ = std::make_unique<Watchdog>(kTestDeadline);
-  runtime_ = std::make_unique<ActorRuntime>(Identity("opener"), &functions_);
+  runtime_ = std::make_unique<ActorCore>(Identity("opener"), &functions_);
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       runtime_.get(), *Address::Parse("127.0.0.1:0"), [](const auto&) {},
       nullptr);

@@ -39,10 +39,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "server/actor_server.h"
 #include "tests/support/actor_process.h"
-#include "tether/actor_runtime.h"
 #include "tether/function_registry.h"
 #include "tether/portal.h"
 #include "tether/v1/error.pb.h"
@@ -108,7 +108,7 @@ class ContextSemanticsTest : public testing::Test {
 
   FunctionRegistry functions_;  // The opener serves nothing.
   std::unique_ptr<Watchdog> watchdog_;
-  std::unique_ptr<ActorRuntime> runtime_;
+  std::unique_ptr<ActorCore> runtime_;
   std::unique_ptr<ActorServer> server_;
   std::vector<std::unique_ptr<ActorProcess>> children_;
   ActorProcess* callee_ = nullptr;

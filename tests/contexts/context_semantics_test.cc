@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/task/wait.h"
 #include "tests/contexts/context_semantics_fixture.h"
 #include "tests/support/actor_process.h"
 #include "tether/context.h"

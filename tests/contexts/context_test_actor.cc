@@ -43,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "runtime/task/wait.h"
 #include "tether/context.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"

@@ -39,7 +39,7 @@ void FlowTestFixture::SetUp() {
 
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("flow-opener");
   ASSERT_TRUE(identity.ok()) << identity.status();
-  opener_ = std::make_unique<ActorRuntime>(*std::move(identity));
+  opener_ = std::make_unique<ActorCore>(*std::move(identity));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       opener_.get(), *Address::Parse("127.0.0.1:0"), [](const v1::ActorId&) {},
       nullptr);

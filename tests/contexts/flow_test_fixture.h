@@ -29,9 +29,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "server/actor_server.h"
 #include "tests/support/actor_process.h"
-#include "tether/actor_runtime.h"
 #include "tether/portal.h"
 #include "tether/v1/error.pb.h"
 #include "tether/v1/identity.pb.h"
@@ -44,7 +44,7 @@ class FlowTestFixture : public testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  ActorRuntime& opener() { return *opener_; }
+  ActorCore& opener() { return *opener_; }
   Portal& portal() { return *portal_; }
   const Address& callee_address() const { return callee_->address(); }
   // The callee actor's id, from Actor/Info.
@@ -69,7 +69,7 @@ class FlowTestFixture : public testing::Test {
   std::unique_ptr<ActorProcess> callee_;
   pid_t callee_pid_ = 0;
   v1::ActorId callee_id_;
-  std::unique_ptr<ActorRuntime> opener_;
+  std::unique_ptr<ActorCore> opener_;
   std::unique_ptr<ActorServer> opener_server_;
   std::unique_ptr<Portal> portal_;
 };

@@ -92,7 +92,7 @@ class PortalTest : public testing::Test {
     ASSERT_TRUE(functions_
                     .RegisterPlain("serving_thread",
                                    [](const Value&) -> absl::StatusOr<Value> {
-                                     if (ActorRuntime::Current() == nullptr) {
+                                     if (ActorCore::Current() == nullptr) {
                                        return absl::InternalError("no actor");
                                      }
                                      return Value::Int(
@@ -159,13 +159,13 @@ class PortalTest : public testing::Test {
                   return absl::DeadlineExceededError("never saw the cancel");
                 })
             .ok());
-    callee_ = std::make_unique<ActorRuntime>(Identity("callee"), &functions_);
+    callee_ = std::make_unique<ActorCore>(Identity("callee"), &functions_);
     absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
         callee_.get(), *Address::Parse("127.0.0.1:0"), [](const auto&) {},
         nullptr);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    opener_ = std::make_unique<ActorRuntime>(Identity("opener"), &functions_);
+    opener_ = std::make_unique<ActorCore>(Identity("opener"), &functions_);
     portal_ = std::make_unique<Portal>(opener_.get(), server_->address());
   }
 
@@ -197,9 +197,9 @@ class PortalTest : public testing::Test {
   }
 
   FunctionRegistry functions_;
-  std::unique_ptr<ActorRuntime> callee_;
+  std::unique_ptr<ActorCore> callee_;
   std::unique_ptr<ActorServer> server_;
-  std::unique_ptr<ActorRuntime> opener_;
+  std::unique_ptr<ActorCore> opener_;
   std::unique_ptr<Portal> portal_;
 };
 
@@ -471,7 +471,7 @@ TEST_F(PortalTest, AServingTasksThreadForgetsItsActor) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   bool reused = false;
   while (!reused && absl::Now() < deadline) {
-    const size_t tasks = ThreadCache::idle() + 1;
+    const size_t tasks = task_internal::ThreadCache::idle() + 1;
     absl::Mutex mu;
     size_t started = 0;
     const auto all_started = [&] { return started == tasks; };
@@ -483,7 +483,7 @@ TEST_F(PortalTest, AServingTasksThreadForgetsItsActor) {
         mu.Await(absl::Condition(&all_started));
         if (pthread_equal(pthread_self(), served_on)) {
           reused = true;
-          EXPECT_EQ(ActorRuntime::Current(), nullptr);
+          EXPECT_EQ(ActorCore::Current(), nullptr);
         }
         return absl::OkStatus();
       });

@@ -38,8 +38,8 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/debug/tty_lock.h"
-#include "tether/actor_runtime.h"
 #include "tether/debugger.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
@@ -53,6 +53,7 @@
 
 namespace {
 
+using tether::ActorCore;
 using tether::ActorNursery;
 using tether::ActorRuntime;
 using tether::Portal;
@@ -83,7 +84,7 @@ tether::ActorOptions Patient() {
 absl::StatusOr<Value> PauseForTheTest(const Value&) {
   TETHER_RETURN_IF_ERROR(tether::Pause());
   return Value::String(
-      absl::StrCat("hello from ", ActorRuntime::Current()->identity().name));
+      absl::StrCat("hello from ", ActorCore::Current()->identity().name));
 }
 TETHER_REGISTER_PLAIN(pause_for_the_test, PauseForTheTest);
 
@@ -112,7 +113,7 @@ absl::StatusOr<std::string> AskRootForHolder(tether::v1::Debug::Stub& stub) {
 // grandchild holds the terminal. Its nursery must then wait for the
 // prompt before it cancels the grandchild.
 absl::StatusOr<Value> FailAtGrandchildPrompt(const Value&) {
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   const std::unique_ptr<tether::v1::Debug::Stub> root =
       tether::v1::Debug::NewStub(grpc::CreateChannel(
           self->root().addresses(0), grpc::InsecureChannelCredentials()));
@@ -143,7 +144,7 @@ TETHER_REGISTER_PLAIN(fail_at_grandchild_prompt, FailAtGrandchildPrompt);
 // --- The root's side ---
 
 // Prints how the scenario's nursery ended, and passes its status on.
-absl::Status Report(ActorRuntime& root, const absl::Status& status) {
+absl::Status Report(ActorCore& root, const absl::Status& status) {
   if (status.ok()) {
     Observe("nursery", "OK");
     return status;
@@ -163,7 +164,7 @@ absl::Status Report(ActorRuntime& root, const absl::Status& status) {
 
 // Starts one child per name, each running `function`, and prints each
 // result in order.
-absl::Status RunEach(ActorRuntime& root, const std::vector<std::string>& names,
+absl::Status RunEach(ActorCore& root, const std::vector<std::string>& names,
                      const std::string& function) {
   return Report(
       root,
@@ -203,7 +204,7 @@ absl::StatusOr<std::string> AwaitPromptHolder() {
                    absl::FormatDuration(kPromptDeadline)));
 }
 
-absl::Status RootFailsAtPrompt(ActorRuntime& root) {
+absl::Status RootFailsAtPrompt(ActorCore& root) {
   return Report(
       root,
       ActorNursery::Open(&root, [](ActorNursery& nursery) -> absl::Status {
@@ -217,25 +218,25 @@ absl::Status RootFailsAtPrompt(ActorRuntime& root) {
       }));
 }
 
-const std::map<std::string, std::function<absl::Status(ActorRuntime&)>>&
+const std::map<std::string, std::function<absl::Status(ActorCore&)>>&
 Scenarios() {
   static const auto* scenarios = new std::map<
-      std::string, std::function<absl::Status(ActorRuntime&)>>{
+      std::string, std::function<absl::Status(ActorCore&)>>{
       {"one_pauser",
-       [](ActorRuntime& root) {
+       [](ActorCore& root) {
          return RunEach(root, {"pauser_a"}, "pause_for_the_test");
        }},
       {"two_pausers",
-       [](ActorRuntime& root) {
+       [](ActorCore& root) {
          return RunEach(root, {"pauser_a", "pauser_b"}, "pause_for_the_test");
        }},
       {"child_fails",
-       [](ActorRuntime& root) {
+       [](ActorCore& root) {
          return RunEach(root, {"failer"}, "throw_for_the_test");
        }},
       {"root_fails_at_prompt", RootFailsAtPrompt},
       {"middle_fails_at_grandchild_prompt",
-       [](ActorRuntime& root) {
+       [](ActorCore& root) {
          return RunEach(root, {"middle"}, "fail_at_grandchild_prompt");
        }},
   };
@@ -254,7 +255,8 @@ int main(int argc, char** argv) {
   options.name = "debug-root";
   options.debug_mode = true;
   return tether::RootMain(
-      argc, argv, options, [&scenario](ActorRuntime& root) -> absl::Status {
+      argc, argv, options, [&scenario](ActorRuntime& runtime) -> absl::Status {
+        ActorCore& root = ActorCore::Of(runtime);
         const auto it = Scenarios().find(scenario);
         if (it == Scenarios().end()) {
           return absl::InvalidArgumentError(

@@ -21,8 +21,9 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
+#include "runtime/task/wait.h"
 #include "tests/discovery/discovery_test_fixture.h"
-#include "tether/actor_runtime.h"
 #include "tether/discovery.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
@@ -41,8 +42,8 @@ constexpr absl::Duration kPeerTimeout = absl::Seconds(30);
 
 // --- Functions the children run ---
 
-absl::StatusOr<ActorRuntime*> Self() {
-  ActorRuntime* self = ActorRuntime::Current();
+absl::StatusOr<ActorCore*> Self() {
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) {
     return absl::FailedPreconditionError("runs only in a serving task");
   }
@@ -82,7 +83,7 @@ Greeting& TheGreeting() {
 
 // tractor's `hi`: "Hi my name is <this actor's name>".
 absl::StatusOr<Value> Hi(const Value&) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TheGreeting().Greeted();
   return Value::String(absl::StrCat("Hi my name is ", self->identity().name));
 }
@@ -91,7 +92,7 @@ TETHER_REGISTER_PLAIN(hi, Hi);
 // {"other": NAME}: waits for the actor named NAME by name, returns what its
 // `hi` says, once NAME has said hi to this actor too.
 absl::StatusOr<Value> SayHelloUseWait(const Value& args) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_ASSIGN_OR_RETURN(Value other_field, args.Field("other"));
   TETHER_ASSIGN_OR_RETURN(std::string other, other_field.AsString());
   TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Portal> peer,

@@ -34,9 +34,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/registry/registry.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
-#include "tether/actor_runtime.h"
 #include "tether/context.h"
 #include "tether/discovery.h"
 #include "tether/errors.h"
@@ -71,7 +71,7 @@ void Print(absl::string_view what, absl::string_view text) {
   std::fflush(stdout);
 }
 
-absl::Status Probe(ActorRuntime& self, const std::string& name,
+absl::Status Probe(ActorCore& self, const std::string& name,
                    const std::string& function, Value args,
                    absl::Time deadline) {
   TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Portal> actor,
@@ -119,7 +119,7 @@ int Run(const std::vector<char*>& positional) {
   if (!identity.ok()) return Fail(kExitFailed, identity.status());
   SetLogLevel(LogLevel::kWarning);
 
-  ActorRuntime self(*identity);
+  ActorCore self(*identity);
   self.SetRegistryAddresses({registry});
   const absl::Status probed = Probe(self, name, function, *std::move(args),
                                     absl::Now() + absl::GetFlag(FLAGS_timeout));

@@ -46,7 +46,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/actor_client.h"
-#include "tether/actor_runtime.h"
+#include "runtime/actor/actor_core.h"
+#include "runtime/task/wait.h"
 #include "tether/context.h"
 #include "tether/discovery.h"
 #include "tether/errors.h"
@@ -63,6 +64,7 @@
 
 namespace {
 
+using tether::ActorCore;
 using tether::ActorNursery;
 using tether::ActorRuntime;
 using tether::Context;
@@ -92,8 +94,8 @@ void Observe(absl::string_view key, absl::string_view value) {
   std::fflush(stdout);
 }
 
-absl::StatusOr<ActorRuntime*> Self() {
-  ActorRuntime* self = ActorRuntime::Current();
+absl::StatusOr<ActorCore*> Self() {
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) {
     return absl::FailedPreconditionError("runs only in a serving task");
   }
@@ -128,7 +130,7 @@ TETHER_REGISTER_CONTEXT(stream_forever, StreamForever);
 // {"name": N}: finds the actor named N by name, streams from it, and
 // forwards every value to the opener; Started once the first value came.
 absl::StatusOr<Value> ForwardFromNamed(Context& ctx, const Value& args) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_ASSIGN_OR_RETURN(Value name_field, args.Field("name"));
   TETHER_ASSIGN_OR_RETURN(std::string name, name_field.AsString());
   TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Portal> source,
@@ -222,7 +224,7 @@ std::string Describe(const tether::v1::RegistryEntry& entry) {
 // up to kCleanWithin, and reports what is left. Runs on a thread of its
 // own, outside the body's task: after SIGINT that task is cancelled, and
 // every lookup in it would return at once.
-void ReportWhatIsLeft(ActorRuntime& root,
+void ReportWhatIsLeft(ActorCore& root,
                       const std::vector<std::string>& children) {
   std::thread reporter([&root, &children] {
     const absl::Time deadline = absl::Now() + kCleanWithin;
@@ -253,7 +255,7 @@ void ReportWhatIsLeft(ActorRuntime& root,
   reporter.join();
 }
 
-absl::Status Run(ActorRuntime& root, const Flags& flags) {
+absl::Status Run(ActorCore& root, const Flags& flags) {
   Observe("root_uuid", root.id().uuid());
   std::vector<std::string> children;
   const absl::Status status =
@@ -344,6 +346,6 @@ int main(int argc, char** argv) {
   if (!flags.registry.empty()) options.registry_addresses = {flags.registry};
   return tether::RootMain(argc, argv, options,
                           [&flags](ActorRuntime& root) -> absl::Status {
-                            return Run(root, flags);
+                            return Run(ActorCore::Of(root), flags);
                           });
 }

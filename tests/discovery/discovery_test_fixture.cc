@@ -150,7 +150,7 @@ void DiscoveryTest::SetUp() {
   absl::StatusOr<ActorIdentity> identity =
       ActorIdentity::Create("discovery-root");
   ASSERT_TRUE(identity.ok()) << identity.status();
-  root_ = std::make_unique<ActorRuntime>(*std::move(identity));
+  root_ = std::make_unique<ActorCore>(*std::move(identity));
   if (backend() == RegistryBackend::kActorNode) {
     absl::StatusOr<std::unique_ptr<ActorProcess>> registrar =
         StartNode({"--name=registrar"});

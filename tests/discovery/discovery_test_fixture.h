@@ -42,10 +42,10 @@
 #include "client/registry/registry.h"
 #include "grpcpp/support/status.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "server/actor_server.h"
 #include "tests/support/actor_process.h"
 #include "tests/support/hang_guard.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/nursery.h"
 #include "tether/v1/registrar.pb.h"
@@ -142,7 +142,7 @@ class DiscoveryTest : public testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  ActorRuntime& root() { return *root_; }
+  ActorCore& root() { return *root_; }
   const std::string& registry_address() const { return registry_address_; }
   Registry& registry() { return *registry_; }
 
@@ -177,7 +177,7 @@ class DiscoveryTest : public testing::Test {
 
   std::unique_ptr<HangGuard> guard_;
   std::unique_ptr<ActorProcess> registrar_node_;
-  std::unique_ptr<ActorRuntime> root_;
+  std::unique_ptr<ActorCore> root_;
   std::unique_ptr<ActorServer> server_;
   std::string registry_address_;
   std::unique_ptr<Registry> registry_;

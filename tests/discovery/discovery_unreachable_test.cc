@@ -14,9 +14,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "tests/discovery/discovery_test_fixture.h"
-#include "tether/actor_runtime.h"
 #include "tether/discovery.h"
 #include "tether/portal.h"
 
@@ -28,9 +28,8 @@ namespace {
 constexpr absl::Duration kTimeoutSlack = absl::Milliseconds(500);
 
 // A runtime that looks names up in `registries` only.
-std::unique_ptr<ActorRuntime> Finder(std::vector<std::string> registries) {
-  auto finder =
-      std::make_unique<ActorRuntime>(*ActorIdentity::Create("finder"));
+std::unique_ptr<ActorCore> Finder(std::vector<std::string> registries) {
+  auto finder = std::make_unique<ActorCore>(*ActorIdentity::Create("finder"));
   finder->SetRegistryAddresses(std::move(registries));
   return finder;
 }
@@ -50,7 +49,7 @@ void ExpectUnavailableNaming(const absl::Status& status,
 TEST_F(DiscoveryTest, RefusingRegistryIsUnavailableNamingIt) {
   RefusingPort dead;
   ASSERT_NE(dead.port(), 0);
-  std::unique_ptr<ActorRuntime> finder = Finder({dead.address()});
+  std::unique_ptr<ActorCore> finder = Finder({dead.address()});
   constexpr absl::Duration kTimeout = absl::Seconds(2);
 
   absl::Time start = absl::Now();
@@ -75,7 +74,7 @@ TEST_F(DiscoveryTest, RefusingRegistryIsUnavailableNamingIt) {
 TEST_F(DiscoveryTest, SilentRegistryFailsLookupsByTheirDeadline) {
   RefusingPort silent;
   ASSERT_TRUE(silent.Listen());
-  std::unique_ptr<ActorRuntime> finder = Finder({silent.address()});
+  std::unique_ptr<ActorCore> finder = Finder({silent.address()});
   constexpr absl::Duration kTimeout = absl::Seconds(1);
 
   for (const auto& [what, lookup] :
@@ -108,7 +107,7 @@ TEST_F(DiscoveryTest, UnreachableRegistryIsSkippedForTheNextOne) {
   ActorProcess* worker = StartRegisteredNode("worker");
   ASSERT_NE(worker, nullptr);
   RefusingPort dead;
-  std::unique_ptr<ActorRuntime> finder =
+  std::unique_ptr<ActorCore> finder =
       Finder({dead.address(), registry_address()});
   absl::StatusOr<std::unique_ptr<Portal>> found =
       FindActor(finder.get(), "worker");

@@ -47,12 +47,12 @@
 #include "app/registry_clients.h"
 #include "client/registry/registry.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/uuid.h"
 #include "server/actor_server.h"
 #include "tests/support/actor_process.h"
 #include "tests/support/local_etcd.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/discovery.h"
 #include "tether/main.h"
@@ -414,7 +414,7 @@ TEST_F(EtcdRegistryTest, KilledActorDropsOutWhenItsLeaseExpires) {
 TEST_F(EtcdRegistryTest, WaitForActorReturnsAsSoonAsOneRegisters) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("seeker");
   ASSERT_TRUE(identity.ok()) << identity.status();
-  ActorRuntime seeker(*identity);
+  ActorCore seeker(*identity);
   seeker.SetRegistryAddresses({etcd().registry_address()});
 
   absl::StatusOr<std::unique_ptr<Portal>> portal;
@@ -444,7 +444,7 @@ TEST_F(EtcdRegistryTest, WaitForActorReturnsAsSoonAsOneRegisters) {
 TEST_F(EtcdRegistryTest, SpawnedChildOfAnEtcdRootRegistersThere) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("etcd-root");
   ASSERT_TRUE(identity.ok()) << identity.status();
-  ActorRuntime root(*identity);
+  ActorCore root(*identity);
   root.SetRegistryAddresses({etcd().registry_address()});
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &root, *Address::Parse("127.0.0.1:0"), [](const v1::ActorId&) {},

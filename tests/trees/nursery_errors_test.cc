@@ -13,8 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "tests/trees/nursery_test_fixture.h"
-#include "tether/actor_runtime.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
 #include "tether/nursery.h"
@@ -55,7 +55,7 @@ TETHER_REGISTER_PLAIN_CHECKED(assert_err, AssertErr, NoArguments);
 // each is a gated errorer. Children are named "<self>.<i>" and
 // "<self>.err<i>". Returns the nursery's error.
 absl::StatusOr<Value> SpawnTree(const Value& args) {
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) return absl::FailedPreconditionError("not an actor");
   TETHER_ASSIGN_OR_RETURN(int64_t breadth, IntArg(args, "breadth"));
   TETHER_ASSIGN_OR_RETURN(int64_t depth, IntArg(args, "depth"));

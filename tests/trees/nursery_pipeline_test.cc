@@ -19,8 +19,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
 #include "tests/trees/nursery_test_fixture.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/context.h"
 #include "tether/errors.h"
@@ -67,7 +67,7 @@ TETHER_REGISTER_CONTEXT(produce, Produce);
 // into its own stream. Returns how many values it forwarded, and only
 // when every producer has finished: a cancelled pipeline has no result.
 absl::StatusOr<Value> Aggregate(Context& ctx, const Value& args) {
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) return absl::FailedPreconditionError("not an actor");
   TETHER_ASSIGN_OR_RETURN(Value producers_field, args.Field("producers"));
   TETHER_ASSIGN_OR_RETURN(std::vector<Value> producers,

@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "client/actor_client.h"
 #include "runtime/base/actor_identity.h"
+#include "runtime/task/wait.h"
 #include "tether/address.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
@@ -147,7 +148,7 @@ absl::Status ApplicationError(absl::string_view type,
   info.set_kind(v1::ERROR_KIND_APPLICATION);
   info.set_type(std::string(type));
   info.set_message(std::string(message));
-  if (ActorRuntime* self = ActorRuntime::Current()) {
+  if (ActorCore* self = ActorCore::Current()) {
     *info.mutable_source() = self->id();
     *info.add_relay_path() = self->id();
   }
@@ -172,7 +173,7 @@ TETHER_REGISTER_PLAIN(await_gate, AwaitGate);
 // fails on its way out, so every errorer's own error exists and the
 // nursery above must report each of them.
 absl::StatusOr<Value> GatedErrorer(const Value& args) {
-  ActorRuntime* self = ActorRuntime::Current();
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) return absl::FailedPreconditionError("not an actor");
   TETHER_ASSIGN_OR_RETURN(std::string gate_text, StringArg(args, "gate"));
   TETHER_ASSIGN_OR_RETURN(std::string type, StringArg(args, "type"));
@@ -233,7 +234,7 @@ void NurseryTest::SetUp() {
   absl::StatusOr<ActorIdentity> identity =
       ActorIdentity::Create("nursery-root");
   ASSERT_TRUE(identity.ok()) << identity.status();
-  root_ = std::make_unique<ActorRuntime>(*std::move(identity));
+  root_ = std::make_unique<ActorCore>(*std::move(identity));
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       root_.get(), *Address::Parse("127.0.0.1:0"), [](const v1::ActorId&) {},
       nullptr);

@@ -46,9 +46,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/actor_core.h"
+#include "runtime/task/wait.h"
 #include "server/actor_server.h"
 #include "tests/trees/nursery_process_log.h"
-#include "tether/actor_runtime.h"
 #include "tether/nursery.h"
 #include "tether/portal.h"
 #include "tether/task.h"
@@ -160,7 +161,7 @@ class NurseryTest : public testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  ActorRuntime& root() { return *root_; }
+  ActorCore& root() { return *root_; }
   std::string root_address() const { return server_->address().ToString(); }
 
   // Children started (by anyone in the tree) since this test began.
@@ -199,7 +200,7 @@ class NurseryTest : public testing::Test {
   void ExpectNoProcessLeft();
 
   int64_t log_start_ = 0;
-  std::unique_ptr<ActorRuntime> root_;
+  std::unique_ptr<ActorCore> root_;
   std::unique_ptr<ActorServer> server_;
 };
 

@@ -35,8 +35,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "runtime/actor/actor_core.h"
 #include "tests/trees/tree_root_support.h"
-#include "tether/actor_runtime.h"
 #include "tether/context.h"
 #include "tether/errors.h"
 #include "tether/main.h"
@@ -67,7 +67,7 @@ const char* YesNo(bool value) { return value ? "yes" : "no"; }
 
 // Two middle actors, each with a sleeping grandchild; prints their pids
 // and `observed tree=ready`, then sleeps until the root is interrupted.
-absl::Status Tree(ActorRuntime& root) {
+absl::Status Tree(ActorCore& root) {
   return ActorNursery::Open(&root, [](ActorNursery& nursery) -> absl::Status {
     TETHER_ASSIGN_OR_RETURN(Portal * first, nursery.StartActor("middle-1"));
     TETHER_ASSIGN_OR_RETURN(Portal * second, nursery.StartActor("middle-2"));
@@ -97,7 +97,7 @@ constexpr char kRootErrorMessage[] =
     "the root gives up while its grandchild spins";
 
 // A middle actor with a spinning grandchild; then the root's body fails.
-absl::Status SpinningGrandchild(ActorRuntime& root) {
+absl::Status SpinningGrandchild(ActorCore& root) {
   return ActorNursery::Open(&root, [](ActorNursery& nursery) -> absl::Status {
     TETHER_ASSIGN_OR_RETURN(Portal * middle, nursery.StartActor("middle"));
     return middle->OpenContext(
@@ -118,7 +118,7 @@ absl::Status SpinningGrandchild(ActorRuntime& root) {
 // tractor's test_peer_canceller: the root holds a context with sleeper;
 // caller streams from sleeper; canceller cancels sleeper's actor. Every
 // context reports its outcome and canceller.
-absl::Status PeerCancel(ActorRuntime& root) {
+absl::Status PeerCancel(ActorCore& root) {
   return ActorNursery::Open(&root, [](ActorNursery& nursery) -> absl::Status {
     TETHER_ASSIGN_OR_RETURN(Portal * sleeper, nursery.StartActor("sleeper"));
     TETHER_ASSIGN_OR_RETURN(Portal * caller, nursery.StartActor("caller"));
@@ -206,7 +206,7 @@ absl::Status PeerCancel(ActorRuntime& root) {
 // tractor's test_do_not_swallow_error_before_started_by_remote_
 // contextcancelled: errorer's context fails before Started, having
 // cancelled its own context with service on the way out.
-absl::Status ErrorBeforeStarted(ActorRuntime& root) {
+absl::Status ErrorBeforeStarted(ActorCore& root) {
   return ActorNursery::Open(&root, [](ActorNursery& nursery) -> absl::Status {
     TETHER_ASSIGN_OR_RETURN(Portal * errorer, nursery.StartActor("errorer"));
     TETHER_ASSIGN_OR_RETURN(Portal * service, nursery.StartActor("service"));
@@ -251,7 +251,7 @@ std::string ProcState(int64_t pid) {
 }
 
 // The root streams from a child until the test SIGKILLs it.
-absl::Status KillMidStream(ActorRuntime& root) {
+absl::Status KillMidStream(ActorCore& root) {
   int64_t streamer_pid = 0;
   const absl::Status nursery_status =
       ActorNursery::Open(&root, [&](ActorNursery& nursery) -> absl::Status {
@@ -286,7 +286,7 @@ absl::Status KillMidStream(ActorRuntime& root) {
 }
 
 // A child shuts its server-side connections mid-stream and stays alive.
-absl::Status SeverMidStream(ActorRuntime& root) {
+absl::Status SeverMidStream(ActorCore& root) {
   return ActorNursery::Open(&root, [](ActorNursery& nursery) -> absl::Status {
     TETHER_ASSIGN_OR_RETURN(Portal * streamer, nursery.StartActor("streamer"));
     int64_t streamer_pid = 0;
@@ -325,10 +325,10 @@ absl::Status SeverMidStream(ActorRuntime& root) {
   });
 }
 
-const std::map<std::string, std::function<absl::Status(ActorRuntime&)>>&
+const std::map<std::string, std::function<absl::Status(ActorCore&)>>&
 Scenarios() {
   static const auto* scenarios =
-      new std::map<std::string, std::function<absl::Status(ActorRuntime&)>>{
+      new std::map<std::string, std::function<absl::Status(ActorCore&)>>{
           {"tree", Tree},
           {"spinning_grandchild", SpinningGrandchild},
           {"peer_cancel", PeerCancel},
@@ -352,7 +352,8 @@ int main(int argc, char** argv) {
   options.name = "tree-root";
   return tether::RootMain(
       argc, argv, options,
-      [&scenario](tether::ActorRuntime& root) -> absl::Status {
+      [&scenario](tether::ActorRuntime& runtime) -> absl::Status {
+        tether::ActorCore& root = tether::ActorCore::Of(runtime);
         const auto& scenarios = tether::tree_root::Scenarios();
         const auto it = scenarios.find(scenario);
         if (it == scenarios.end()) {

@@ -23,8 +23,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "runtime/actor/actor_core.h"
 #include "tests/trees/tree_root_support.h"
-#include "tether/actor_runtime.h"
 #include "tether/address.h"
 #include "tether/context.h"
 #include "tether/function_registry.h"
@@ -42,8 +42,8 @@ namespace {
 // would overrun the opener's buffer of 64 (default overrun mode).
 constexpr absl::Duration kSendInterval = absl::Milliseconds(5);
 
-absl::StatusOr<ActorRuntime*> Self() {
-  ActorRuntime* self = ActorRuntime::Current();
+absl::StatusOr<ActorCore*> Self() {
+  ActorCore* self = ActorCore::Current();
   if (self == nullptr) {
     return absl::FailedPreconditionError("runs only in a serving task");
   }
@@ -67,7 +67,7 @@ TETHER_REGISTER_CONTEXT(pid_then_sleep, PidThenSleep);
 // A middle actor: starts a grandchild that sleeps, reports both pids in
 // Started, and sleeps until cancelled (which tears the grandchild down).
 absl::StatusOr<Value> Subtree(Context& ctx, const Value&) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_RETURN_IF_ERROR(
       ActorNursery::Open(self, [&](ActorNursery& nursery) -> absl::Status {
         TETHER_ASSIGN_OR_RETURN(Portal * grandchild,
@@ -95,7 +95,7 @@ TETHER_REGISTER_CONTEXT(spin, Spin);
 
 // A middle actor whose grandchild spins; Started carries both pids.
 absl::StatusOr<Value> SpawnSpinner(Context& ctx, const Value&) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_RETURN_IF_ERROR(
       ActorNursery::Open(self, [&](ActorNursery& nursery) -> absl::Status {
         TETHER_ASSIGN_OR_RETURN(Portal * spinner,
@@ -169,7 +169,7 @@ absl::StatusOr<int> ShutDownServerConnections(int port) {
 // Started(pid), streams {"after": N} values, then shuts down the
 // connections to its own server and streams on until the context ends.
 absl::StatusOr<Value> StreamThenSever(Context& ctx, const Value& args) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_ASSIGN_OR_RETURN(int64_t after, IntField(args, "after"));
   TETHER_ASSIGN_OR_RETURN(Address address,
                           Address::Parse(self->ref().addresses(0)));
@@ -196,7 +196,7 @@ TETHER_REGISTER_CONTEXT(stream_then_sever, StreamThenSever);
 // sends Started once values flow, and returns what its own context with
 // the sleeper observed when that ended.
 absl::StatusOr<Value> StreamFromPeer(Context& ctx, const Value& args) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_ASSIGN_OR_RETURN(Address address, AddressArg(args));
   Portal sleeper(self, address);
   std::string stream_error_kind = "none";
@@ -229,7 +229,7 @@ TETHER_REGISTER_CONTEXT(stream_from_peer, StreamFromPeer);
 // The canceller of peer_cancel: cancels the actor at {"address"} and
 // returns its own uuid and the uuid of the actor that accepted.
 absl::StatusOr<Value> CancelPeer(Context& ctx, const Value& args) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_ASSIGN_OR_RETURN(Address address, AddressArg(args));
   TETHER_RETURN_IF_ERROR(ctx.Started());
   Portal peer(self, address);
@@ -246,7 +246,7 @@ constexpr char kServiceErrorMessage[] = "the service refused to start";
 // {"address"}, then fails instead of sending Started; on the way out it
 // cancels the service's context and waits for the confirmation.
 absl::StatusOr<Value> FailBeforeStarted(Context&, const Value& args) {
-  TETHER_ASSIGN_OR_RETURN(ActorRuntime * self, Self());
+  TETHER_ASSIGN_OR_RETURN(ActorCore * self, Self());
   TETHER_ASSIGN_OR_RETURN(Address address, AddressArg(args));
   Portal service(self, address);
   TETHER_RETURN_IF_ERROR(service.OpenContext(

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tether/actor_runtime.h"
+#include "runtime/actor/actor_core.h"
 #include "tether/errors.h"
 #include "tether/status_macros.h"
 #include "tether/task.h"
@@ -42,7 +42,7 @@ absl::Status ApplicationError(absl::string_view type,
   info.set_kind(tether::v1::ERROR_KIND_APPLICATION);
   info.set_type(std::string(type));
   info.set_message(std::string(message));
-  if (ActorRuntime* self = ActorRuntime::Current()) {
+  if (ActorCore* self = ActorCore::Current()) {
     *info.mutable_source() = self->id();
     *info.add_relay_path() = self->id();
   }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "runtime/task/wait.h"
 #include "tether/status_macros.h"
 
 namespace tether {

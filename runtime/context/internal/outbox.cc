@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/base/log.h"
+#include "runtime/task/wait.h"
 #include "tether/status_macros.h"
 
 namespace tether {

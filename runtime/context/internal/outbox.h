@@ -44,6 +44,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "runtime/context/internal/yield_wire.h"
+#include "runtime/task/wait.h"
 #include "tether/task.h"
 #include "tether/v1/frame.pb.h"
 #include "tether/value.h"

@@ -14,6 +14,7 @@
 #include "runtime/base/crash_report.h"
 
 namespace tether {
+namespace task_internal {
 namespace {
 
 // A thread waiting for work; lives on that thread's stack.
@@ -106,4 +107,5 @@ size_t ThreadCache::idle() {
   return cache.idle.size();
 }
 
+}  // namespace task_internal
 }  // namespace tether

@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 
 namespace tether {
+namespace task_internal {
 
 class ThreadCache {
  public:
@@ -45,6 +46,7 @@ class ThreadCache {
   static size_t idle();
 };
 
+}  // namespace task_internal
 }  // namespace tether
 
 #endif  // TETHER_RUNTIME_TASK_INTERNAL_THREAD_CACHE_H_

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 
 namespace tether {
+namespace task_internal {
 namespace {
 
 // Long enough that reaching it means something was lost.
@@ -172,4 +173,5 @@ TEST(ThreadCacheTest, ThreadsBeyondMaxIdleEndInsteadOfIdling) {
 }
 
 }  // namespace
+}  // namespace task_internal
 }  // namespace tether

@@ -1,10 +1,12 @@
-#include "tether/actor_runtime.h"
+#include "runtime/actor/actor_core.h"
 
 #include <exception>
 #include <utility>
 
 #include "absl/base/attributes.h"
 #include "runtime/base/log.h"
+#include "runtime/base/runtime_errors.h"
+#include "runtime/task/wait.h"
 #include "tether/errors.h"
 
 namespace tether {
@@ -15,7 +17,7 @@ namespace {
 // the stack pages it has touched stay resident meanwhile (a page per idle
 // context, measured by BM_IdleContextBytes).
 ABSL_ATTRIBUTE_NOINLINE absl::Status BoxCurrentException(
-    const ActorRuntime& self) {
+    const ActorCore& self) {
   try {
     throw;
   } catch (const std::exception& e) {
@@ -29,7 +31,7 @@ ABSL_ATTRIBUTE_NOINLINE absl::Status BoxCurrentException(
 // error so it reaches the opener like any other failure.
 absl::StatusOr<Value> Invoke(const RegisteredFunction& function,
                              Context& context, const Value& args,
-                             const ActorRuntime& self) {
+                             const ActorCore& self) {
   try {
     if (function.kind == v1::FUNCTION_KIND_PLAIN) return function.plain(args);
     return function.context(context, args);
@@ -38,28 +40,48 @@ absl::StatusOr<Value> Invoke(const RegisteredFunction& function,
   }
 }
 
-thread_local ActorRuntime* tls_current = nullptr;
+thread_local ActorCore* tls_current = nullptr;
 
 // Makes an actor the calling thread's current one for the scope's life; a
 // task's thread runs other tasks afterwards
 // (runtime/task/internal/thread_cache.h).
 class ScopedCurrentActor {
  public:
-  explicit ScopedCurrentActor(ActorRuntime* actor)
+  explicit ScopedCurrentActor(ActorCore* actor)
       : previous_(std::exchange(tls_current, actor)) {}
   ~ScopedCurrentActor() { tls_current = previous_; }
   ScopedCurrentActor(const ScopedCurrentActor&) = delete;
   ScopedCurrentActor& operator=(const ScopedCurrentActor&) = delete;
 
  private:
-  ActorRuntime* const previous_;
+  ActorCore* const previous_;
 };
 
 }  // namespace
 
-ActorRuntime* ActorRuntime::Current() { return tls_current; }
+ActorCore* ActorCore::Current() { return tls_current; }
 
-ActorRuntime::ActorRuntime(ActorIdentity identity, FunctionRegistry* functions)
+// ActorRuntime, the users' view: every one is an ActorCore.
+
+ActorRuntime* ActorRuntime::Current() { return ActorCore::Current(); }
+
+v1::ActorId ActorRuntime::id() const { return ActorCore::Of(*this).id(); }
+
+v1::ActorRef ActorRuntime::ref() const { return ActorCore::Of(*this).ref(); }
+
+v1::ActorRef ActorRuntime::parent() const {
+  return ActorCore::Of(*this).parent();
+}
+
+std::vector<std::string> ActorRuntime::registry_addresses() const {
+  return ActorCore::Of(*this).registry_addresses();
+}
+
+bool ActorRuntime::debug_mode() const {
+  return ActorCore::Of(*this).debug_mode();
+}
+
+ActorCore::ActorCore(ActorIdentity identity, FunctionRegistry* functions)
     : identity_(std::move(identity)), functions_(functions) {
 #ifdef NDEBUG
   // abseil checks lock order on every Mutex acquisition unless told not to;
@@ -69,12 +91,12 @@ ActorRuntime::ActorRuntime(ActorIdentity identity, FunctionRegistry* functions)
 #endif
 }
 
-ActorRuntime::~ActorRuntime() {
+ActorCore::~ActorCore() {
   CancelServing(id());
   serving_tasks_.Wait().IgnoreError();
 }
 
-v1::ActorRef ActorRuntime::ref() const {
+v1::ActorRef ActorCore::ref() const {
   v1::ActorRef ref;
   *ref.mutable_id() = id();
   absl::MutexLock lock(&mu_);
@@ -82,47 +104,47 @@ v1::ActorRef ActorRuntime::ref() const {
   return ref;
 }
 
-void ActorRuntime::SetAddresses(std::vector<std::string> addresses) {
+void ActorCore::SetAddresses(std::vector<std::string> addresses) {
   absl::MutexLock lock(&mu_);
   addresses_ = std::move(addresses);
 }
 
-void ActorRuntime::SetParent(v1::ActorRef parent) {
+void ActorCore::SetParent(v1::ActorRef parent) {
   absl::MutexLock lock(&mu_);
   parent_ = std::move(parent);
 }
 
-v1::ActorRef ActorRuntime::parent() const {
+v1::ActorRef ActorCore::parent() const {
   absl::MutexLock lock(&mu_);
   return parent_;
 }
 
-void ActorRuntime::SetRegistryAddresses(std::vector<std::string> addresses) {
+void ActorCore::SetRegistryAddresses(std::vector<std::string> addresses) {
   absl::MutexLock lock(&mu_);
   registry_addresses_ = std::move(addresses);
 }
 
-std::vector<std::string> ActorRuntime::registry_addresses() const {
+std::vector<std::string> ActorCore::registry_addresses() const {
   absl::MutexLock lock(&mu_);
   return registry_addresses_;
 }
 
-void ActorRuntime::SetDebugMode(bool debug_mode) {
+void ActorCore::SetDebugMode(bool debug_mode) {
   absl::MutexLock lock(&mu_);
   debug_mode_ = debug_mode;
 }
 
-bool ActorRuntime::debug_mode() const {
+bool ActorCore::debug_mode() const {
   absl::MutexLock lock(&mu_);
   return debug_mode_;
 }
 
-void ActorRuntime::SetRoot(v1::ActorRef root) {
+void ActorCore::SetRoot(v1::ActorRef root) {
   absl::MutexLock lock(&mu_);
   root_ = std::move(root);
 }
 
-v1::ActorRef ActorRuntime::root() const {
+v1::ActorRef ActorCore::root() const {
   {
     absl::MutexLock lock(&mu_);
     if (root_.has_id()) return root_;
@@ -130,13 +152,13 @@ v1::ActorRef ActorRuntime::root() const {
   return ref();
 }
 
-void ActorRuntime::SetStopHandler(
+void ActorCore::SetStopHandler(
     std::function<void(const std::string& reason)> stop) {
   absl::MutexLock lock(&mu_);
   stop_ = std::move(stop);
 }
 
-void ActorRuntime::RequestStop(const std::string& reason) {
+void ActorCore::RequestStop(const std::string& reason) {
   std::function<void(const std::string&)> stop;
   {
     absl::MutexLock lock(&mu_);
@@ -145,22 +167,22 @@ void ActorRuntime::RequestStop(const std::string& reason) {
   if (stop) stop(reason);
 }
 
-void ActorRuntime::SetPostMortem(PostMortem post_mortem) {
+void ActorCore::SetPostMortem(PostMortem post_mortem) {
   absl::MutexLock lock(&mu_);
   post_mortem_ = std::move(post_mortem);
 }
 
-void ActorRuntime::SetChild(const v1::ChildInfo& child) {
+void ActorCore::SetChild(const v1::ChildInfo& child) {
   absl::MutexLock lock(&mu_);
   children_[child.actor().id().uuid()] = child;
 }
 
-void ActorRuntime::RemoveChild(const std::string& uuid) {
+void ActorCore::RemoveChild(const std::string& uuid) {
   absl::MutexLock lock(&mu_);
   children_.erase(uuid);
 }
 
-std::vector<v1::ChildInfo> ActorRuntime::DescribeChildren() const {
+std::vector<v1::ChildInfo> ActorCore::DescribeChildren() const {
   absl::MutexLock lock(&mu_);
   std::vector<v1::ChildInfo> children;
   children.reserve(children_.size());
@@ -168,7 +190,7 @@ std::vector<v1::ChildInfo> ActorRuntime::DescribeChildren() const {
   return children;
 }
 
-void ActorRuntime::AddContext(const std::shared_ptr<Context>& context) {
+void ActorCore::AddContext(const std::shared_ptr<ContextCore>& context) {
   absl::MutexLock lock(&mu_);
   contexts_[{context->id(), context->side()}] = context;
   if (context->side() == Context::Side::kOpener) {
@@ -178,77 +200,77 @@ void ActorRuntime::AddContext(const std::shared_ptr<Context>& context) {
   }
 }
 
-void ActorRuntime::RemoveContext(const Context& context) {
+void ActorCore::RemoveContext(const ContextCore& context) {
   absl::MutexLock lock(&mu_);
   finished_frames_sent_ += context.frames_sent();
   finished_frames_received_ += context.frames_received();
   auto it = contexts_.find({context.id(), context.side()});
   // Only if the entry is this context (ids are chosen by openers).
   if (it != contexts_.end()) {
-    std::shared_ptr<Context> entry = it->second.lock();
+    std::shared_ptr<ContextCore> entry = it->second.lock();
     if (entry == nullptr || entry.get() == &context) contexts_.erase(it);
   }
 }
 
-std::shared_ptr<Context> ActorRuntime::FindContext(const std::string& id,
-                                                   Context::Side side) const {
+std::shared_ptr<ContextCore> ActorCore::FindContext(const std::string& id,
+                                                    Context::Side side) const {
   absl::MutexLock lock(&mu_);
   auto it = contexts_.find({id, side});
   return it == contexts_.end() ? nullptr : it->second.lock();
 }
 
-std::vector<v1::ContextInfo> ActorRuntime::DescribeContexts() const {
-  std::vector<std::shared_ptr<Context>> open;
+std::vector<v1::ContextInfo> ActorCore::DescribeContexts() const {
+  std::vector<std::shared_ptr<ContextCore>> open;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& entry : contexts_) {
-      if (std::shared_ptr<Context> context = entry.second.lock()) {
+      if (std::shared_ptr<ContextCore> context = entry.second.lock()) {
         open.push_back(std::move(context));
       }
     }
   }
   std::vector<v1::ContextInfo> infos;
   infos.reserve(open.size());
-  for (const std::shared_ptr<Context>& context : open) {
+  for (const std::shared_ptr<ContextCore>& context : open) {
     infos.push_back(context->Describe());
   }
   return infos;
 }
 
-uint64_t ActorRuntime::contexts_opened() const {
+uint64_t ActorCore::contexts_opened() const {
   absl::MutexLock lock(&mu_);
   return contexts_opened_;
 }
 
-uint64_t ActorRuntime::contexts_served() const {
+uint64_t ActorCore::contexts_served() const {
   absl::MutexLock lock(&mu_);
   return contexts_served_;
 }
 
-uint64_t ActorRuntime::frames_sent() const {
-  return SumOverContexts(&ActorRuntime::finished_frames_sent_,
-                         &Context::frames_sent);
+uint64_t ActorCore::frames_sent() const {
+  return SumOverContexts(&ActorCore::finished_frames_sent_,
+                         &ContextCore::frames_sent);
 }
 
-uint64_t ActorRuntime::frames_received() const {
-  return SumOverContexts(&ActorRuntime::finished_frames_received_,
-                         &Context::frames_received);
+uint64_t ActorCore::frames_received() const {
+  return SumOverContexts(&ActorCore::finished_frames_received_,
+                         &ContextCore::frames_received);
 }
 
-uint64_t ActorRuntime::SumOverContexts(uint64_t ActorRuntime::*finished,
-                                       uint64_t (Context::*count)()
-                                           const) const {
+uint64_t ActorCore::SumOverContexts(uint64_t ActorCore::*finished,
+                                    uint64_t (ContextCore::*count)()
+                                        const) const {
   absl::MutexLock lock(&mu_);
   uint64_t sum = this->*finished;
   for (const auto& entry : contexts_) {
-    if (std::shared_ptr<Context> context = entry.second.lock()) {
+    if (std::shared_ptr<ContextCore> context = entry.second.lock()) {
       sum += ((*context).*count)();
     }
   }
   return sum;
 }
 
-void ActorRuntime::SpawnServingTask(std::function<void()> call) {
+void ActorCore::SpawnServingTask(std::function<void()> call) {
   {
     absl::MutexLock lock(&mu_);
     ++serving_;
@@ -269,9 +291,9 @@ void ActorRuntime::SpawnServingTask(std::function<void()> call) {
   --serving_;
 }
 
-void ActorRuntime::RunServed(const std::shared_ptr<Context>& context,
-                             const RegisteredFunction& function,
-                             const Value& args) {
+void ActorCore::RunServed(const std::shared_ptr<ContextCore>& context,
+                          const RegisteredFunction& function,
+                          const Value& args) {
   std::optional<v1::ActorId> cancelled_by;
   {
     absl::MutexLock lock(&mu_);
@@ -287,8 +309,8 @@ void ActorRuntime::RunServed(const std::shared_ptr<Context>& context,
   context->FinishCallee(std::move(result));
 }
 
-void ActorRuntime::RunPostMortem(const std::string& function,
-                                 const absl::Status& error) {
+void ActorCore::RunPostMortem(const std::string& function,
+                              const absl::Status& error) {
   if (IsContextCancelled(error) || absl::IsCancelled(error)) return;
   PostMortem post_mortem;
   {
@@ -298,8 +320,8 @@ void ActorRuntime::RunPostMortem(const std::string& function,
   if (post_mortem) post_mortem(function, error);
 }
 
-void ActorRuntime::CancelServing(const v1::ActorId& requester) {
-  std::vector<std::shared_ptr<Context>> served;
+void ActorCore::CancelServing(const v1::ActorId& requester) {
+  std::vector<std::shared_ptr<ContextCore>> served;
   v1::ActorId canceller;
   {
     absl::MutexLock lock(&mu_);
@@ -309,17 +331,17 @@ void ActorRuntime::CancelServing(const v1::ActorId& requester) {
     canceller = *cancelled_by_;
     for (const auto& entry : contexts_) {
       if (entry.first.second != Context::Side::kCallee) continue;
-      if (std::shared_ptr<Context> context = entry.second.lock()) {
+      if (std::shared_ptr<ContextCore> context = entry.second.lock()) {
         served.push_back(std::move(context));
       }
     }
   }
-  for (const std::shared_ptr<Context>& context : served) {
+  for (const std::shared_ptr<ContextCore>& context : served) {
     context->CancelByRequest(canceller);
   }
 }
 
-bool ActorRuntime::AwaitServingDone(absl::Duration timeout) {
+bool ActorCore::AwaitServingDone(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   return mu_.AwaitWithTimeout(
       absl::Condition(
