@@ -1,6 +1,5 @@
 #include "client/opener_stream.h"
 
-#include "grpcpp/support/slice.h"
 #include "rpc/status_conversion.h"
 #include "runtime/task/wait.h"
 
@@ -24,61 +23,47 @@ std::shared_ptr<OpenerStream> OpenerStream::Create(
 OpenerStream::OpenerStream(std::shared_ptr<ContextCore> context,
                            grpc::GenericStub* stub, PeerSignaller* signaller,
                            std::shared_ptr<CallQueue> queue)
-    : context_(std::move(context)),
-      signaller_(signaller),
-      queue_(std::move(queue)) {
-  waiters_.SetPoller(queue_);
+    : FramePump(std::move(queue), /*max_frame_bytes=*/0),
+      context_(std::move(context)),
+      signaller_(signaller) {
   call_.set_initial_metadata_corked(true);
   stream_ = stub->PrepareCall(&call_, kContextMethod, queue_->cq());
+  set_stream(stream_.get());
 }
 
 void OpenerStream::Start() {
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
-  call_started_ = true;
+  state_ = Call::kStarted;
   // The headers are corked: they leave with the first write, and this tag
   // never completes.
   stream_->StartCall(nullptr);
-  if (write_pending_) {
-    write_pending_ = false;
-    stream_->Write(out_, &write_op_);
-  }
+  if (std::exchange(write_pending_, false)) WriteStaged();
   StartReadLocked();
 }
 
-void OpenerStream::StartReadLocked() {
-  reading_ = true;
-  stream_->Read(&in_, &read_op_);
-}
-
-void OpenerStream::OnReadDone(bool ok) {
-  if (!ok) {
-    absl::MutexLock lock(&mu_);
-    reading_ = false;
-    read_closed_ = true;
-    MaybeFinishLocked();
-    return;
-  }
-  grpc::Slice slice;
-  if (in_.DumpToSingleSlice(&slice).ok()) {
-    context_->OnFrame(absl::string_view(
-        reinterpret_cast<const char*>(slice.begin()), slice.size()));
+ContextCore* OpenerStream::OnFrameRead(absl::string_view bytes,
+                                       absl::string_view problem) {
+  if (problem.empty()) {
+    context_->OnFrame(bytes);
   } else {
-    context_->OnBadFrame("a frame could not be read");
+    context_->OnBadFrame(problem);
   }
-  in_.Clear();
-  {
-    absl::MutexLock lock(&mu_);
-    reading_ = false;
-    reading_paused_ = true;
-  }
-  if (context_->ShouldRead()) ResumeReading();
+  return context_.get();
 }
 
-void OpenerStream::OnWriteDone(bool ok) {
+void OpenerStream::OnReadClosed() {
+  absl::MutexLock lock(&mu_);
+  MaybeFinishLocked();
+}
+
+bool OpenerStream::ReadsWantedLocked() const {
+  return state_ == Call::kStarted;
+}
+
+void OpenerStream::OnWriteCompleted(bool ok) {
   {
     absl::MutexLock lock(&mu_);
-    writing_ = false;
     MaybeFinishLocked();
   }
   context_->OnWriteDone(ok);
@@ -86,20 +71,24 @@ void OpenerStream::OnWriteDone(bool ok) {
 
 void OpenerStream::MaybeFinishLocked() {
   // Finish once reading ended and nothing else is outstanding.
-  if (!read_closed_ || finishing_ || writing_) return;
-  finishing_ = true;
+  if (reading_ != Reading::kClosed || state_ != Call::kStarted || writing_) {
+    return;
+  }
+  state_ = Call::kFinishing;
   stream_->Finish(&status_, &finish_op_);
 }
 
 void OpenerStream::OnFinished(bool ok) {
   context_->OnTransportDone(ToAbslStatus(status_));
   absl::MutexLock lock(&mu_);
-  done_ = true;
+  state_ = Call::kDone;
   waiters_.NotifyAll();
 }
 
 void OpenerStream::FinishAndWait(absl::Duration grace) {
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return state_ == Call::kDone;
+  };
   {
     absl::MutexLock lock(&mu_);
     if (AwaitLockedShielded(mu_, waiters_, done, absl::Now() + grace)) return;
@@ -110,8 +99,6 @@ void OpenerStream::FinishAndWait(absl::Duration grace) {
 }
 
 void OpenerStream::StartWrite(absl::string_view frame, bool last) {
-  grpc::Slice slice(frame.data(), frame.size());
-  grpc::ByteBuffer buffer(&slice, 1);
   {
     absl::MutexLock write_lock(&write_mu_);
     bool ok;
@@ -119,27 +106,18 @@ void OpenerStream::StartWrite(absl::string_view frame, bool last) {
     {
       // writing_ keeps Finish away until the write completes.
       absl::MutexLock lock(&mu_);
-      ok = !finishing_;
-      started = call_started_;
+      ok = state_ == Call::kPrepared || state_ == Call::kStarted;
+      started = state_ == Call::kStarted;
       writing_ = writing_ || ok;
       write_pending_ = ok && !started;  // Start() writes it.
     }
     if (ok) {
-      out_.Swap(&buffer);
-      // Without mu_: gRPC may write all the way to the socket here, and a
-      // read's handling must not wait for that.
-      if (started) stream_->Write(out_, &write_op_);
+      StageWrite(frame);
+      if (started) WriteStaged();
       return;
     }
   }
   context_->OnWriteDone(false);
-}
-
-void OpenerStream::ResumeReading() {
-  absl::MutexLock lock(&mu_);
-  if (!reading_paused_ || read_closed_ || finishing_ || reading_) return;
-  reading_paused_ = false;
-  StartReadLocked();
 }
 
 void OpenerStream::Finish(const absl::Status& status) { CancelCall(); }
@@ -149,10 +127,7 @@ void OpenerStream::CancelCall() {
   // A paused read would never see the end of the call: start one, which
   // fails at once.
   absl::MutexLock lock(&mu_);
-  if (reading_paused_ && !read_closed_ && !reading_) {
-    reading_paused_ = false;
-    StartReadLocked();
-  }
+  if (reading_ == Reading::kPaused) StartReadLocked();
 }
 
 void OpenerStream::Signal(const v1::SignalRequest& request) {

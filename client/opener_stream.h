@@ -12,6 +12,9 @@
 //   ... the context runs ...
 //   stream->FinishAndWait(absl::Seconds(1));         // before release
 //
+// What it shares with the callee's end (one read and one write in flight,
+// reads paused while the inbox is full) is rpc/frame_pump.h.
+//
 // Thread-safe.
 
 #ifndef TETHER_CLIENT_OPENER_STREAM_H_
@@ -26,13 +29,16 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/call_queue.h"
+#include "rpc/frame_pump.h"
 #include "rpc/peer_signaller.h"
 #include "runtime/context/context_core.h"
 #include "runtime/task/wait.h"
 
 namespace tether {
 
-class OpenerStream final : public ContextTransport {
+class OpenerStream final
+    : public ContextTransport,
+      public FramePump<grpc::GenericClientAsyncReaderWriter> {
  public:
   // Binds a tether.v1.Actor/Context call on `stub`'s channel to `queue`
   // and attaches it to `context` (weakly); `stub` and `signaller` must
@@ -52,18 +58,30 @@ class OpenerStream final : public ContextTransport {
   // ContextTransport
   // `last` changes nothing: a client has no status to end the call with.
   void StartWrite(absl::string_view frame, bool last) override;
-  void ResumeReading() override;
+  void ResumeReading() override { FramePump::ResumeReading(); }
   void Finish(const absl::Status& status) override;
   void Signal(const v1::SignalRequest& request) override;
 
  private:
+  // Where the call is in its life.
+  enum class Call {
+    kPrepared,   // not started: a write waits for Start()
+    kStarted,    // frames flow
+    kFinishing,  // reading ended and no write is left: the status is asked
+    kDone,       // the status arrived and went to the context
+  };
+
   OpenerStream(std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
                PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
 
-  void OnReadDone(bool ok);
-  void OnWriteDone(bool ok);
+  // FramePump
+  ContextCore* OnFrameRead(absl::string_view bytes,
+                           absl::string_view problem) override;
+  void OnReadClosed() override;
+  void OnWriteCompleted(bool ok) override;
+  bool ReadsWantedLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   void OnFinished(bool ok);
-  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancels the call; a paused read is started so that it sees the end.
   void CancelCall();
   // Asks for the call's status once reading ended and no write is left.
@@ -71,33 +89,14 @@ class OpenerStream final : public ContextTransport {
 
   const std::shared_ptr<ContextCore> context_;
   PeerSignaller* const signaller_;
-  const std::shared_ptr<CallQueue> queue_;
   grpc::ClientContext call_;
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
-  grpc::ByteBuffer in_;
   grpc::Status status_;
-  MemberEvent<OpenerStream> read_op_{this, &OpenerStream::OnReadDone};
-  MemberEvent<OpenerStream> write_op_{this, &OpenerStream::OnWriteDone};
   MemberEvent<OpenerStream> finish_op_{this, &OpenerStream::OnFinished};
 
-  // Two locks, so that handling a read never waits for a write: a task's
-  // StartWrite holds write_mu_ while gRPC writes, often all the way to the
-  // socket. Lock order: write_mu_, then mu_.
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  absl::Mutex mu_;
-  grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool call_started_ ABSL_GUARDED_BY(mu_) = false;
-  // A write came before Start(), which issues it.
+  Call state_ ABSL_GUARDED_BY(mu_) = Call::kPrepared;
+  // A frame is staged that Start() writes.
   bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;
-  bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
-  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  // The call's status arrived and was handed to the context.
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  // FinishAndWait waits here, polling queue_.
-  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tether

@@ -4,8 +4,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/impl/codegen/proto_utils.h"
-#include "grpcpp/support/slice.h"
 #include "rpc/status_conversion.h"
 #include "runtime/base/log.h"
 #include "runtime/base/runtime_errors.h"
@@ -39,10 +37,10 @@ const char* KindName(v1::FunctionKind kind) {
 }  // namespace
 
 ContextCall::ContextCall(ActorCore* runtime, PeerSignaller* signaller)
-    : runtime_(runtime),
-      signaller_(signaller),
-      queue_(std::make_shared<CallQueue>()) {
-  waiters_.SetPoller(queue_);
+    : FramePump(std::make_shared<CallQueue>(), kMaxFrameBytes),
+      runtime_(runtime),
+      signaller_(signaller) {
+  set_stream(&stream_);
 }
 
 ContextCall::~ContextCall() = default;
@@ -71,68 +69,52 @@ void ContextCall::Serve() {
 }
 
 bool ContextCall::OverLocked() const {
-  return done_ && !reading_ && !writing_ && (!finishing_ || finished_);
+  return done_ && reading_ != Reading::kReading && !writing_ &&
+         ending_ != Ending::kFinishing;
 }
 
-void ContextCall::StartReadLocked() {
-  reading_ = true;
-  stream_.Read(&in_, &read_op_);
+bool ContextCall::ReadsWantedLocked() const {
+  return ending_ == Ending::kNo && !done_ && !refusal_.has_value();
 }
 
-void ContextCall::OnReadDone(bool ok) {
+ContextCore* ContextCall::OnFrameRead(absl::string_view bytes,
+                                      absl::string_view problem) {
   bool first;
   {
     absl::MutexLock lock(&mu_);
-    reading_ = false;
     first = !first_frame_done_;
-    if (!ok) read_closed_ = true;
-    waiters_.NotifyAll();
   }
-  if (!ok) {
-    if (first) {
-      Refuse(ProtocolError(runtime_->id(),
-                           "the stream ended before its Start frame"));
-      absl::MutexLock lock(&mu_);
-      first_frame_done_ = true;
-      waiters_.NotifyAll();
-    } else {
-      context_->OnPeerHalfClose();
-    }
-    return;
-  }
-  std::string problem;
-  grpc::Slice slice;
-  if (in_.Length() > kMaxFrameBytes) {
-    problem = absl::StrCat("a frame of ", in_.Length(),
-                           " bytes exceeds the limit of ", kMaxFrameBytes);
-  } else if (!in_.DumpToSingleSlice(&slice).ok()) {
-    problem = "a frame could not be read";
-  }
-  in_.Clear();
-  const absl::string_view bytes(reinterpret_cast<const char*>(slice.begin()),
-                                slice.size());
   if (first) {
     Accept(bytes, problem);
     absl::MutexLock lock(&mu_);
     first_frame_done_ = true;
-    waiters_.NotifyAll();
-    if (context_ == nullptr) return;
-  } else if (problem.empty()) {
+    return context_.get();
+  }
+  if (problem.empty()) {
     context_->OnFrame(bytes);
   } else {
     context_->OnBadFrame(problem);
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (read_closed_ || finishing_) return;
-    reading_paused_ = true;
-  }
-  if (context_->ShouldRead()) ResumeReading();
+  return context_.get();
 }
 
-void ContextCall::Accept(absl::string_view bytes, const std::string& problem) {
+void ContextCall::OnReadClosed() {
+  bool first;
+  {
+    absl::MutexLock lock(&mu_);
+    first = !first_frame_done_;
+  }
+  if (!first) return context_->OnPeerHalfClose();
+  Refuse(
+      ProtocolError(runtime_->id(), "the stream ended before its Start frame"));
+  absl::MutexLock lock(&mu_);
+  first_frame_done_ = true;
+  waiters_.NotifyAll();
+}
+
+void ContextCall::Accept(absl::string_view bytes, absl::string_view problem) {
   v1::Frame frame;
-  std::string why = problem;
+  std::string why(problem);
   if (why.empty() &&
       !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     why =
@@ -221,80 +203,54 @@ void ContextCall::Refuse(const absl::Status& error) {
   v1::Frame frame;
   *frame.mutable_error()->mutable_error() = BoxStatus(error, runtime_->id());
   absl::MutexLock write_lock(&write_mu_);
-  absl::MutexLock lock(&mu_);
-  if (refusing_ || finishing_ || done_) return;
-  refusing_ = true;
-  refusal_ = error;
-  read_closed_ = true;
-  bool own_buffer = false;
-  out_.Clear();
-  if (grpc::SerializationTraits<v1::Frame>::Serialize(frame, &out_, &own_buffer)
-          .ok()) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (refusal_.has_value() || ending_ != Ending::kNo || done_) return;
+    refusal_ = error;
+    if (reading_ != Reading::kReading) reading_ = Reading::kClosed;
     writing_ = true;
-    stream_.Write(out_, &write_op_);
-  } else {
-    finishing_ = true;
-    stream_.Finish(ToGrpcStatus(error), &finish_op_);
   }
-}
-
-void ContextCall::ResumeReading() {
-  absl::MutexLock lock(&mu_);
-  if (!reading_paused_ || read_closed_ || finishing_ || done_ || reading_) {
-    return;
-  }
-  reading_paused_ = false;
-  StartReadLocked();
+  StageWrite(frame.SerializeAsString());
+  WriteStaged();
 }
 
 void ContextCall::StartWrite(absl::string_view frame, bool last) {
-  grpc::Slice slice(frame.data(), frame.size());
-  grpc::ByteBuffer buffer(&slice, 1);
   bool ok;
   {
     absl::MutexLock write_lock(&write_mu_);
     {
       // writing_ keeps the drain in Serve() waiting for the completion.
       absl::MutexLock lock(&mu_);
-      ok = !finishing_ && !done_;
+      ok = ending_ == Ending::kNo && !done_;
       writing_ = writing_ || (ok && !last);
     }
     if (ok) {
-      out_.Swap(&buffer);
+      StageWrite(frame);
       if (last) {
         holding_last_ = true;
       } else {
-        // Without mu_: gRPC may write all the way to the socket here, and
-        // a read's handling must not wait for that.
-        stream_.Write(out_, &write_op_);
+        WriteStaged();
       }
     }
   }
   if (!ok || last) context_->OnWriteDone(ok);
 }
 
-void ContextCall::OnWriteDone(bool ok) {
-  bool refusing;
-  {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    refusing = refusing_;
-    waiters_.NotifyAll();
-  }
-  if (!refusing) return context_->OnWriteDone(ok);
-  absl::Status refusal;
+void ContextCall::OnWriteCompleted(bool ok) {
+  std::optional<absl::Status> refusal;
   {
     absl::MutexLock lock(&mu_);
     refusal = refusal_;
   }
-  Finish(refusal);
+  if (!refusal.has_value()) return context_->OnWriteDone(ok);
+  Finish(*refusal);
 }
 
 void ContextCall::Finish(const absl::Status& status) {
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);
-  if (finishing_ || done_) return;
-  finishing_ = true;
+  if (ending_ != Ending::kNo || done_) return;
+  ending_ = Ending::kFinishing;
   if (std::exchange(holding_last_, false)) {
     stream_.WriteAndFinish(out_, grpc::WriteOptions(), ToGrpcStatus(status),
                            &finish_op_);
@@ -305,7 +261,7 @@ void ContextCall::Finish(const absl::Status& status) {
 
 void ContextCall::OnFinished(bool ok) {
   absl::MutexLock lock(&mu_);
-  finished_ = true;
+  ending_ = Ending::kFinished;
   waiters_.NotifyAll();
 }
 

@@ -18,6 +18,9 @@
 //   ... `tag` completes: a call arrived ...
 //   runtime->SpawnServingTask([call] { call->Serve(); });
 //
+// What it shares with the opener's end (one read and one write in flight,
+// reads paused while the inbox is full) is rpc/frame_pump.h.
+//
 // Thread-safe: events are handled by whichever thread polls the queue (the
 // serving task, a task waiting on the context, the timer thread); the
 // context's tasks start writes from their own threads.
@@ -34,6 +37,7 @@
 #include "grpcpp/support/async_stream.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/call_queue.h"
+#include "rpc/frame_pump.h"
 #include "rpc/peer_signaller.h"
 #include "runtime/actor/actor_core.h"
 #include "runtime/context/context_core.h"
@@ -45,12 +49,13 @@ namespace tether {
 // Largest serialized frame an actor accepts; announced in StartAck.
 inline constexpr size_t kMaxFrameBytes = 4 << 20;
 
+using ServerFrameStream =
+    grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+
 class ContextCall final : public ContextTransport,
+                          public FramePump<ServerFrameStream>,
                           public std::enable_shared_from_this<ContextCall> {
  public:
-  using Stream =
-      grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
-
   ContextCall(ActorCore* runtime, PeerSignaller* signaller);
   ~ContextCall() override;
 
@@ -71,21 +76,32 @@ class ContextCall final : public ContextTransport,
 
   // ContextTransport
   void StartWrite(absl::string_view frame, bool last) override;
-  void ResumeReading() override;
+  void ResumeReading() override { FramePump::ResumeReading(); }
   void Finish(const absl::Status& status) override;
   void Signal(const v1::SignalRequest& request) override;
 
  private:
-  void OnReadDone(bool ok);
-  void OnWriteDone(bool ok);
+  // How far the call is from its end, for gRPC.
+  enum class Ending {
+    kNo,         // serving
+    kFinishing,  // Finish (the status) was started
+    kFinished,   // its completion came
+  };
+
+  // FramePump
+  ContextCore* OnFrameRead(absl::string_view bytes,
+                           absl::string_view problem) override;
+  void OnReadClosed() override;
+  void OnWriteCompleted(bool ok) override;
+  bool ReadsWantedLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   void OnFinished(bool ok);
   void OnDone(bool ok);
   // Handles the first frame (`problem` says why its bytes are unusable):
   // sets context_, function_ and args_, or refuses the call.
-  void Accept(absl::string_view bytes, const std::string& problem);
+  void Accept(absl::string_view bytes, absl::string_view problem);
   // Answers a Start that cannot run with a lone Error, then finishes.
   void Refuse(const absl::Status& error);
-  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Why the context's transport is gone once the call is done.
   absl::Status EndOfCall();
   // gRPC is done with the call: no operation is outstanding any more.
@@ -93,13 +109,9 @@ class ContextCall final : public ContextTransport,
 
   ActorCore* const runtime_;
   PeerSignaller* const signaller_;
-  const std::shared_ptr<CallQueue> queue_;
   grpc::ServerContext server_context_;
-  Stream stream_{&server_context_};
+  ServerFrameStream stream_{&server_context_};
   v1::ActorRef opener_;
-  grpc::ByteBuffer in_;
-  MemberEvent<ContextCall> read_op_{this, &ContextCall::OnReadDone};
-  MemberEvent<ContextCall> write_op_{this, &ContextCall::OnWriteDone};
   MemberEvent<ContextCall> finish_op_{this, &ContextCall::OnFinished};
   MemberEvent<ContextCall> done_op_{this, &ContextCall::OnDone};
 
@@ -109,29 +121,15 @@ class ContextCall final : public ContextTransport,
   std::optional<RegisteredFunction> function_;
   Value args_;
 
-  // Two locks, so that handling a read never waits for a write: a task's
-  // StartWrite holds write_mu_ while gRPC writes, often all the way to the
-  // socket. Lock order: write_mu_, then mu_.
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  absl::Mutex mu_;
-  grpc::ByteBuffer out_ ABSL_GUARDED_BY(write_mu_);
-  // out_ holds the last frame, which Finish sends with the status.
+  // The staged frame is the last, which Finish sends with the status.
   bool holding_last_ ABSL_GUARDED_BY(write_mu_) = false;
   bool first_frame_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;
-  bool reading_paused_ ABSL_GUARDED_BY(mu_) = false;
-  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  Ending ending_ ABSL_GUARDED_BY(mu_) = Ending::kNo;
   // The call ended for gRPC (AsyncNotifyWhenDone). No operation starts
   // after it: once Serve() returns, the server may be gone.
   bool done_ ABSL_GUARDED_BY(mu_) = false;
-  // A lone Error is being written; Finish with refusal_ when it is done.
-  bool refusing_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
-  // Serve() waits here, polling queue_.
-  WaitSet waiters_ ABSL_GUARDED_BY(mu_);
+  // A lone Error is being written: Finish with this once it is.
+  std::optional<absl::Status> refusal_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tether

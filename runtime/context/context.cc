@@ -13,6 +13,9 @@
 namespace tether {
 namespace {
 
+using context_internal::Inbox;
+using context_internal::Outbox;
+
 // How long a failing block waits for the callee to confirm its
 // cancellation before the stream itself is cancelled.
 constexpr absl::Duration kCancelAckTimeout = absl::Milliseconds(500);
@@ -79,7 +82,8 @@ ContextCore::ContextCore(Side side, v1::ActorRef self, v1::ActorRef peer,
           }),
       // A callee is made from the Start frame its transport read.
       frames_received_(side == Side::kCallee ? 1 : 0),
-      peer_(std::move(peer)) {}
+      peer_(std::move(peer)),
+      state_(side, kind) {}
 
 ContextCore::~ContextCore() = default;
 
@@ -146,9 +150,11 @@ absl::Status ContextCore::Started(Value value) {
     if (kind_ == v1::FUNCTION_KIND_PLAIN) {
       return MisuseLocked("Started() called in a plain function");
     }
-    if (started_) return MisuseLocked("Started() called twice");
     if (outcome_.has_value() && !outcome_->ok()) return outcome_->status();
-    started_ = true;
+    if (!state_.may_send(FrameKind::kStarted)) {
+      return MisuseLocked("Started() called twice");
+    }
+    state_.Sent(FrameKind::kStarted);
   }
   v1::Frame frame;
   *frame.mutable_started()->mutable_value() = value.ToProto();
@@ -163,7 +169,8 @@ absl::StatusOr<MsgStream> ContextCore::OpenStream(StreamOptions options) {
     if (kind_ == v1::FUNCTION_KIND_PLAIN) {
       return MisuseLocked("OpenStream() called in a plain function");
     }
-    if (side_ == Side::kCallee && !started_) {
+    if (side_ == Side::kCallee &&
+        state_.phase() < ContextState::Phase::kStreaming) {
       return MisuseLocked("OpenStream() called before Started()");
     }
     if (stream_opened_) {
@@ -274,6 +281,10 @@ void ContextCore::SetPoller(const std::shared_ptr<TaskPoller>& poller) {
 }
 
 void ContextCore::SendControl(v1::Frame&& frame) {
+  {
+    absl::MutexLock lock(&mu_);
+    state_.Sent(*FrameKindOf(frame));
+  }
   outbox_.SendControl(std::move(frame));
 }
 
@@ -282,7 +293,6 @@ void ContextCore::BindScope(CancelHandle scope) {
   {
     absl::MutexLock lock(&mu_);
     scope_ = scope;
-    scope_bound_ = true;
     pending = pending_cancel_;
   }
   if (!pending.ok()) scope.Cancel(pending);
@@ -300,17 +310,18 @@ absl::StatusOr<Value> ContextCore::WaitStarted() {
   TETHER_RETURN_IF_ERROR(AwaitLocked(
       mu_, waiters_,
       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return started_ || outcome_.has_value();
+        return started_value_.has_value() || outcome_.has_value();
       },
       absl::InfiniteFuture()));
-  if (started_) return started_value_;
+  if (started_value_.has_value()) return *started_value_;
   if (!outcome_->ok()) return outcome_->status();
   return ProtocolError(peer_.id(), "the callee returned without Started");
 }
 
 bool ContextCore::final_frame_arrived() const {
   absl::MutexLock lock(&mu_);
-  return final_frame_arrived_;
+  return side_ == Side::kOpener &&
+         state_.phase() == ContextState::Phase::kFinishing;
 }
 
 absl::Status ContextCore::ExitBlock(absl::Status block_status) {
@@ -330,8 +341,7 @@ absl::Status ContextCore::ExitBlock(absl::Status block_status) {
   if (pending.has_value()) ApplySignal(*pending);
   {
     absl::MutexLock lock(&mu_);
-    scope_bound_ = false;
-    scope_ = CancelHandle();
+    scope_.reset();
   }
   if (!block_status.ok()) {
     bool known;
@@ -369,6 +379,15 @@ absl::Status ContextCore::ExitBlock(absl::Status block_status) {
 }
 
 void ContextCore::FinishCallee(absl::StatusOr<Value>&& result) {
+  // Frames the opener sent before this final frame, and that already
+  // arrived, are judged first: a violation among them (data past its own
+  // Stop's data_count) must not be overtaken by a Return.
+  std::shared_ptr<TaskPoller> poller;
+  {
+    absl::MutexLock lock(&mu_);
+    poller = poller_;
+  }
+  if (poller != nullptr) PollReady(*poller);
   v1::Frame frame;
   absl::Status final_status;
   {
@@ -376,7 +395,8 @@ void ContextCore::FinishCallee(absl::StatusOr<Value>&& result) {
     if (outcome_.has_value()) return;
     if (!misuse_.ok()) {
       result = misuse_;
-    } else if (result.ok() && kind_ == v1::FUNCTION_KIND_CONTEXT && !started_) {
+    } else if (result.ok() && kind_ == v1::FUNCTION_KIND_CONTEXT &&
+               state_.phase() < ContextState::Phase::kStreaming) {
       result = MisuseLocked("the context function returned before Started()");
     } else if (result.ok()) {
       absl::Status sendable = result->CheckNesting();
@@ -394,6 +414,7 @@ void ContextCore::FinishCallee(absl::StatusOr<Value>&& result) {
       final_status = MakeError(info);
       result = final_status;
     }
+    state_.Sent(frame.has_error() ? FrameKind::kError : FrameKind::kReturn);
     outcome_ = std::move(result);
     UpdateSendGateLocked();
     waiters_.NotifyAll();
@@ -429,7 +450,7 @@ v1::ContextInfo ContextCore::Describe() const {
     info.set_state(v1::ContextInfo::STATE_FINISHING);
   } else if (cancel_called_ || canceller_.has_value()) {
     info.set_state(v1::ContextInfo::STATE_CANCELLING);
-  } else if (started_) {
+  } else if (state_.phase() >= ContextState::Phase::kStreaming) {
     info.set_state(v1::ContextInfo::STATE_STARTED);
   } else {
     info.set_state(v1::ContextInfo::STATE_STARTING);
@@ -474,11 +495,11 @@ void ContextCore::CancelScopeWith(absl::Status reason) {
   CancelHandle scope;
   {
     absl::MutexLock lock(&mu_);
-    if (!scope_bound_) {
+    if (!scope_.has_value()) {
       if (pending_cancel_.ok()) pending_cancel_ = reason;
       return;
     }
-    scope = scope_;
+    scope = *scope_;
   }
   scope.Cancel(std::move(reason));
 }
@@ -531,7 +552,7 @@ absl::Status ContextCore::MisuseLocked(absl::string_view problem) {
 }
 
 void ContextCore::UpdateSendGateLocked() {
-  sends_refused_.store(stop_sent_ || !remote_error_.ok() ||
+  sends_refused_.store(state_.stopped() || !remote_error_.ok() ||
                            (outcome_.has_value() && !outcome_->ok()),
                        std::memory_order_release);
 }

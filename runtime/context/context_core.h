@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "runtime/context/context_state.h"
 #include "runtime/context/context_transport.h"
 #include "runtime/context/internal/inbox.h"
 #include "runtime/context/internal/outbox.h"
@@ -51,7 +52,7 @@ namespace tether {
 
 class ContextCore final : public Context,
                           public std::enable_shared_from_this<ContextCore>,
-                          private FrameWriter {
+                          private context_internal::FrameWriter {
  public:
   // `self` is the local actor; `peer` the one at the other end (the
   // callee's addresses are filled in by StartAck on the opener side).
@@ -198,11 +199,19 @@ class ContextCore final : public Context,
   // The attached transport while it exists, else null.
   std::shared_ptr<ContextTransport> transport() const;
 
-  void OnOpenerFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnCalleeFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
+  // Asks the state machine about a frame the peer sent (`count` as for
+  // ContextState::Received); a violation is handled here, and the return
+  // value says whether to act on the frame.
+  bool Admit(FrameKind kind, uint64_t count) ABSL_LOCKS_EXCLUDED(mu_);
+  // Acts on an admitted frame: the opener on the callee's, the callee on
+  // the opener's.
+  void ApplyCalleeFrame(v1::Frame& frame, std::optional<Value> value)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void ApplyOpenerFrame(v1::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
   // A Yield frame, given as the serialized Yield inside it.
   void OnYield(absl::string_view yield) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnData(absl::string_view yield);
+  // Hands an admitted batch of `count` payloads to the inbox.
+  void OnData(absl::string_view yield, size_t count);
   // The peer broke the protocol: report it and end the context.
   void Violation(absl::string_view problem);
   // Opener: records the callee's final error and applies it (absorbed or
@@ -254,22 +263,18 @@ class ContextCore final : public Context,
   // transport while callers may hold mu_.
   mutable absl::Mutex transport_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::weak_ptr<ContextTransport> transport_ ABSL_GUARDED_BY(transport_mu_);
-  Outbox outbox_;
-  Inbox inbox_;
+  context_internal::Outbox outbox_;
+  context_internal::Inbox inbox_;
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_received_{0};
 
   mutable absl::Mutex mu_;
   v1::ActorRef peer_ ABSL_GUARDED_BY(mu_);
-  // Opener: StartAck / Started seen. Callee: Started sent.
-  bool acked_ ABSL_GUARDED_BY(mu_) = false;
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  Value started_value_ ABSL_GUARDED_BY(mu_);
+  // Which frames each side has sent; what the peer may send next.
+  ContextState state_ ABSL_GUARDED_BY(mu_);
+  // Opener: the callee's Started value, once it arrived.
+  std::optional<Value> started_value_ ABSL_GUARDED_BY(mu_);
   bool stream_opened_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_sent_ ABSL_GUARDED_BY(mu_) = false;
-  bool remote_stopped_ ABSL_GUARDED_BY(mu_) = false;
-  // Opener: the callee's Return or Error frame was read from the stream.
-  bool final_frame_arrived_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::StatusOr<Value>> outcome_ ABSL_GUARDED_BY(mu_);
   // The peer's error (opener: its final Error; callee: the opener's report).
   absl::Status remote_error_ ABSL_GUARDED_BY(mu_);
@@ -282,8 +287,8 @@ class ContextCore final : public Context,
   std::optional<v1::ActorId> canceller_ ABSL_GUARDED_BY(mu_);
   // Callee: misuse of the API, reported as the final error.
   absl::Status misuse_ ABSL_GUARDED_BY(mu_);
-  CancelHandle scope_ ABSL_GUARDED_BY(mu_);
-  bool scope_bound_ ABSL_GUARDED_BY(mu_) = false;
+  // The scope running this side's user code, while it is bound.
+  std::optional<CancelHandle> scope_ ABSL_GUARDED_BY(mu_);
   // Cancel reason that arrived before BindScope.
   absl::Status pending_cancel_ ABSL_GUARDED_BY(mu_);
   bool transport_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -291,7 +296,7 @@ class ContextCore final : public Context,
   WaitSet waiters_ ABSL_GUARDED_BY(mu_);
   // The transport's poller, if its completions must be polled.
   std::shared_ptr<TaskPoller> poller_ ABSL_GUARDED_BY(mu_);
-  // stop_sent_, an error outcome or remote_error_: a send fails. Mirrored
+  // Stop sent, an error outcome or remote_error_: a send fails. Mirrored
   // here so that a send on an open stream takes no lock of the context's
   // own (written under mu_).
   std::atomic<bool> sends_refused_{false};

@@ -1,5 +1,6 @@
-// Context: what its transport delivers (frames, out-of-band signals, the
-// stream's end), handled per side, and the errors they bring.
+// ContextCore: what its transport delivers (frames, out-of-band signals,
+// the stream's end), admitted by the state machine (context_state.h),
+// handled per side, and the errors they bring.
 
 #include <utility>
 
@@ -15,28 +16,21 @@
 namespace tether {
 namespace {
 
-const char* FrameName(v1::Frame::KindCase kind) {
-  switch (kind) {
-    case v1::Frame::kStart:
-      return "Start";
-    case v1::Frame::kStartAck:
-      return "StartAck";
-    case v1::Frame::kStarted:
-      return "Started";
-    case v1::Frame::kYieldBatch:
-      return "Yield";
+using context_internal::LoneYieldOf;
+using context_internal::YieldBatch;
+
+// The data_count a Stop, Return or Error announces; 0 for other frames.
+uint64_t DataCountOf(const v1::Frame& frame) {
+  switch (frame.kind_case()) {
     case v1::Frame::kStop:
-      return "Stop";
+      return frame.stop().data_count();
     case v1::Frame::kReturned:
-      return "Return";
+      return frame.returned().data_count();
     case v1::Frame::kError:
-      return "Error";
-    case v1::Frame::kCancel:
-      return "Cancel";
-    case v1::Frame::KIND_NOT_SET:
-      break;
+      return frame.error().data_count();
+    default:
+      return 0;
   }
-  return "an empty frame";
 }
 
 }  // namespace
@@ -59,20 +53,51 @@ void ContextCore::OnFrame(absl::string_view bytes) {
   if (frame.has_yield_batch()) {
     return OnYield(frame.yield_batch().SerializeAsString());
   }
-  if (side_ == Side::kOpener) {
-    OnOpenerFrame(frame);
-  } else {
-    OnCalleeFrame(frame);
+  const std::optional<FrameKind> kind = FrameKindOf(frame);
+  if (!kind.has_value()) return Violation("a frame with no kind set");
+  if (side_ == Side::kCallee) {
+    if (Admit(*kind, DataCountOf(frame))) ApplyOpenerFrame(frame);
+    return;
+  }
+  // A value the callee sent must decode before its frame counts as sent.
+  std::optional<Value> value;
+  if (frame.has_started() || frame.has_returned()) {
+    absl::StatusOr<Value> decoded =
+        Value::FromProto(frame.has_started() ? frame.started().value()
+                                             : frame.returned().value());
+    if (!decoded.ok()) {
+      return Violation(absl::StrCat("bad ", FrameKindName(*kind),
+                                    " value: ", decoded.status().message()));
+    }
+    value = *std::move(decoded);
+  }
+  if (Admit(*kind, DataCountOf(frame))) {
+    ApplyCalleeFrame(frame, std::move(value));
   }
 }
 
-void ContextCore::OnPeerHalfClose() {
+bool ContextCore::Admit(FrameKind kind, uint64_t count) {
+  ContextState::Verdict verdict;
+  std::string problem;
   {
     absl::MutexLock lock(&mu_);
-    if (remote_stopped_) return;
-    remote_stopped_ = true;
+    verdict = state_.Received(kind, count);
+    if (verdict == ContextState::Verdict::kViolation) {
+      problem = state_.problem();
+    }
   }
-  inbox_.SetEnd(inbox_.arrived());
+  if (verdict == ContextState::Verdict::kViolation) Violation(problem);
+  return verdict == ContextState::Verdict::kAccept;
+}
+
+void ContextCore::OnPeerHalfClose() {
+  uint64_t end;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_.ReceivedHalfClose() != ContextState::Verdict::kAccept) return;
+    end = *state_.peer_data_count();
+  }
+  inbox_.SetEnd(end);
 }
 
 void ContextCore::OnBadFrame(absl::string_view problem) {
@@ -162,93 +187,51 @@ void ContextCore::ApplySignal(const v1::SignalRequest& request) {
   }
 }
 
-void ContextCore::OnOpenerFrame(v1::Frame& frame) {
+void ContextCore::ApplyCalleeFrame(v1::Frame& frame,
+                                   std::optional<Value> value) {
   switch (frame.kind_case()) {
     case v1::Frame::kStartAck: {
       absl::MutexLock lock(&mu_);
-      if (!acked_) {
-        acked_ = true;
-        if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
-        SetPeerMaxFrameBytes(frame.start_ack().max_frame_bytes());
-        // No NotifyAll: no task waits for StartAck alone, and the opener
-        // waiting for Started would wake only to wait again.
-        return;
-      }
-      break;
-    }
-    case v1::Frame::kStarted: {
-      absl::StatusOr<Value> value = Value::FromProto(frame.started().value());
-      if (!value.ok()) {
-        return Violation(
-            absl::StrCat("bad Started value: ", value.status().message()));
-      }
-      absl::MutexLock lock(&mu_);
-      if (acked_ && !started_ && kind_ != v1::FUNCTION_KIND_PLAIN) {
-        started_ = true;
-        started_value_ = *std::move(value);
-        waiters_.NotifyAll();
-        return;
-      }
-      break;
-    }
-    case v1::Frame::kStop: {
-      bool ok;
-      {
-        absl::MutexLock lock(&mu_);
-        ok = started_ && !remote_stopped_;
-        remote_stopped_ = true;
-      }
-      if (!ok) break;
-      inbox_.SetEnd(frame.stop().data_count());
+      if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
+      SetPeerMaxFrameBytes(frame.start_ack().max_frame_bytes());
+      // No NotifyAll: no task waits for StartAck alone, and the opener
+      // waiting for Started would wake only to wait again.
       return;
     }
-    case v1::Frame::kReturned: {
+    case v1::Frame::kStarted: {
+      absl::MutexLock lock(&mu_);
+      started_value_ = *std::move(value);
+      waiters_.NotifyAll();
+      return;
+    }
+    case v1::Frame::kStop:
+      return inbox_.SetEnd(frame.stop().data_count());
+    case v1::Frame::kReturned:
       NoteFinalFrame();
-      absl::StatusOr<Value> value = Value::FromProto(frame.returned().value());
-      if (!value.ok()) {
-        return Violation(
-            absl::StrCat("bad Return value: ", value.status().message()));
-      }
-      bool ok;
       {
         absl::MutexLock lock(&mu_);
-        ok = acked_ && !outcome_.has_value() &&
-             (started_ || kind_ == v1::FUNCTION_KIND_PLAIN);
-        if (ok) {
+        if (!outcome_.has_value()) {
           outcome_ = *std::move(value);
           UpdateSendGateLocked();
           waiters_.NotifyAll();
         }
       }
-      if (!ok) break;
-      inbox_.SetEnd(frame.returned().data_count());
-      return;
-    }
+      return inbox_.SetEnd(frame.returned().data_count());
     case v1::Frame::kError:
       NoteFinalFrame();
       return ApplyRemoteError(MakeError(frame.error().error()));
     default:
-      break;
+      // The state machine admits nothing else from the callee.
+      return;
   }
-  Violation(absl::StrCat("the callee sent ", FrameName(frame.kind_case()),
-                         " out of order"));
 }
 
-void ContextCore::OnCalleeFrame(v1::Frame& frame) {
+void ContextCore::ApplyOpenerFrame(v1::Frame& frame) {
   switch (frame.kind_case()) {
-    case v1::Frame::kStop: {
-      // Allowed at any time after Start: a plain call's opener stops at
-      // once, a pipelining opener may stop before Started.
-      bool ok;
-      {
-        absl::MutexLock lock(&mu_);
-        ok = !remote_stopped_;
-        remote_stopped_ = true;
-      }
-      if (!ok) return Violation("the opener sent Stop twice");
-      inbox_.SetEnd(frame.stop().data_count());
-      return;
-    }
+    case v1::Frame::kStop:
+      // A pipelining opener may stop before Started, a plain call's opener
+      // at once.
+      return inbox_.SetEnd(frame.stop().data_count());
     case v1::Frame::kCancel:
       ClearPendingSignal();
       return ApplyCancelRequest(frame.cancel().requester().uuid().empty()
@@ -258,38 +241,27 @@ void ContextCore::OnCalleeFrame(v1::Frame& frame) {
       ClearPendingSignal();
       return ApplyOpenerError(MakeError(frame.error().error()));
     default:
-      break;
+      // The state machine admits nothing else from the opener.
+      return;
   }
-  Violation(absl::StrCat("the opener sent ", FrameName(frame.kind_case()),
-                         " out of order"));
 }
 
 void ContextCore::OnYield(absl::string_view yield) {
-  bool accepted;
-  if (side_ == Side::kOpener) {
-    absl::MutexLock lock(&mu_);
-    accepted = started_;
-  } else {
-    // An opener may pipeline data behind its Start (docs/protocol.md §2):
-    // it waits in the inbox, under the usual overrun rules, until the
-    // function opens its stream. A plain function has no stream.
-    accepted = kind_ != v1::FUNCTION_KIND_PLAIN;
-  }
-  if (accepted) return OnData(yield);
-  Violation(absl::StrCat(side_ == Side::kOpener ? "the callee" : "the opener",
-                         " sent ", FrameName(v1::Frame::kYieldBatch),
-                         " out of order"));
-}
-
-void ContextCore::OnData(absl::string_view yield) {
   const absl::StatusOr<size_t> count = YieldBatch::Count(yield);
   if (!count.ok()) {
     return Violation(
         absl::StrCat("bad Yield frame: ", count.status().message()));
   }
+  // An opener may pipeline data behind its Start (docs/protocol.md §2):
+  // it waits in the inbox, under the usual overrun rules, until the
+  // function opens its stream.
+  if (Admit(FrameKind::kYield, *count)) OnData(yield, *count);
+}
+
+void ContextCore::OnData(absl::string_view yield, size_t count) {
   // A backlog being drained after an error or at exit is only counted.
-  if (inbox_.DropIfUnwanted(*count)) return;
-  const size_t overrun = inbox_.Push(YieldBatch(std::string(yield), *count));
+  if (inbox_.DropIfUnwanted(count)) return;
+  const size_t overrun = inbox_.Push(YieldBatch(std::string(yield), count));
   if (overrun == 0) return;
   const absl::Status error =
       StreamOverrunError(peer(), self_.id(),
@@ -311,9 +283,8 @@ void ContextCore::OnData(absl::string_view yield) {
 }
 
 void ContextCore::NoteFinalFrame() {
-  absl::MutexLock lock(&mu_);
-  final_frame_arrived_ = true;
-  pending_signal_.reset();
+  // The in-band copy of an out-of-band signal arrived, or made it moot.
+  ClearPendingSignal();
 }
 
 void ContextCore::ClearPendingSignal() {
@@ -327,8 +298,10 @@ void ContextCore::Violation(absl::string_view problem) {
                        << "): protocol violation: " << problem;
   if (side_ == Side::kCallee) return FailCallee(error);
   {
+    // An error that ended the context stands; a callee that broke the
+    // protocol after its Return (data past its data_count) did not return.
     absl::MutexLock lock(&mu_);
-    if (outcome_.has_value()) return;
+    if (outcome_.has_value() && !outcome_->ok()) return;
     outcome_ = error;
     UpdateSendGateLocked();
     waiters_.NotifyAll();
@@ -384,6 +357,7 @@ void ContextCore::FailCallee(absl::Status error) {
     absl::MutexLock lock(&mu_);
     if (outcome_.has_value()) return;
     *frame.mutable_error()->mutable_error() = BoxForPeer(error);
+    state_.Sent(FrameKind::kError);
     outcome_ = error;
     UpdateSendGateLocked();
     waiters_.NotifyAll();

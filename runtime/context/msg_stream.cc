@@ -18,7 +18,7 @@ absl::Status ContextCore::StreamSend(const Value& value, absl::Time deadline) {
   TETHER_RETURN_IF_ERROR(value.CheckNesting());
   if (sends_refused_.load(std::memory_order_acquire)) {
     absl::MutexLock lock(&mu_);
-    if (stop_sent_) {
+    if (state_.stopped()) {
       return absl::FailedPreconditionError(
           "this side closed the stream (Stop sent)");
     }
@@ -46,8 +46,8 @@ absl::StatusOr<std::optional<Value>> ContextCore::StreamTryReceive() {
 absl::Status ContextCore::StreamClose() {
   {
     absl::MutexLock lock(&mu_);
-    if (stop_sent_ || outcome_.has_value()) return absl::OkStatus();
-    stop_sent_ = true;
+    if (state_.stopped() || outcome_.has_value()) return absl::OkStatus();
+    state_.Sent(FrameKind::kStop);
     UpdateSendGateLocked();
   }
   v1::Frame frame;
@@ -68,7 +68,7 @@ void ContextCore::SetIterationStatus(absl::Status status) {
 
 bool ContextCore::StreamClosed() const {
   absl::MutexLock lock(&mu_);
-  return stop_sent_ || outcome_.has_value();
+  return state_.stopped() || outcome_.has_value();
 }
 
 absl::Status MsgStream::Send(const Value& value, absl::Time deadline) {

@@ -270,6 +270,45 @@ TEST_F(ProtocolViolationTest, SecondStartIsAViolation) {
   });
 }
 
+// Data past the count the opener's own Stop announced (protocol.md §3)
+// ends the context with a protocol error.
+TEST_F(ProtocolViolationTest, PayloadsPastTheOpenersStopAreAViolation) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    call.Write(StartFrame("park", "past-stop"));
+    v1::Frame stop;
+    stop.mutable_stop()->set_data_count(0);
+    call.Write(stop);
+    call.Write(YieldFrame(1));
+    const RawOutcome outcome = call.Finish();
+    ASSERT_FALSE(outcome.frames.empty());
+    EXPECT_TRUE(outcome.frames.front().has_start_ack());
+    ExpectProtocolError(outcome);
+    ExpectTaskFailedWithProtocolError("past-stop");
+  });
+}
+
+// The same for a function that reads its stream to the end: the payload
+// past the Stop is not dropped while it reads on (slow_consumer waits for a
+// flag that never comes, while its stream takes the frames).
+TEST_F(ProtocolViolationTest, AStreamReaderDoesNotDropPayloadsPastStop) {
+  WithHealthyContext([&] {
+    TypedCall call(RawChannel());
+    call.Write(StartFrame("slow_consumer", "reader-past-stop"));
+    v1::Frame stop;
+    stop.mutable_stop()->set_data_count(0);
+    call.Write(stop);
+    call.Write(YieldFrame(1));
+    const RawOutcome outcome = call.Finish();
+    for (const v1::Frame& frame : outcome.frames) {
+      EXPECT_FALSE(frame.has_returned())
+          << "returned as if the payload had not come: " << FrameKinds(outcome);
+    }
+    ExpectProtocolError(outcome);
+    ExpectTaskFailedWithProtocolError("reader-past-stop");
+  });
+}
+
 TEST_F(ProtocolViolationTest, StartedFromTheOpenerIsAViolation) {
   WithHealthyContext([&] {
     TypedCall call(RawChannel());

@@ -6,6 +6,7 @@
 #include "tether/status_macros.h"
 
 namespace tether {
+namespace context_internal {
 
 Inbox::Inbox(Options options, std::function<void()> resume_reading,
              std::function<void(const absl::Status&)> malformed)
@@ -199,4 +200,5 @@ size_t Inbox::DropAllLocked() {
   return dropped;
 }
 
+}  // namespace context_internal
 }  // namespace tether

@@ -45,6 +45,7 @@
 #include "tether/value.h"
 
 namespace tether {
+namespace context_internal {
 
 class Inbox {
  public:
@@ -161,6 +162,7 @@ class Inbox {
   WaitSet receivers_ ABSL_GUARDED_BY(mu_);
 };
 
+}  // namespace context_internal
 }  // namespace tether
 
 #endif  // TETHER_RUNTIME_CONTEXT_INTERNAL_INBOX_H_

@@ -21,6 +21,7 @@
 #include "tether/value.h"
 
 namespace tether {
+namespace context_internal {
 namespace inbox_test {
 namespace {
 
@@ -253,4 +254,5 @@ TEST(InboxTest, CancelRacingAPushNeverLosesOrDuplicatesTheValue) {
 
 }  // namespace
 }  // namespace inbox_test
+}  // namespace context_internal
 }  // namespace tether

@@ -21,6 +21,7 @@
 #include "tether/value.h"
 
 namespace tether {
+namespace context_internal {
 namespace inbox_test {
 namespace {
 
@@ -323,4 +324,5 @@ TEST(InboxTest, ReceiversInOtherTasksGetEveryPayloadOnce) {
 
 }  // namespace
 }  // namespace inbox_test
+}  // namespace context_internal
 }  // namespace tether

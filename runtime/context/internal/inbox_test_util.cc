@@ -11,6 +11,8 @@ namespace tether {
 
 void PrintTo(const Value& value, std::ostream* os) { *os << value.ToJson(); }
 
+namespace context_internal {
+
 namespace inbox_test {
 
 // A batch as it comes off the wire: the payloads first, first + 1, ...,
@@ -68,4 +70,5 @@ bool IsEmptyNow(Inbox& inbox) {
 }
 
 }  // namespace inbox_test
+}  // namespace context_internal
 }  // namespace tether

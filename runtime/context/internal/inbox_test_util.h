@@ -27,6 +27,8 @@ namespace tether {
 // Failure messages show values as JSON.
 void PrintTo(const Value& value, std::ostream* os);
 
+namespace context_internal {
+
 namespace inbox_test {
 
 // Long enough that reaching it means a wake-up was lost.
@@ -65,6 +67,7 @@ std::vector<int64_t> Range(int64_t first, int64_t count);
 bool IsEmptyNow(Inbox& inbox);
 
 }  // namespace inbox_test
+}  // namespace context_internal
 }  // namespace tether
 
 #endif  // TETHER_RUNTIME_CONTEXT_INTERNAL_INBOX_TEST_UTIL_H_

@@ -9,6 +9,7 @@
 #include "tether/status_macros.h"
 
 namespace tether {
+namespace context_internal {
 namespace {
 
 // What a frame adds around a lone payload, at most: the tags and lengths
@@ -256,4 +257,5 @@ std::function<void()> Outbox::TakeDrainedLocked() {
   return drained;
 }
 
+}  // namespace context_internal
 }  // namespace tether

@@ -50,6 +50,7 @@
 #include "tether/value.h"
 
 namespace tether {
+namespace context_internal {
 
 // Implemented by a transport (one gRPC stream).
 class FrameWriter {
@@ -235,6 +236,7 @@ class Outbox {
   std::function<void()> drained_ ABSL_GUARDED_BY(mu_);
 };
 
+}  // namespace context_internal
 }  // namespace tether
 
 #endif  // TETHER_RUNTIME_CONTEXT_INTERNAL_OUTBOX_H_

@@ -20,7 +20,7 @@
 #include "tether/v1/frame.pb.h"
 #include "tether/value.h"
 
-namespace tether::outbox_test {
+namespace tether::context_internal::outbox_test {
 namespace {
 
 // Counts calls of the callbacks it hands out.
@@ -280,4 +280,4 @@ TEST(OutboxTest, PayloadsAcceptedCountsOnlyAcceptedSends) {
 }
 
 }  // namespace
-}  // namespace tether::outbox_test
+}  // namespace tether::context_internal::outbox_test

@@ -13,7 +13,7 @@
 #include "tether/v1/frame.pb.h"
 #include "tether/value.h"
 
-namespace tether::outbox_test {
+namespace tether::context_internal::outbox_test {
 namespace {
 
 Outbox::Options Lingering(absl::Duration burst_gap, size_t max_batch = 256) {
@@ -200,4 +200,4 @@ TEST(OutboxLingerTest, CloseDropsHeldDataAndAReleaseAfterwardsWritesNothing) {
 }
 
 }  // namespace
-}  // namespace tether::outbox_test
+}  // namespace tether::context_internal::outbox_test

@@ -19,7 +19,7 @@
 #include "tether/v1/frame.pb.h"
 #include "tether/value.h"
 
-namespace tether::outbox_test {
+namespace tether::context_internal::outbox_test {
 namespace {
 
 // ------------------------------------------------------------------ batching
@@ -351,4 +351,4 @@ TEST(OutboxTest, SendDataFailsAfterStopReturnOrError) {
   }
 }
 }  // namespace
-}  // namespace tether::outbox_test
+}  // namespace tether::context_internal::outbox_test

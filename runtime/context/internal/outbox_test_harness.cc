@@ -11,6 +11,8 @@ namespace tether {
 
 void PrintTo(const Value& value, std::ostream* os) { *os << value.ToJson(); }
 
+namespace context_internal {
+
 namespace outbox_test {
 
 std::vector<Value> BatchValues(const v1::Frame& frame) {
@@ -186,4 +188,5 @@ Outbox::Options WithCapacity(size_t capacity) {
 }
 
 }  // namespace outbox_test
+}  // namespace context_internal
 }  // namespace tether

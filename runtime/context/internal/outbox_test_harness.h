@@ -40,6 +40,8 @@ namespace tether {
 // Failure messages show values as JSON.
 void PrintTo(const Value& value, std::ostream* os);
 
+namespace context_internal {
+
 namespace outbox_test {
 
 // Long enough that reaching it means a wake-up was lost.
@@ -144,6 +146,7 @@ class Harness {
 Outbox::Options WithCapacity(size_t capacity);
 
 }  // namespace outbox_test
+}  // namespace context_internal
 }  // namespace tether
 
 #endif  // TETHER_RUNTIME_CONTEXT_INTERNAL_OUTBOX_TEST_HARNESS_H_

@@ -11,6 +11,7 @@
 #include "google/protobuf/stubs/common.h"
 
 namespace tether {
+namespace context_internal {
 namespace {
 
 namespace pb = google::protobuf;
@@ -310,4 +311,5 @@ absl::StatusOr<Value> YieldBatch::Next() {
   return value;
 }
 
+}  // namespace context_internal
 }  // namespace tether

@@ -37,6 +37,7 @@
 #include "tether/value.h"
 
 namespace tether {
+namespace context_internal {
 
 // One Frame{yield_batch: Yield{values: ...}} being filled. Thread-compatible.
 class YieldFrameBuilder {
@@ -105,6 +106,7 @@ class YieldBatch {
   std::shared_ptr<const std::string> type_url_;
 };
 
+}  // namespace context_internal
 }  // namespace tether
 
 #endif  // TETHER_RUNTIME_CONTEXT_INTERNAL_YIELD_WIRE_H_

@@ -16,6 +16,8 @@ namespace tether {
 
 void PrintTo(const Value& value, std::ostream* os) { *os << value.ToJson(); }
 
+namespace context_internal {
+
 namespace {
 
 v1::ActorId MakeActorId(const std::string& name) {
@@ -276,4 +278,5 @@ TEST(YieldWireTest, OnlyALoneYieldIsTakenApart) {
 }
 
 }  // namespace
+}  // namespace context_internal
 }  // namespace tether
