@@ -33,12 +33,17 @@ OpenerStream::OpenerStream(std::shared_ptr<ContextCore> context,
 
 void OpenerStream::Start() {
   absl::MutexLock write_lock(&write_mu_);
+  bool write_pending;
+  {
+    absl::MutexLock lock(&mu_);
+    state_ = Call::kStarted;
+    // The headers are corked: they leave with the first write, and this
+    // tag never completes.
+    stream_->StartCall(nullptr);
+    write_pending = std::exchange(write_pending_, false);
+  }
+  if (write_pending) WriteStaged();
   absl::MutexLock lock(&mu_);
-  state_ = Call::kStarted;
-  // The headers are corked: they leave with the first write, and this tag
-  // never completes.
-  stream_->StartCall(nullptr);
-  if (std::exchange(write_pending_, false)) WriteStaged();
   StartReadLocked();
 }
 

@@ -26,6 +26,11 @@ class HealthService::Watch {
     });
   }
 
+  // The lock that guards this watch: its service's.
+  absl::Mutex& service_mu() const ABSL_LOCK_RETURNED(service_->mu_) {
+    return service_->mu_;
+  }
+
   // Writes the current status unless a write is in flight (its completion
   // catches up) or it was the last one written.
   void UpdateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(service_->mu_) {
@@ -121,7 +126,11 @@ void HealthService::Shutdown() {
   absl::MutexLock lock(&mu_);
   if (!serving_) return;
   serving_ = false;
-  for (Watch* watch : watches_) watch->UpdateLocked();
+  for (Watch* watch : watches_) {
+    // Every watch in watches_ is this service's: its lock is mu_.
+    watch->service_mu().AssertHeld();
+    watch->UpdateLocked();
+  }
 }
 
 ServingStatus HealthService::StatusOfLocked(const std::string& service) const {

@@ -21,6 +21,7 @@ PACKAGES=(
   libgtest-dev
   libbenchmark-dev
   clang-format             # the format check in tools/test.sh
+  clang                    # its thread-safety analysis (tools/test.sh)
   git
   python3                  # /usr/bin/python3 for interop tests
   python3-grpcio

@@ -40,7 +40,8 @@ namespace task_internal {
 // AwaitLocked and AwaitLockedShielded; `cancellable` chooses. Sets
 // *cancelled to the reason when a cancellation ended the wait.
 bool Await(absl::Mutex& mu, WaitSet& waiters, absl::FunctionRef<bool()> ready,
-           absl::Time deadline, bool cancellable, absl::Status* cancelled);
+           absl::Time deadline, bool cancellable, absl::Status* cancelled)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 }  // namespace task_internal
 
 // Runs `hook` on the calling thread just before it next blocks in a

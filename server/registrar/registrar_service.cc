@@ -75,6 +75,11 @@ class RegistrarService::HoldCall {
     });
   }
 
+  // The lock that guards this hold: its service's.
+  absl::Mutex& service_mu() const ABSL_LOCK_RETURNED(service_->mu_) {
+    return service_->mu_;
+  }
+
   // Claims the hold for whoever ends it; false if it already was.
   bool ClaimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(service_->mu_) {
     return !std::exchange(claimed_, true);
@@ -386,6 +391,8 @@ void RegistrarService::Close() {
     absl::MutexLock lock(&mu_);
     closed_ = true;
     for (HoldCall* hold : holds_) {
+      // Every hold in holds_ is this service's: its lock is mu_.
+      hold->service_mu().AssertHeld();
       if (hold->ClaimLocked()) unclaimed.push_back(hold);
     }
   }
