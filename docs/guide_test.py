@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Keeps docs/guide.md honest: every fenced code block in it is checked.
+"""Keeps docs/guide.md and the README honest: every fenced code block in
+them is checked.
 
 A block is preceded (blank lines aside) by one HTML comment saying what it
 is:
@@ -51,6 +52,15 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "interop"))
 import node_harness  # noqa: E402
 
 GUIDE = "docs/guide.md"
+README = "README.md"
+# Where each document's snippets come from: every region of these files
+# must be shown in it.
+SNIPPET_SOURCES = {
+    GUIDE: [f"docs/snippets/{name}"
+            for name in sorted(os.listdir(os.path.join(ROOT, "docs",
+                                                       "snippets")))],
+    README: ["examples/first_program.cc"],
+}
 # One program of the guide runs a small tree; ASan on a loaded 2-core
 # machine makes that seconds, not minutes.
 PROGRAM_TIMEOUT_S = 120.0
@@ -76,20 +86,23 @@ def binary(path):
 
 
 class Block:
-    """One fenced code block of the guide."""
+    """One fenced code block of a document."""
 
-    def __init__(self, line, lang, text, marker):
+    def __init__(self, doc, line, lang, text, marker):
+        self.doc = doc
         self.line = line  # 1-based line of the opening fence
         self.lang = lang
         self.text = text  # the lines inside the fences, each with "\n"
         self.kind, self.arg = marker or (None, None)
 
     def where(self):
-        return f"{GUIDE}:{self.line}"
+        return f"{self.doc}:{self.line}"
 
 
-def parse_blocks(text):
-    """Every fenced block of `text`, with the marker before it, if any."""
+def parse_blocks(doc):
+    """Every fenced block of the document `doc`, with the marker before
+    it, if any."""
+    text = source(doc)
     lines = text.split("\n")
     blocks = []
     marker = None
@@ -102,9 +115,10 @@ def parse_blocks(text):
             while end < len(lines) and lines[end] != fence.group("fence"):
                 end += 1
             if end == len(lines):
-                raise AssertionError(f"{GUIDE}:{i + 1}: unclosed code block")
+                raise AssertionError(f"{doc}:{i + 1}: unclosed code block")
             body = "".join(f"{l}\n" for l in lines[i + 1:end])
-            blocks.append(Block(i + 1, fence.group("lang"), body, marker))
+            blocks.append(Block(doc, i + 1, fence.group("lang"), body,
+                                marker))
             marker = None
             i = end + 1
             continue
@@ -188,7 +202,7 @@ class BlocksTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.blocks = parse_blocks(source(GUIDE))
+        cls.blocks = parse_blocks(GUIDE) + parse_blocks(README)
 
     def test_every_block_says_what_it_is(self):
         unmarked = [b.where() for b in self.blocks if b.kind is None]
@@ -209,14 +223,14 @@ class BlocksTest(unittest.TestCase):
                               f"{diff}")
 
     def test_every_region_of_every_snippet_file_is_shown(self):
-        shown = {b.arg for b in self.blocks if b.kind == "snippet"}
-        directory = os.path.join(ROOT, "docs", "snippets")
-        for name in sorted(os.listdir(directory)):
-            path = f"docs/snippets/{name}"
-            for region in regions(path):
-                with self.subTest(region=f"{path}#{region}"):
-                    self.assertIn(f"{path}#{region}", shown,
-                                  "a region the guide does not show")
+        for doc, paths in SNIPPET_SOURCES.items():
+            shown = {b.arg for b in self.blocks
+                     if b.kind == "snippet" and b.doc == doc}
+            for path in paths:
+                for region in regions(path):
+                    with self.subTest(doc=doc, region=f"{path}#{region}"):
+                        self.assertIn(f"{path}#{region}", shown,
+                                      f"a region {doc} does not show")
 
     def test_output_blocks_name_programs(self):
         for block in self.blocks:
@@ -228,7 +242,7 @@ class ProgramOutputTest(unittest.TestCase):
     """Each program the guide shows the output of prints exactly that."""
 
     def test_programs_print_what_the_guide_shows(self):
-        blocks = [b for b in parse_blocks(source(GUIDE))
+        blocks = [b for b in parse_blocks(GUIDE) + parse_blocks(README)
                   if b.kind == "output"]
         self.assertGreater(len(blocks), 0)
         for block in blocks:
@@ -265,7 +279,7 @@ class TranscriptTest(unittest.TestCase):
     actorctl through the local-roots record."""
 
     def test_transcripts(self):
-        blocks = [b for b in parse_blocks(source(GUIDE))
+        blocks = [b for b in parse_blocks(GUIDE)
                   if b.kind == "transcript"]
         self.assertGreater(len(blocks), 0)
         runtime_dir = self.enterContext(tempfile.TemporaryDirectory(

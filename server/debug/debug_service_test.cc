@@ -18,12 +18,10 @@
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "runtime/base/uuid.h"
-#include "runtime/debug/tty_lock.h"
-#include "server/call_acceptor.h"
+#include "server/debug/served_debug_lock.h"
+#include "testing/poll_until.h"
 #include "tether/errors.h"
 #include "tether/v1/debug.grpc.pb.h"
 #include "tether/value.h"
@@ -157,33 +155,9 @@ class LockStream {
 class DebugServiceTest : public testing::Test {
  protected:
   void SetUp() override {
-    root_.set_name("root");
-    root_.set_uuid(NewUuid());
-    service_ = std::make_unique<DebugService>(&lock_, root_);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    std::unique_ptr<grpc::ServerCompletionQueue> queue =
-        builder.AddCompletionQueue();
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    acceptor_ = std::make_unique<CallAcceptor>(
-        nullptr, std::vector<ServedOnQueue*>{service_.get()}, nullptr,
-        std::move(queue));
-    acceptor_->Start();
-    ASSERT_NE(port, 0);
+    ASSERT_TRUE(served_.status().ok()) << served_.status();
     stub_ = v1::Debug::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-  }
-
-  void TearDown() override {
-    if (server_ != nullptr) {
-      server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-      server_->Wait();
-      acceptor_->Stop();
-    }
+        served_.address().ToString(), grpc::InsecureChannelCredentials()));
   }
 
   v1::DebugStatus Status() {
@@ -199,12 +173,11 @@ class DebugServiceTest : public testing::Test {
   // Polls Status until `ready` holds; returns the last status seen.
   template <typename Ready>
   v1::DebugStatus AwaitStatus(Ready ready, absl::string_view what) {
-    const absl::Time deadline = absl::Now() + kStateDeadline;
-    v1::DebugStatus status = Status();
-    while (!ready(status) && absl::Now() < deadline) {
-      absl::SleepFor(kPollInterval);
+    v1::DebugStatus status;
+    PollUntil(absl::Now() + kStateDeadline, [&] {
       status = Status();
-    }
+      return ready(status);
+    });
     EXPECT_TRUE(ready(status)) << "no " << what << " within " << kStateDeadline
                                << ": " << status.DebugString();
     return status;
@@ -238,11 +211,7 @@ class DebugServiceTest : public testing::Test {
     return waiter;
   }
 
-  v1::ActorId root_;
-  TtyLock lock_;
-  std::unique_ptr<DebugService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<CallAcceptor> acceptor_;
+  ServedDebugLock served_;
   std::unique_ptr<v1::Debug::Stub> stub_;
 };
 
@@ -380,7 +349,7 @@ TEST_F(DebugServiceTest, CancelledHoldersActorIsBlocked) {
 // released and the root stays unblocked (also when a peer claims to be it).
 TEST_F(DebugServiceTest, CancelledHolderNamingTheRootReleasesWithoutBlocking) {
   v1::DebugLockRequest own = RequestFrom("root");
-  *own.mutable_requester() = root_;
+  *own.mutable_requester() = served_.root();
   std::unique_ptr<LockStream> waiter = CancelHolderWithAWaiterBehind(own);
   EXPECT_EQ(Status().blocked_size(), 0) << Status().DebugString();
   ASSERT_TRUE(waiter->Write(StopFrame()));
@@ -416,17 +385,18 @@ TEST_F(DebugServiceTest, CancelledWaiterOnlyWithdraws) {
 TEST_F(DebugServiceTest, BlockedRequesterIsRefused) {
   // The root saw this actor lose its channel while it held the lock.
   const v1::DebugLockRequest blocked = RequestFrom("blocked");
-  absl::StatusOr<uint64_t> ticket = lock_.Request(blocked, [](uint32_t) {});
+  absl::StatusOr<uint64_t> ticket =
+      served_.lock().Request(blocked, [](uint32_t) {});
   ASSERT_TRUE(ticket.ok()) << ticket.status();
-  lock_.Abandon(*ticket);
+  served_.lock().Abandon(*ticket);
 
   std::unique_ptr<LockStream> stream = Open();
   stream->Request(blocked);
   const v1::ErrorInfo error = stream->AwaitError();
   EXPECT_EQ(error.type(), kDebugLockRefusedType);
   EXPECT_EQ(error.kind(), v1::ERROR_KIND_CONTEXT_CANCELLED);
-  EXPECT_EQ(error.canceller().uuid(), root_.uuid());
-  EXPECT_EQ(error.source().uuid(), root_.uuid());
+  EXPECT_EQ(error.canceller().uuid(), served_.root().uuid());
+  EXPECT_EQ(error.source().uuid(), served_.root().uuid());
   EXPECT_NE(error.message().find("debug lock refused to blocked["),
             std::string::npos)
       << error.message();
@@ -461,7 +431,7 @@ TEST_P(MalformedFirstFrameTest, IsAProtocolErrorAndAFailedCall) {
   const v1::ErrorInfo error = stream->AwaitError();
   EXPECT_EQ(error.kind(), v1::ERROR_KIND_PROTOCOL) << error.DebugString();
   EXPECT_EQ(error.type(), kProtocolErrorType);
-  EXPECT_EQ(error.source().uuid(), root_.uuid());
+  EXPECT_EQ(error.source().uuid(), served_.root().uuid());
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   const v1::DebugStatus status = Status();
   EXPECT_FALSE(status.has_holder());

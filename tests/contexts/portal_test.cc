@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "runtime/task/internal/thread_cache.h"
 #include "server/actor_server.h"
+#include "testing/poll_until.h"
 #include "tether/errors.h"
 #include "tether/status_macros.h"
 #include "tether/task.h"
@@ -268,11 +269,8 @@ TEST_F(PortalTest, InfoCountsContextsAndFrames) {
   EXPECT_GE(open_frames_received[0], 4u);
 
   // The callee drops the context once its stream is done.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!callee_->DescribeContexts().empty() && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  ASSERT_TRUE(callee_->DescribeContexts().empty());
+  ASSERT_TRUE(PollUntil(absl::Now() + absl::Seconds(10),
+                        [&] { return callee_->DescribeContexts().empty(); }));
   EXPECT_EQ(opener_->contexts_opened(), 1u);
   EXPECT_EQ(opener_->contexts_served(), 0u);
   EXPECT_EQ(callee_->contexts_served(), 1u);

@@ -48,6 +48,7 @@
 #include "client/actor_client.h"
 #include "runtime/actor/actor_core.h"
 #include "runtime/task/wait.h"
+#include "testing/poll_until.h"
 #include "tether/context.h"
 #include "tether/discovery.h"
 #include "tether/errors.h"
@@ -77,7 +78,6 @@ constexpr absl::Duration kDeadline = absl::Seconds(20);
 // After the teardown, how long the root looks for its children's entries
 // to leave the registry.
 constexpr absl::Duration kCleanWithin = absl::Seconds(5);
-constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 // Streams send at this pace: busy, and well inside the opener's buffer.
 constexpr absl::Duration kSendInterval = absl::Milliseconds(5);
 constexpr int kChildren = 3;
@@ -227,27 +227,23 @@ std::string Describe(const tether::v1::RegistryEntry& entry) {
 void ReportWhatIsLeft(ActorCore& root,
                       const std::vector<std::string>& children) {
   std::thread reporter([&root, &children] {
-    const absl::Time deadline = absl::Now() + kCleanWithin;
     std::vector<std::string> left;
-    bool clean = false;
-    while (true) {
+    const bool clean = tether::PollUntil(absl::Now() + kCleanWithin, [&] {
       absl::StatusOr<std::vector<tether::v1::RegistryEntry>> entries =
           tether::GetRegistry(&root);
-      if (entries.ok()) {
-        left.clear();
-        clean = true;
-        for (const tether::v1::RegistryEntry& entry : *entries) {
-          left.push_back(Describe(entry));
-          clean =
-              clean && std::find(children.begin(), children.end(),
-                                 entry.actor().id().uuid()) == children.end();
-        }
-      } else {
+      if (!entries.ok()) {
         left = {absl::StrCat("(registry: ", entries.status().message(), ")")};
+        return false;
       }
-      if (clean || absl::Now() >= deadline) break;
-      absl::SleepFor(kPollInterval);
-    }
+      left.clear();
+      bool clean = true;
+      for (const tether::v1::RegistryEntry& entry : *entries) {
+        left.push_back(Describe(entry));
+        clean = clean && std::find(children.begin(), children.end(),
+                                   entry.actor().id().uuid()) == children.end();
+      }
+      return clean;
+    });
     std::sort(left.begin(), left.end());
     Observe("left", absl::StrJoin(left, ","));
     Observe("clean", clean ? "yes" : "no");

@@ -30,6 +30,7 @@
 #include "client/actor_client.h"
 #include "client/registry/registry.h"
 #include "gtest/gtest.h"
+#include "testing/poll_until.h"
 #include "tests/support/actor_process.h"
 #include "tests/support/hang_guard.h"
 #include "tests/support/process_tree.h"
@@ -173,16 +174,19 @@ TEST_P(RegistryTeardownTest, RegistryHoldsOnlyTheSurvivors) {
   // A separate registrar outlives the tree and keeps nothing of it.
   if (param.remote) {
     std::string left;
-    bool only_registrar = false;
-    while (absl::Now() < triggered + kSurvivorsWithin) {
-      absl::StatusOr<std::vector<v1::RegistryEntry>> entries =
-          registry->List(absl::Now() + absl::Seconds(1));
-      ASSERT_TRUE(entries.ok()) << entries.status();
-      left = Describe(*entries);
-      only_registrar = left == registrar_entry;
-      if (only_registrar) break;
-      absl::SleepFor(kPollInterval);
-    }
+    absl::Status listed;
+    const bool only_registrar =
+        PollUntil(triggered + kSurvivorsWithin,
+                  [&] {
+                    absl::StatusOr<std::vector<v1::RegistryEntry>> entries =
+                        registry->List(absl::Now() + absl::Seconds(1));
+                    listed = entries.status();
+                    if (!entries.ok()) return true;
+                    left = Describe(*entries);
+                    return left == registrar_entry;
+                  }) &&
+        listed.ok();
+    ASSERT_TRUE(listed.ok()) << listed;
     EXPECT_TRUE(only_registrar) << "the registrar still holds " << left << " "
                                 << absl::FormatDuration(absl::Now() - triggered)
                                 << " after the trigger";

@@ -32,7 +32,6 @@ constexpr absl::Duration kTestLimit = absl::Seconds(120);
 // Every descendant must be gone this long after a test body.
 constexpr absl::Duration kReapTimeout = absl::Seconds(15);
 // Between two looks at the registry or /proc; deadlines bound the waits.
-constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
 std::string CurrentTestName() {
   const testing::TestInfo* info =
@@ -50,14 +49,6 @@ ActorOptions Patient() {
   ActorOptions options;
   options.spawn_timeout = kBootTimeout;
   return options;
-}
-
-bool PollUntil(absl::Time deadline, const std::function<bool()>& condition) {
-  while (!condition()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(kPollInterval);
-  }
-  return true;
 }
 
 const v1::RegistryEntry* FindUuid(const std::vector<v1::RegistryEntry>& entries,

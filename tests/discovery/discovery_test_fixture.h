@@ -44,6 +44,7 @@
 #include "gtest/gtest.h"
 #include "runtime/actor/actor_core.h"
 #include "server/actor_server.h"
+#include "testing/poll_until.h"
 #include "tests/support/actor_process.h"
 #include "tests/support/hang_guard.h"
 #include "tether/address.h"
@@ -65,10 +66,6 @@ inline constexpr absl::Duration kRegistryTimeout = absl::Seconds(5);
 // Spawning processes on a 2-core machine (under ASan, several test runs at
 // once) is slow; boot time is not what these tests measure.
 ActorOptions Patient();
-
-// Checks `condition` every few milliseconds until it holds or `deadline`
-// passes; returns whether it held.
-bool PollUntil(absl::Time deadline, const std::function<bool()>& condition);
 
 // The entry of `uuid` in `entries`, or null.
 const v1::RegistryEntry* FindUuid(const std::vector<v1::RegistryEntry>& entries,

@@ -51,6 +51,7 @@
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/uuid.h"
 #include "server/actor_server.h"
+#include "testing/poll_until.h"
 #include "tests/support/actor_process.h"
 #include "tests/support/local_etcd.h"
 #include "tether/address.h"
@@ -78,12 +79,7 @@ std::string ActorNode() { return RunfilePath("app/actor_node"); }
 // Polls `condition` until it holds or `timeout` passes; whether it held.
 bool Eventually(const std::function<bool()>& condition,
                 absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(kPollInterval);
-  }
-  return true;
+  return PollUntil(absl::Now() + timeout, condition);
 }
 
 v1::RegistryEntry MakeEntry(const std::string& name,

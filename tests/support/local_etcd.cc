@@ -25,6 +25,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "client/registry/etcd_registry.h"
+#include "testing/poll_until.h"
 
 namespace tether {
 namespace {
@@ -130,27 +131,31 @@ void KillAndReap(pid_t pid) {
 absl::Status AwaitServing(pid_t pid, const Address& client,
                           const std::string& log, absl::Time deadline,
                           bool* exited) {
-  while (true) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      *exited = true;
-      const bool not_found = WIFEXITED(status) && WEXITSTATUS(status) == 127;
-      return absl::UnavailableError(absl::StrCat(
-          not_found ? "cannot run etcd (install etcd-server: tools/setup.sh)"
-                    : "etcd exited while starting",
-          "; its log ends: ", LogTail(log)));
-    }
-    const int fd = ConnectLoopback(client.port());
-    if (fd >= 0) {
-      close(fd);
-      break;
-    }
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("etcd did not listen on ", client.ToString(),
-                       " in time; its log ends: ", LogTail(log)));
-    }
-    absl::SleepFor(kProbePause);
+  int status = 0;
+  const bool listening = PollUntil(
+      deadline,
+      [&] {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+          *exited = true;
+          return true;
+        }
+        const int fd = ConnectLoopback(client.port());
+        if (fd < 0) return false;
+        close(fd);
+        return true;
+      },
+      kProbePause);
+  if (*exited) {
+    const bool not_found = WIFEXITED(status) && WEXITSTATUS(status) == 127;
+    return absl::UnavailableError(absl::StrCat(
+        not_found ? "cannot run etcd (install etcd-server: tools/setup.sh)"
+                  : "etcd exited while starting",
+        "; its log ends: ", LogTail(log)));
+  }
+  if (!listening) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("etcd did not listen on ", client.ToString(),
+                     " in time; its log ends: ", LogTail(log)));
   }
   // Listening comes before serving: a read answers once etcd has elected
   // itself leader.

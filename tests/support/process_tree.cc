@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "testing/poll_until.h"
 #include "tests/support/listening_line.h"
 
 namespace tether {
@@ -162,20 +163,24 @@ bool IsGone(const ProcessEntry& process) {
 std::vector<ProcessEntry> WaitUntilGone(
     const std::vector<ProcessEntry>& processes, absl::Time deadline,
     std::vector<pid_t>* adopted) {
-  while (true) {
-    const std::vector<pid_t> reaped = ReapAdoptedZombies();
-    if (adopted != nullptr) {
-      adopted->insert(adopted->end(), reaped.begin(), reaped.end());
-    }
-    std::vector<ProcessEntry> remaining;
-    for (const ProcessEntry& process : processes) {
-      if (!IsGone(process)) {
-        remaining.push_back(ReadProcess(process.pid).value_or(process));
-      }
-    }
-    if (remaining.empty() || absl::Now() >= deadline) return remaining;
-    absl::SleepFor(kProcPollInterval);
-  }
+  std::vector<ProcessEntry> remaining;
+  PollUntil(
+      deadline,
+      [&] {
+        const std::vector<pid_t> reaped = ReapAdoptedZombies();
+        if (adopted != nullptr) {
+          adopted->insert(adopted->end(), reaped.begin(), reaped.end());
+        }
+        remaining.clear();
+        for (const ProcessEntry& process : processes) {
+          if (!IsGone(process)) {
+            remaining.push_back(ReadProcess(process.pid).value_or(process));
+          }
+        }
+        return remaining.empty();
+      },
+      kProcPollInterval);
+  return remaining;
 }
 
 void KillAll(const std::vector<ProcessEntry>& processes) {

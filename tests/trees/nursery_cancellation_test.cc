@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "testing/poll_until.h"
 #include "tests/trees/nursery_test_fixture.h"
 #include "tether/context.h"
 #include "tether/errors.h"
@@ -135,17 +136,14 @@ TEST_F(NurseryTest, DaemonBootingWhileTheNurseryFailsIsCancelledToo) {
         });
         // The daemon's process exists: StartActor is past its checks.
         const absl::Time deadline = absl::Now() + kStepTimeout;
-        while (ChildrenNamed(kHeldBooter).empty() && absl::Now() < deadline) {
-          absl::SleepFor(kPollInterval);
-        }
+        PollUntil(deadline,
+                  [this] { return !ChildrenNamed(kHeldBooter).empty(); });
         TheGate().Release();
         const absl::Status failed = nursery.WaitResult(errorer).status();
         // The errorer is gone once the nursery has handled its failure
         // (recorded it and cancelled every child it knew).
         const pid_t errorer_pid = Child("errorer").pid;
-        while (!Gone(errorer_pid) && absl::Now() < deadline) {
-          absl::SleepFor(kPollInterval);
-        }
+        PollUntil(deadline, [errorer_pid] { return Gone(errorer_pid); });
         std::ofstream(HoldFile()).put('\n');
         const absl::Status started = starter.Wait();
         EXPECT_FALSE(failed.ok());

@@ -21,6 +21,7 @@
 #include "client/actor_client.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/task/wait.h"
+#include "testing/poll_until.h"
 #include "tether/address.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
@@ -332,10 +333,9 @@ absl::Status NurseryTest::RunGatedErrorers(ActorNursery& nursery,
 
 void NurseryTest::ExpectNoProcessLeft() {
   const std::map<pid_t, ChildRecord> logged = Children();
-  const absl::Time deadline = absl::Now() + kReapTimeout;
   std::vector<ProcessEntry> children;
   std::vector<ProcessEntry> alive;
-  while (true) {
+  PollUntil(absl::Now() + kReapTimeout, [&] {
     children = ChildrenOfThisProcess();
     // This process is a subreaper: a grandchild orphaned by a killed child
     // (e.g. LeakSanitizer's tracer) becomes its child. A dead one has left
@@ -350,11 +350,8 @@ void NurseryTest::ExpectNoProcessLeft() {
     for (const auto& entry : logged) {
       if (!Gone(entry.first)) alive.push_back({entry.first, '?'});
     }
-    if ((children.empty() && alive.empty()) || absl::Now() >= deadline) {
-      break;
-    }
-    absl::SleepFor(kPollInterval);
-  }
+    return children.empty() && alive.empty();
+  });
   EXPECT_TRUE(children.empty())
       << "child processes left " << absl::FormatDuration(kReapTimeout)
       << " after the test: " << DescribeProcesses(children);

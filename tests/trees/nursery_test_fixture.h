@@ -150,8 +150,6 @@ inline constexpr absl::Duration kNurseryLimit = absl::Seconds(90);
 inline constexpr absl::Duration kReapTimeout = absl::Seconds(15);
 // Waits for children to reach some state (started a context, arrived).
 inline constexpr absl::Duration kStepTimeout = absl::Seconds(60);
-// Pause between two looks at /proc; the deadline bounds the wait.
-inline constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
 // The pid a child reports through Actor/Info.
 absl::StatusOr<pid_t> PidOf(const Portal& portal);

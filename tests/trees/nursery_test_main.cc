@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "runtime/process/spawner.h"
+#include "testing/poll_until.h"
 #include "tests/trees/nursery_process_log.h"
 #include "tests/trees/nursery_test_fixture.h"
 #include "tether/main.h"
@@ -49,10 +50,8 @@ void BeforeChildBoot(const char* argv0) {
   }
   if (name == kHeldBooter) {
     // Polls: the test creates the file once the nursery is failing.
-    const absl::Time deadline = absl::Now() + kHoldLimit;
-    while (access(HoldFile().c_str(), F_OK) != 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    PollUntil(absl::Now() + kHoldLimit,
+              [] { return access(HoldFile().c_str(), F_OK) == 0; });
   }
 }
 

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "testing/poll_until.h"
 
 namespace tether {
 namespace task_internal {
@@ -54,12 +55,7 @@ pthread_t RunAndWait(std::function<void()> work) {
 
 // Polls `condition` until it holds or kHang has passed; whether it held.
 bool Eventually(absl::FunctionRef<bool()> condition) {
-  const absl::Time deadline = absl::Now() + kHang;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
+  return PollUntil(absl::Now() + kHang, condition, absl::Milliseconds(1));
 }
 
 // Waits until `n` threads are idle.
