@@ -46,26 +46,15 @@ class NurseryCore final : public ActorNursery {
     return static_cast<NurseryCore&>(nursery);
   }
 
-  // --- ActorNursery's API (tether/nursery.h), which forwards here ---
+  // --- ActorNursery's API, which forwards here: tether/nursery.h has the
+  // contracts ---
 
-  // Starts a daemon child named `name` and returns its portal, valid until
-  // the nursery ends. Errors: ActorFailure when it fails to boot.
   absl::StatusOr<Portal*> StartActor(absl::string_view name,
                                      const ActorOptions& options = {});
-
-  // Starts a child that runs the plain function `function` with `args`,
-  // then is cancelled. Returns at once; the function's result is kept for
-  // WaitResult, its error fails the nursery.
   absl::StatusOr<Portal*> RunInActor(absl::string_view name,
                                      absl::string_view function, Value args,
                                      const ActorOptions& options = {});
-
-  // Waits for the result of a RunInActor child (a cancellation point). A
-  // child that died on its own (a crash, an exit) gives its ActorFailure,
-  // not the broken call its death caused.
   absl::StatusOr<Value> WaitResult(Portal* portal);
-
-  // Cancels every child now, in parallel, with escalation.
   void CancelAll();
 
  private:

@@ -2,10 +2,10 @@
 //
 // The actor a piece of code runs in: its identity, where it listens, its
 // parent, the registries it uses and whether its tree is in debug mode.
-// A root program gets its actor from RootMain (tether/main.h); code running
-// in an actor's task (a registered function, a task it spawned) finds it
-// with ActorRuntime::Current(). Portals, nurseries and lookups take it as
-// the actor that acts: the opener of contexts, the parent of children.
+// A root program gets its actor from RootMain (tether/main.h); a registered
+// function finds the actor that serves it with ActorRuntime::Current().
+// Portals, nurseries and lookups take it as the actor that acts: the
+// opener of contexts, the parent of children.
 //
 // clang-format off
 // Example:
@@ -37,8 +37,8 @@ class ActorRuntime {
   ActorRuntime(const ActorRuntime&) = delete;
   ActorRuntime& operator=(const ActorRuntime&) = delete;
 
-  // The actor whose task is calling (a serving task, or a task started
-  // inside one), or null outside any actor's task.
+  // The actor whose serving task is calling (a registered function while
+  // it runs), or null elsewhere; a root's body has its actor as argument.
   static ActorRuntime* Current();
 
   // Name and uuid.

@@ -69,46 +69,23 @@ class ContextCore final : public Context,
     return static_cast<const ContextCore&>(context);
   }
 
-  // --- Context's API (tether/context.h), which forwards here ---
+  // --- Context's API, which forwards here: tether/context.h has the
+  // contracts ---
 
-  // Callee only, exactly once, before any streaming: the opener's first
-  // value. A second call, a call on the opener side or in a plain function
-  // fails, and the misuse also becomes the callee's final error (the opener
-  // sees a RemoteActorError).
   absl::Status Started(Value value = Value());
-
-  // Opens this side's message stream. Callee: after Started. After this
-  // side's Cancel() it fails with the ContextCancelled the cancel will
-  // bring. Once per context.
   absl::StatusOr<MsgStream> OpenStream(StreamOptions options = {});
-
-  // Opener only: waits for the callee's final outcome (a cancellation
-  // point) and returns it: the returned value, or the error, including an
-  // absorbed ContextCancelled. Stream data still unread is discarded.
   absl::StatusOr<Value> Result(absl::Time deadline = absl::InfiniteFuture());
-
-  // Opener: asks the callee to cancel (non-blocking); its final outcome
-  // will be ContextCancelled with this actor as canceller, absorbed at the
-  // block's exit. Callee: cancels its own task, with itself as canceller.
-  // Does nothing once the outcome is known.
   void Cancel();
 
-  // State.
   Side side() const { return side_; }
   const std::string& function() const { return function_; }
   const std::string& id() const { return id_; }
   v1::ActorId self() const;
   v1::ActorId peer() const;
-  // The peer with its addresses (the callee's arrive with StartAck).
   v1::ActorRef peer_ref() const;
-  // This side called Cancel().
   bool cancel_called() const;
-  // Opener: the callee confirmed our Cancel with its ContextCancelled.
   bool cancel_acked() const;
-  // Who cancelled the context, once a ContextCancelled is known (from the
-  // peer, or because this side's task was cancelled by a request).
   std::optional<v1::ActorId> canceller() const;
-  // The final outcome once known: the callee's value or the context's error.
   std::optional<absl::StatusOr<Value>> outcome() const;
 
   // --- The runtime's API (transports, Portal, the serving runtime) ---

@@ -31,7 +31,6 @@ namespace {
 
 constexpr absl::Duration kCallDeadline = absl::Seconds(20);
 constexpr absl::Duration kStateDeadline = absl::Seconds(10);
-constexpr absl::Duration kPollInterval = absl::Milliseconds(5);
 
 v1::DebugLockRequest RequestFrom(const std::string& name) {
   v1::DebugLockRequest request;

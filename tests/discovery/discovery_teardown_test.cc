@@ -47,7 +47,6 @@ constexpr absl::Duration kBootTimeout = absl::Seconds(30);
 constexpr absl::Duration kSurvivorsWithin = absl::Seconds(5);
 // From the trigger until the root has exited and its tree is gone.
 constexpr absl::Duration kTreeGone = absl::Seconds(10);
-constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
 struct TeardownCase {
   bool sigint;   // else the root's block fails

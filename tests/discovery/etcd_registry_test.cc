@@ -69,8 +69,6 @@ constexpr absl::Duration kCallTimeout = absl::Seconds(10);
 // "At once": the bound on a reaction that involves no timer, with room for
 // a loaded 2-core machine under ASan.
 constexpr absl::Duration kPrompt = absl::Seconds(2);
-// Pause between two looks at a condition; each wait has its own deadline.
-constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
 // A test still running after this is aborted (and its processes die).
 constexpr absl::Duration kHangLimit = absl::Seconds(120);
 
