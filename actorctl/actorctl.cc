@@ -47,13 +47,14 @@ absl::StatusOr<std::string> ChooseRegistry(const CtlCommandLine& line) {
     if (env != nullptr) registry = env;
   }
   if (registry.empty()) {
-    std::vector<LocalRoot> roots = ListLocalRoots();
-    if (roots.empty()) {
+    absl::StatusOr<std::vector<LocalRoot>> roots = ListLocalRoots();
+    if (!roots.ok()) return roots.status();
+    if (roots->empty()) {
       return absl::NotFoundError(
           "no registry given and no root runs on this machine (use "
           "--registry=ADDR or TETHER_REGISTRY)");
     }
-    registry = roots.front().address;
+    registry = roots->front().address;
   }
   absl::StatusOr<std::unique_ptr<Registry>> parsed = ConnectRegistry(registry);
   if (!parsed.ok()) return parsed.status();

@@ -1,5 +1,9 @@
 #include "server/actor_server.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include <utility>
 
 #include "absl/base/call_once.h"
@@ -70,6 +74,11 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
         "cannot listen on ", listen.ToString(),
         ": the gRPC server failed to bind (run with --log_level=debug for "
         "gRPC's own report)"));
+  }
+  // A unix socket gets the umask's mode; only this user may connect.
+  if (!listen.is_tcp() && chmod(listen.path().c_str(), 0600) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot make ", listen.path(),
+                                               " private: ", strerror(errno)));
   }
   Address bound = listen.is_tcp() ? listen.WithPort(bound_port) : listen;
   runtime->SetAddresses({bound.ToString()});

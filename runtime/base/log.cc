@@ -90,10 +90,19 @@ ScopedLogContext::~ScopedLogContext() {
 namespace log_internal {
 
 LogLine::~LogLine() {
+  std::string message = stream_->str();
+  if (message.size() > kMaxLogMessageBytes) {
+    // Peers choose names and messages: one of theirs must not fill the log.
+    size_t keep = kMaxLogMessageBytes;
+    while (keep > 0 && (message[keep] & 0xC0) == 0x80) --keep;  // UTF-8
+    const size_t cut = message.size() - keep;
+    message.resize(keep);
+    absl::StrAppend(&message, "... (", cut, " more bytes)");
+  }
   const std::string line = absl::StrCat(
       std::string(1, LevelLetter(level_)), " ",
       absl::FormatTime("%H:%M:%E6S", absl::Now(), absl::LocalTimeZone()), " ",
-      ActorTag(), tls_context_tag, " ", stream_->str(), "\n");
+      ActorTag(), tls_context_tag, " ", message, "\n");
   // One write(2) per line keeps lines whole when threads and processes share
   // stderr.
   const char* data = line.data();

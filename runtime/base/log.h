@@ -19,6 +19,7 @@
 #ifndef TETHER_RUNTIME_BASE_LOG_H_
 #define TETHER_RUNTIME_BASE_LOG_H_
 
+#include <cstddef>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -29,6 +30,11 @@
 namespace tether {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// A line's message beyond this many bytes is cut, saying how much was:
+// messages quote what peers send (names, errors), and a peer must not be
+// able to fill the log.
+inline constexpr size_t kMaxLogMessageBytes = 4096;
 
 // Parses "debug", "info", "warning" or "error".
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);

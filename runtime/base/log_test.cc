@@ -1,5 +1,8 @@
 #include "runtime/base/log.h"
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace tether {
@@ -42,6 +45,19 @@ TEST(LogTest, LineNamesTheActor) {
   EXPECT_EQ(out.front(), 'W');
   EXPECT_NE(out.find("worker[0de98db0] disk 97% full\n"), std::string::npos)
       << out;
+}
+
+TEST(LogTest, ALongMessageIsCutSayingHowMuch) {
+  const std::string name(3 << 20, 'n');
+  testing::internal::CaptureStderr();
+  TETHER_LOG(kWarning) << "no function named " << name;
+  const std::string out = testing::internal::GetCapturedStderr();
+  EXPECT_LT(out.size(), kMaxLogMessageBytes + 200) << "one line, bounded";
+  EXPECT_NE(
+      out.find(absl::StrCat("... (", name.size() + 18 - kMaxLogMessageBytes,
+                            " more bytes)\n")),
+      std::string::npos)
+      << out.substr(out.size() - 80);
 }
 
 TEST(LogTest, LinesInAScopedContextNameItUntilTheScopeEnds) {

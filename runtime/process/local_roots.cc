@@ -1,91 +1,81 @@
 #include "runtime/process/local_roots.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <tuple>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "runtime/process/private_files.h"
 
 namespace tether {
 namespace {
 
-std::string RootsDirectory() {
-  const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
-  const std::string base =
-      runtime_dir != nullptr && runtime_dir[0] != '\0' ? runtime_dir : "/tmp";
-  return absl::StrCat(base, "/tether-", getuid(), "/roots");
-}
+constexpr char kRootsDirectory[] = "roots";
 
-absl::Status MakeDirectories(const std::string& path) {
-  size_t slash = 0;
-  while ((slash = path.find('/', slash + 1)) != std::string::npos) {
-    mkdir(path.substr(0, slash).c_str(), 0700);
-  }
-  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::InternalError(
-        absl::StrCat("cannot create ", path, ": ", strerror(errno)));
-  }
-  return absl::OkStatus();
+// A record: "NAME UUID ADDRESS START", START being the writer's start time
+// (ProcessStartTime), so that a record outliving its process is not taken
+// for a process that got the same pid later.
+std::string RecordText(const std::string& name, const std::string& uuid,
+                       const std::string& address, uint64_t start) {
+  return absl::StrCat(name, " ", uuid, " ", address, " ", start, "\n");
 }
-
-bool Alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalRootRecord>> LocalRootRecord::Create(
     const std::string& name, const std::string& uuid,
     const std::string& address) {
-  const std::string directory = RootsDirectory();
-  if (absl::Status made = MakeDirectories(directory); !made.ok()) return made;
-  const std::string path = absl::StrCat(directory, "/", getpid());
-  const std::string temporary = absl::StrCat(path, ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << name << " " << uuid << " " << address << "\n";
-    if (!out) {
-      return absl::InternalError(absl::StrCat("cannot write ", temporary));
-    }
+  absl::StatusOr<std::string> directory = PrivateDirectory(kRootsDirectory);
+  if (!directory.ok()) return directory.status();
+  const std::optional<uint64_t> start = ProcessStartTime(getpid());
+  if (!start.has_value()) {
+    return absl::InternalError("cannot read this process's start time");
   }
-  // Readers never see a half-written record.
-  if (rename(temporary.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot rename ", temporary, ": ", strerror(errno)));
+  const std::string path = absl::StrCat(*directory, "/", getpid());
+  if (absl::Status written =
+          WritePrivateFile(path, RecordText(name, uuid, address, *start));
+      !written.ok()) {
+    return written;
   }
   return std::unique_ptr<LocalRootRecord>(new LocalRootRecord(path));
 }
 
 LocalRootRecord::~LocalRootRecord() { unlink(path_.c_str()); }
 
-std::vector<LocalRoot> ListLocalRoots() {
-  const std::string directory = RootsDirectory();
+absl::StatusOr<std::vector<LocalRoot>> ListLocalRoots() {
+  absl::StatusOr<std::string> directory = PrivateDirectory(kRootsDirectory);
+  if (!directory.ok()) return directory.status();
   std::vector<LocalRoot> roots;
-  DIR* dir = opendir(directory.c_str());
+  DIR* dir = opendir(directory->c_str());
   if (dir == nullptr) return roots;
   while (dirent* entry = readdir(dir)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry->d_name, &pid) || pid <= 0) continue;
-    const std::string path = absl::StrCat(directory, "/", entry->d_name);
-    if (!Alive(pid)) {
+    const std::string path = absl::StrCat(*directory, "/", entry->d_name);
+    absl::StatusOr<std::string> text = ReadPrivateFile(path);
+    if (!text.ok()) continue;
+    const std::vector<std::string> fields =
+        absl::StrSplit(*text, absl::ByAnyChar(" \n"), absl::SkipEmpty());
+    uint64_t start = 0;
+    if (fields.size() != 4 || !absl::SimpleAtoi(fields[3], &start)) continue;
+    if (ProcessStartTime(pid) != start) {
+      // Its process is gone (or the pid is another process's now).
       unlink(path.c_str());
       continue;
     }
-    std::ifstream in(path);
     LocalRoot root;
     root.pid = pid;
-    if (!(in >> root.name >> root.uuid >> root.address)) continue;
+    root.name = fields[0];
+    root.uuid = fields[1];
+    root.address = fields[2];
     struct stat info;
-    root.recorded_at = stat(path.c_str(), &info) == 0
+    root.recorded_at = lstat(path.c_str(), &info) == 0
                            ? absl::TimeFromTimespec(info.st_mtim)
                            : absl::InfinitePast();
     roots.push_back(std::move(root));

@@ -2,15 +2,18 @@
 //
 // The registrars of this machine's running roots, for tools that need "the
 // local root" without being told its address (actorctl). Every actor that
-// hosts the embedded registrar records itself in a per-user directory
-// while it serves:
+// hosts the embedded registrar records itself in the user's private state
+// directory (runtime/process/private_files.h) while it serves:
 //
-//   ${XDG_RUNTIME_DIR:-/tmp}/tether-<uid>/roots/<pid>   "NAME UUID ADDRESS"
+//   ${XDG_RUNTIME_DIR:-/tmp}/tether-<uid>/roots/<pid>
+//       "NAME UUID ADDRESS START"    (START: the process's start time)
 //
-//   LocalRootRecord record = *LocalRootRecord::Create(name, uuid, address);
-//   std::vector<LocalRoot> roots = ListLocalRoots();   // newest first
+//   auto record = LocalRootRecord::Create(name, uuid, address);
+//   absl::StatusOr<std::vector<LocalRoot>> roots = ListLocalRoots();
 //
-// Records of processes that no longer exist are ignored and removed.
+// Records of processes that no longer exist are ignored and removed; a
+// record is trusted only while its pid still names the process that wrote
+// it. Thread-safe.
 
 #ifndef TETHER_RUNTIME_PROCESS_LOCAL_ROOTS_H_
 #define TETHER_RUNTIME_PROCESS_LOCAL_ROOTS_H_
@@ -47,8 +50,10 @@ class LocalRootRecord {
   const std::string path_;
 };
 
-// Live roots, newest first.
-std::vector<LocalRoot> ListLocalRoots();
+// Live roots, newest first: the records whose process still runs (same
+// pid and start time). FailedPrecondition when the user state directory
+// cannot be trusted (runtime/process/private_files.h).
+absl::StatusOr<std::vector<LocalRoot>> ListLocalRoots();
 
 }  // namespace tether
 

@@ -8,6 +8,7 @@ with exit code 0, promptly.
 
 import os
 import signal
+import stat
 import sys
 import time
 import unittest
@@ -126,6 +127,18 @@ class BadInvocationTest(unittest.TestCase):
         directory = self.enterContext(node_harness.socket_dir())
         self._check_address_taken(
             "unix:" + os.path.join(directory, "node.sock"))
+
+    def test_unix_socket_is_private_whatever_the_umask(self):
+        directory = self.enterContext(node_harness.socket_dir())
+        path = os.path.join(directory, "node.sock")
+        umask = os.umask(0)
+        try:
+            node = self.enterContext(node_harness.NodeProcess(
+                ["--name=private", f"--listen=unix:{path}"]))
+        finally:
+            os.umask(umask)
+        node.wait_listening()
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
 
     def _check_address_taken(self, listen):
         """A second node on a live node's address fails; the first lives on."""

@@ -94,6 +94,22 @@ class DefaultRegistryTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result)
         self.assertEqual(result.stdout, ['"hi"'], result)
 
+    def test_a_planted_state_directory_is_refused(self):
+        # Another local user could create the directory first, open to all,
+        # with a record of their own: actorctl must not follow it.
+        state = os.path.join(self.cluster.runtime_dir,
+                             f"tether-{os.getuid()}")
+        roots = os.path.join(state, "roots")
+        os.makedirs(roots)
+        with open(os.path.join(roots, str(os.getpid())), "w") as record:
+            record.write("mallory 0 127.0.0.1:1 0\n")
+        os.chmod(state, 0o777)
+        result = self.cluster.ctl("ls")
+        self.assertEqual(result.returncode, 2, result)
+        self.assertEqual(len(result.stderr), 1, result)
+        self.assertIn(f"refusing {state}", result.stderr[0], result)
+        self.assertIn("0777", result.stderr[0], result)
+
     def test_choice_of_registry(self):
         root_a, registry_a = self.cluster.start("root-a")
         self.cluster.start("worker", registry=registry_a)
