@@ -7,12 +7,16 @@
 //   bazel run //actorctl -- stream worker counter --args='{"n":3}'
 //   bazel run //actorctl -- cancel worker
 //
+//   bazel run //actorctl -- token
+//
 // --registry=ADDR picks the registry (a root's registrar host:port or
 // unix:/path, or etcd://host:port); by default $TETHER_REGISTRY, else the
 // registrar of the newest root running on this machine
-// (runtime/process/local_roots.h). --json prints JSON. Exit codes: 0 success, 1
-// remote error, 2 usage or connection error. The flags are parsed by
-// actorctl/actorctl_flags.h; --help lists them.
+// (runtime/process/local_roots.h). Calls carry the tree's token
+// (docs/security.md): from --token_file, else $TETHER_TOKEN_FILE, else the
+// token of the local root serving that registrar. --json prints JSON. Exit
+// codes: 0 success, 1 remote error, 2 usage or connection error. The flags are
+// parsed by actorctl/actorctl_flags.h; --help lists them.
 
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "actorctl/actorctl_commands.h"
 #include "actorctl/actorctl_flags.h"
+#include "app/tree_token_source.h"
 #include "client/registry/registry.h"
 #include "rpc/grpc_log.h"
 #include "runtime/actor/actor_core.h"
@@ -29,6 +34,7 @@
 #include "runtime/base/log.h"
 #include "runtime/process/local_roots.h"
 #include "runtime/process/shutdown_signal.h"
+#include "tether/status_macros.h"
 
 namespace tether {
 namespace {
@@ -56,9 +62,18 @@ absl::StatusOr<std::string> ChooseRegistry(const CtlCommandLine& line) {
     }
     registry = roots->front().address;
   }
-  absl::StatusOr<std::unique_ptr<Registry>> parsed = ConnectRegistry(registry);
-  if (!parsed.ok()) return parsed.status();
+  TETHER_RETURN_IF_ERROR(CheckRegistryAddress(registry));
   return registry;
+}
+
+absl::StatusOr<TreeToken> ChooseToken(const CtlCommandLine& line,
+                                      const std::string& registry) {
+  std::string token_file = line.token_file;
+  if (token_file.empty()) {
+    const char* env = std::getenv("TETHER_TOKEN_FILE");
+    if (env != nullptr) token_file = env;
+  }
+  return TreeTokenFor({registry}, token_file);
 }
 
 int Run(const CtlCommandLine& line, ShutdownSignal* interrupt) {
@@ -72,7 +87,10 @@ int Run(const CtlCommandLine& line, ShutdownSignal* interrupt) {
   absl::StatusOr<std::string> registry = ChooseRegistry(line);
   if (!registry.ok())
     return UsageError(std::string(registry.status().message()));
+  absl::StatusOr<TreeToken> token = ChooseToken(line, *registry);
+  if (!token.ok()) return UsageError(std::string(token.status().message()));
   ActorCore self(*ActorIdentity::Create("actorctl"));
+  self.SetToken(*std::move(token));
   self.SetRegistryAddresses({*registry});
   CtlOptions options;
   options.json = line.json;
@@ -94,6 +112,7 @@ int Run(const CtlCommandLine& line, ShutdownSignal* interrupt) {
   if (command == "cancel" && expect(1)) {
     return CancelActor(self, operands[0], options);
   }
+  if (command == "token" && expect(0)) return PrintToken(self);
   return BadUsage(absl::StrCat("bad command line '", command, "' with ",
                                operands.size(), " operands"));
 }

@@ -229,7 +229,7 @@ int ShowTree(ActorCore& self, const CtlOptions& options) {
       absl::StatusOr<Address> address = Address::Parse(text);
       if (!address.ok()) continue;
       absl::StatusOr<v1::ActorInfo> info =
-          ActorClient::Dial(*address).Info(options.timeout);
+          ActorClient::Dial(*address, self.token()).Info(options.timeout);
       if (!info.ok()) {
         node.state = "unreachable";
         continue;
@@ -267,7 +267,8 @@ int ShowInfo(ActorCore& self, const std::string& name,
   absl::StatusOr<std::unique_ptr<Portal>> portal = Find(self, name, options);
   if (!portal.ok()) return ReportError(portal.status(), options);
   absl::StatusOr<v1::ActorInfo> info =
-      ActorClient::Dial((*portal)->address()).Info(options.timeout);
+      ActorClient::Dial((*portal)->address(), self.token())
+          .Info(options.timeout);
   if (!info.ok()) return ReportError(info.status(), options);
   if (options.json) {
     PrintLine(ToJson(*info));
@@ -401,6 +402,11 @@ int CancelActor(ActorCore& self, const std::string& name,
     PrintLine(absl::StrCat("cancelled ", cancelled->name(), "[",
                            cancelled->uuid(), "]"));
   }
+  return kExitOk;
+}
+
+int PrintToken(const ActorCore& self) {
+  PrintLine(self.token().SecretForTransfer());
   return kExitOk;
 }
 

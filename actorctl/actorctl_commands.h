@@ -29,7 +29,7 @@ struct CtlOptions {
 };
 
 // `self` is actorctl's own (non-serving) actor; its registry addresses are
-// the registry to use.
+// the registry to use, its token the tree's.
 int ListActors(ActorCore& self, const CtlOptions& options);
 int ShowTree(ActorCore& self, const CtlOptions& options);
 int ShowInfo(ActorCore& self, const std::string& name,
@@ -45,6 +45,9 @@ int StreamFunction(ActorCore& self, const std::string& name,
                    ShutdownSignal* interrupt, const CtlOptions& options);
 int CancelActor(ActorCore& self, const std::string& name,
                 const CtlOptions& options);
+// Prints the tree's token (self's), for clients of other languages and
+// grpcurl.
+int PrintToken(const ActorCore& self);
 
 // Prints a one-line error on stderr and returns kExitUsage.
 int UsageError(const std::string& message);

@@ -23,11 +23,16 @@ const char kCtlHelp[] =
     "  stream NAME FUNCTION   open a context (arguments: --args); stdin\n"
     "                         lines are sent, Ctrl-C cancels\n"
     "  cancel NAME            cancel an actor\n"
+    "  token                  print the tree's token, for other clients\n"
+    "                         (grpcurl -H \"authorization: Bearer TOKEN\")\n"
     "\n"
     "Flags (--flag=value or --flag value, anywhere on the line):\n"
     "  --registry=ADDR        a registrar's host:port or unix:/path, or\n"
     "                         etcd://host:port (default: $TETHER_REGISTRY,\n"
     "                         else the newest root on this machine)\n"
+    "  --token_file=PATH      the tree's token (default: $TETHER_TOKEN_FILE,\n"
+    "                         else that of the root serving the registry\n"
+    "                         on this machine)\n"
     "  --json                 print JSON\n"
     "  --args=JSON            the arguments of call and stream (default:\n"
     "                         null)\n"
@@ -40,7 +45,8 @@ const char kCtlHelp[] =
     "Exit codes: 0 success, 1 remote error, 2 usage or connection error.\n";
 
 const char kCtlUsageHint[] =
-    "usage: actorctl [FLAGS] ls|tree|info|call|stream|cancel [OPERANDS] "
+    "usage: actorctl [FLAGS] ls|tree|info|call|stream|cancel|token "
+    "[OPERANDS] "
     "(actorctl --help for more)";
 
 namespace {
@@ -68,6 +74,11 @@ constexpr FlagSpec kFlags[] = {
     {"registry", false,
      [](absl::string_view, absl::string_view value, CtlCommandLine& line) {
        line.registry = std::string(value);
+       return absl::OkStatus();
+     }},
+    {"token_file", false,
+     [](absl::string_view, absl::string_view value, CtlCommandLine& line) {
+       line.token_file = std::string(value);
        return absl::OkStatus();
      }},
     {"json", true,

@@ -31,6 +31,9 @@ struct CtlCommandLine {
   // --registry: empty means the default ($TETHER_REGISTRY, else the newest
   // local root).
   std::string registry;
+  // --token_file: empty means the default ($TETHER_TOKEN_FILE, else the
+  // token of the local root serving the registry).
+  std::string token_file;
   bool json = false;
   // --args: JSON text, checked by the command that uses it; empty means
   // null.

@@ -47,12 +47,17 @@ void WriteReport(int fd, const v1::ChildReport& report) {
 }  // namespace
 
 std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
-  const char* spec_text = std::getenv(kChildSpecEnv);
-  if (spec_text == nullptr) return std::nullopt;
+  const char* spec_fd_text = std::getenv(kChildSpecFdEnv);
+  if (spec_fd_text == nullptr) return std::nullopt;
   // argv[0] names the child ("tether-child:NAME"), not its binary.
   InstallCrashReport("/proc/self/exe");
 
-  absl::StatusOr<v1::ChildSpec> spec = DecodeChildSpec(spec_text);
+  int spec_fd = -1;
+  if (!absl::SimpleAtoi(spec_fd_text, &spec_fd) || spec_fd < 0) {
+    return Fail("bad spec", absl::InvalidArgumentError(
+                                absl::StrCat("malformed ", kChildSpecFdEnv)));
+  }
+  absl::StatusOr<v1::ChildSpec> spec = ReadChildSpec(spec_fd);
   if (!spec.ok()) return Fail("bad spec", spec.status());
   int report_fd = -1;
   const char* fd_text = std::getenv(kChildReportFdEnv);
@@ -62,7 +67,7 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
                                 "missing or malformed ", kChildReportFdEnv)));
   }
   // Programs this child starts are not children of its parent.
-  unsetenv(kChildSpecEnv);
+  unsetenv(kChildSpecFdEnv);
   unsetenv(kChildReportFdEnv);
 
   if (!spec->log_level().empty()) {
@@ -90,8 +95,11 @@ std::optional<int> RunAsChildIfSpawned(int argc, char** argv) {
       {spec->registry_addresses().begin(), spec->registry_addresses().end()});
   runtime.SetDebugMode(spec->debug_mode());
   if (spec->has_root()) runtime.SetRoot(spec->root());
+  absl::StatusOr<TreeToken> token = TreeToken::Parse(spec->token());
+  if (!token.ok()) return Fail("bad spec", token.status());
+  runtime.SetToken(*std::move(token));
   ShutdownSignal* stop_signal = stop->get();
-  ParentWatch parent_watch(spec->parent(), [stop_signal] {
+  ParentWatch parent_watch(spec->parent(), runtime.token(), [stop_signal] {
     stop_signal->Request("lost the link to its parent");
   });
   const absl::Status served =

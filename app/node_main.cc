@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "app/serve.h"
+#include "app/tree_token_source.h"
 #include "client/registry/registry.h"
 #include "rpc/grpc_log.h"
 #include "runtime/actor/actor_core.h"
@@ -32,6 +33,11 @@ ABSL_FLAG(bool, debug, false,
           "Debug mode for this node's tree: Pause() prompts and post-mortem "
           "prompts on the shared terminal");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding the tree's token (64 hex digits; mode 0600). "
+          "Without it a node that joins a registrar takes the token of the "
+          "root serving there on this machine, and a root makes a fresh "
+          "one.");
 
 namespace tether {
 namespace {
@@ -48,7 +54,8 @@ int Run(const std::vector<char*>& positional) {
   if (positional.size() > 1) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "unexpected argument '", positional[1],
-        "' (flags are --name, --listen, --registry, --debug, --log_level)")));
+        "' (flags are --name, --listen, --registry, --debug, --log_level, "
+        "--token_file)")));
   }
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
@@ -70,12 +77,18 @@ int Run(const std::vector<char*>& positional) {
   }
   const std::vector<std::string> registries = absl::GetFlag(FLAGS_registry);
   for (const std::string& registry : registries) {
-    absl::StatusOr<std::unique_ptr<Registry>> parsed =
-        ConnectRegistry(registry);
-    if (!parsed.ok()) {
+    const absl::Status checked = CheckRegistryAddress(registry);
+    if (!checked.ok()) {
       return Fail(absl::InvalidArgumentError(
-          absl::StrCat("--registry: ", parsed.status().message())));
+          absl::StrCat("--registry: ", checked.message())));
     }
+  }
+  absl::StatusOr<TreeToken> token =
+      TreeTokenFor(registries, absl::GetFlag(FLAGS_token_file));
+  if (!token.ok()) {
+    return Fail(
+        absl::Status(token.status().code(),
+                     absl::StrCat("--token_file: ", token.status().message())));
   }
   SetLogActor(identity->name, identity->uuid);
 
@@ -86,6 +99,7 @@ int Run(const std::vector<char*>& positional) {
   RouteGrpcLogsToTetherLog();
 
   ActorCore runtime(*identity);
+  runtime.SetToken(*std::move(token));
   runtime.SetRegistryAddresses(registries);
   runtime.SetDebugMode(absl::GetFlag(FLAGS_debug));
   const absl::Status served =
@@ -106,7 +120,7 @@ int ActorNodeMain(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs one Tether actor.\n"
       "  actor_node --name=NAME --listen=HOST:PORT|unix:/PATH "
-      "[--registry=ADDR]");
+      "[--registry=ADDR] [--token_file=PATH]");
   return Run(absl::ParseCommandLine(argc, argv));
 }
 

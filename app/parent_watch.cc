@@ -6,12 +6,11 @@
 
 namespace tether {
 
-ParentWatch::ParentWatch(const v1::ActorRef& parent,
+ParentWatch::ParentWatch(const v1::ActorRef& parent, const TreeToken& token,
                          std::function<void()> on_lost, Options options) {
   if (parent.addresses().empty()) return;
-  thread_ = std::thread([this, parent, on_lost = std::move(on_lost), options] {
-    Run(parent, on_lost, options);
-  });
+  thread_ = std::thread([this, parent, token, on_lost = std::move(on_lost),
+                         options] { Run(parent, token, on_lost, options); });
 }
 
 ParentWatch::~ParentWatch() {
@@ -19,12 +18,12 @@ ParentWatch::~ParentWatch() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ParentWatch::Run(const v1::ActorRef& parent,
+void ParentWatch::Run(const v1::ActorRef& parent, const TreeToken& token,
                       const std::function<void()>& on_lost,
                       const Options& options) {
   absl::StatusOr<Address> address = Address::Parse(parent.addresses(0));
   if (!address.ok()) return;
-  const ActorClient client = ActorClient::Dial(*address);
+  const ActorClient client = ActorClient::Dial(*address, token);
   int misses = 0;
   while (!stop_.WaitForNotificationWithTimeout(options.interval)) {
     const absl::Status probe = client.Info(options.probe_deadline).status();

@@ -21,6 +21,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "runtime/base/tree_token.h"
 #include "tether/v1/identity.pb.h"
 
 namespace tether {
@@ -33,18 +34,20 @@ class ParentWatch {
     int misses = 5;
   };
 
-  // Does nothing when `parent` has no address.
-  ParentWatch(const v1::ActorRef& parent, std::function<void()> on_lost,
-              Options options);
-  ParentWatch(const v1::ActorRef& parent, std::function<void()> on_lost)
-      : ParentWatch(parent, std::move(on_lost), Options()) {}
+  // Probes carry `token`, the tree's. Does nothing when `parent` has no
+  // address.
+  ParentWatch(const v1::ActorRef& parent, const TreeToken& token,
+              std::function<void()> on_lost, Options options);
+  ParentWatch(const v1::ActorRef& parent, const TreeToken& token,
+              std::function<void()> on_lost)
+      : ParentWatch(parent, token, std::move(on_lost), Options()) {}
   ParentWatch(const ParentWatch&) = delete;
   ParentWatch& operator=(const ParentWatch&) = delete;
   ~ParentWatch();
 
  private:
-  void Run(const v1::ActorRef& parent, const std::function<void()>& on_lost,
-           const Options& options);
+  void Run(const v1::ActorRef& parent, const TreeToken& token,
+           const std::function<void()>& on_lost, const Options& options);
 
   absl::Notification stop_;
   std::thread thread_;

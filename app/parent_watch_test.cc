@@ -24,7 +24,7 @@ TEST(ParentWatchTest, ReportsAParentThatStoppedServing) {
   ASSERT_TRUE(server.ok()) << server.status();
   absl::Notification lost;
   ParentWatch watch(
-      parent.ref(), [&] { lost.Notify(); }, Fast());
+      parent.ref(), parent.token(), [&] { lost.Notify(); }, Fast());
   // While the parent serves, probes succeed: no loss over many intervals.
   EXPECT_FALSE(lost.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
   (*server)->Shutdown(absl::ZeroDuration());
@@ -35,7 +35,7 @@ TEST(ParentWatchTest, WatchesNothingWithoutAnAddress) {
   absl::Notification lost;
   {
     ParentWatch watch(
-        v1::ActorRef(), [&] { lost.Notify(); }, Fast());
+        v1::ActorRef(), TreeToken::Generate(), [&] { lost.Notify(); }, Fast());
   }
   EXPECT_FALSE(lost.HasBeenNotified());
 }

@@ -13,11 +13,12 @@ std::unique_ptr<RegistryLink> RegistryClients::Create() {
 
 absl::Status RegistryClients::Hold(const std::vector<std::string>& addresses,
                                    const v1::RegistryEntry& entry,
+                                   const TreeToken& token,
                                    absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   for (const std::string& address : addresses) {
     TETHER_ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
-                            ConnectRegistry(address));
+                            ConnectRegistry(address, token));
     absl::StatusOr<std::unique_ptr<Registry::Registration>> registration =
         registry->Hold(entry, deadline);
     if (!registration.ok()) {

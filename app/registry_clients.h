@@ -30,7 +30,7 @@ class RegistryClients final : public RegistryLink {
   static std::unique_ptr<RegistryLink> Create();
 
   absl::Status Hold(const std::vector<std::string>& addresses,
-                    const v1::RegistryEntry& entry,
+                    const v1::RegistryEntry& entry, const TreeToken& token,
                     absl::Time deadline) override;
   void Release() override;
 

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "app/debug_mode.h"
 #include "app/registry_clients.h"
+#include "app/tree_token_source.h"
 #include "rpc/grpc_log.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/crash_report.h"
@@ -47,7 +48,12 @@ int RootMain(int argc, char** argv, const RootOptions& options,
   if (!stop.ok()) return Fail(stop.status());
   RouteGrpcLogsToTetherLog();
 
+  absl::StatusOr<TreeToken> token =
+      TreeTokenFor(options.registry_addresses, options.token_file);
+  if (!token.ok()) return Fail(token.status());
+
   ActorCore runtime(*identity);
+  runtime.SetToken(*std::move(token));
   runtime.SetRegistryAddresses(options.registry_addresses);
   runtime.SetDebugMode(options.debug_mode);
   ShutdownSignal* stop_signal = stop->get();

@@ -113,6 +113,8 @@ class TwoActors {
     TETHER_ASSIGN_OR_RETURN(Address loopback, Address::Parse("127.0.0.1:0"));
     actors->callee_ = std::make_unique<ActorCore>(callee, &actors->functions_);
     actors->opener_ = std::make_unique<ActorCore>(opener, &actors->functions_);
+    // One tree: the opener's calls carry the callee's token.
+    actors->opener_->SetToken(actors->callee_->token());
     TETHER_ASSIGN_OR_RETURN(
         actors->callee_server_,
         ActorServer::Start(

@@ -30,6 +30,7 @@
 #include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
+#include "runtime/base/tree_token.h"
 #include "runtime/base/uuid.h"
 #include "server/actor_server.h"
 #include "tests/support/local_etcd.h"
@@ -85,11 +86,15 @@ class Backends {
     return etcd_->registry_address();
   }
 
+  // The token of the embedded registrar's tree.
+  const TreeToken& token() const { return token_; }
+
  private:
   absl::Status StartEmbedded() {
     TETHER_ASSIGN_OR_RETURN(ActorIdentity identity,
                             ActorIdentity::Create("bench-root"));
     root_ = std::make_unique<ActorCore>(std::move(identity));
+    root_->SetToken(token_);
     TETHER_ASSIGN_OR_RETURN(
         server_, ActorServer::Start(
                      root_.get(), *Address::Parse("127.0.0.1:0"),
@@ -97,6 +102,7 @@ class Backends {
     return absl::OkStatus();
   }
 
+  const TreeToken token_ = TreeToken::Generate();
   std::unique_ptr<ActorCore> root_;
   std::unique_ptr<ActorServer> server_;
   absl::Status embedded_error_;
@@ -110,7 +116,7 @@ Backends* backends = nullptr;
 absl::StatusOr<std::unique_ptr<Registry>> Connect(
     const absl::StatusOr<std::string>& address) {
   if (!address.ok()) return address.status();
-  return ConnectRegistry(*address);
+  return ConnectRegistry(*address, backends->token());
 }
 
 void FindActor(benchmark::State& state,

@@ -215,7 +215,8 @@ void BM_IdleActorRss(benchmark::State& state) {
           TETHER_ASSIGN_OR_RETURN(Portal * child, nursery.StartActor("idle"));
           TETHER_ASSIGN_OR_RETURN(
               v1::ActorInfo info,
-              ActorClient::Dial(child->address()).Info(absl::Seconds(5)));
+              ActorClient::Dial(child->address(), root->runtime()->token())
+                  .Info(absl::Seconds(5)));
           TETHER_ASSIGN_OR_RETURN(megabytes,
                                   StatusMegabytes(info.pid(), "VmRSS"));
           TETHER_ASSIGN_OR_RETURN(anonymous,

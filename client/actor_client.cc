@@ -1,9 +1,8 @@
 #include "client/actor_client.h"
 
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 
 namespace tether {
 namespace {
@@ -14,9 +13,8 @@ void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
 
 }  // namespace
 
-ActorClient ActorClient::Dial(const Address& address) {
-  return ActorClient(v1::Actor::NewStub(grpc::CreateChannel(
-      address.ToString(), grpc::InsecureChannelCredentials())));
+ActorClient ActorClient::Dial(const Address& address, const TreeToken& token) {
+  return ActorClient(v1::Actor::NewStub(DialTree(address.ToString(), token)));
 }
 
 absl::StatusOr<v1::ActorInfo> ActorClient::Info(absl::Duration timeout) const {

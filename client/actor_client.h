@@ -3,7 +3,7 @@
 // A client for one actor's unary control RPCs (tether.v1.Actor Info and
 // Cancel), with deadlines and absl::Status errors.
 //
-//   absl::StatusOr<ActorClient> client = ActorClient::Dial(address);
+//   const ActorClient client = ActorClient::Dial(address, runtime.token());
 //   absl::StatusOr<v1::ActorInfo> info = client->Info(absl::Seconds(2));
 //   if (info.ok()) std::cout << info->id().name();
 //
@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "runtime/base/tree_token.h"
 #include "tether/address.h"
 #include "tether/v1/actor.grpc.pb.h"
 
@@ -23,8 +24,9 @@ namespace tether {
 
 class ActorClient {
  public:
-  // Creates a channel to `address`; connects lazily on the first call.
-  static ActorClient Dial(const Address& address);
+  // Creates a channel to `address` whose calls carry `token`, the tree's;
+  // connects lazily on the first call.
+  static ActorClient Dial(const Address& address, const TreeToken& token);
 
   // The actor's identity and state. Errors: UNAVAILABLE when nothing answers
   // at the address, DEADLINE_EXCEEDED after `timeout`.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "client/actor_client.h"
 #include "client/registry/registry.h"
+#include "runtime/actor/actor_core.h"
 #include "runtime/base/log.h"
 #include "tether/address.h"
 #include "tether/status_macros.h"
@@ -29,7 +30,8 @@ struct Probed {
 // connection or another actor's answer (another uuid: the port was taken
 // over) proves the entry stale; an actor that is merely slow is skipped,
 // not removed.
-Probed Probe(const v1::RegistryEntry& entry, absl::Time deadline) {
+Probed Probe(const v1::RegistryEntry& entry, absl::Time deadline,
+             const TreeToken& token) {
   Probed probed;
   probed.gone = true;
   for (const std::string& text : entry.actor().addresses()) {
@@ -40,7 +42,8 @@ Probed Probe(const v1::RegistryEntry& entry, absl::Time deadline) {
       probed.gone = false;
       return probed;
     }
-    absl::StatusOr<v1::ActorInfo> info = ActorClient::Dial(*address).Info(left);
+    absl::StatusOr<v1::ActorInfo> info =
+        ActorClient::Dial(*address, token).Info(left);
     if (info.ok() && info->id().uuid() == entry.actor().id().uuid()) {
       probed.answered = *address;
       probed.gone = false;
@@ -60,9 +63,9 @@ struct Answering {
 // on the way are unregistered.
 std::optional<Answering> FirstAnswering(
     Registry& registry, const std::vector<v1::RegistryEntry>& entries,
-    absl::Time deadline) {
+    absl::Time deadline, const TreeToken& token) {
   for (const v1::RegistryEntry& entry : entries) {
-    Probed probed = Probe(entry, deadline);
+    Probed probed = Probe(entry, deadline, token);
     if (probed.answered.has_value()) {
       return Answering{entry, *std::move(probed.answered)};
     }
@@ -98,7 +101,7 @@ absl::StatusOr<T> AskRegistries(
   std::vector<std::string> unreachable;
   for (const std::string& address : addresses) {
     absl::StatusOr<std::unique_ptr<Registry>> registry =
-        ConnectRegistry(address);
+        ConnectRegistry(address, ActorCore::Of(*self).token());
     if (!registry.ok()) return registry.status();
     absl::StatusOr<T> result = lookup(**registry);
     if (result.ok() || !absl::IsUnavailable(result.status())) return result;
@@ -113,12 +116,13 @@ absl::StatusOr<std::unique_ptr<Portal>> FindActor(ActorRuntime* self,
                                                   const std::string& name,
                                                   absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
+  const TreeToken token = ActorCore::Of(*self).token();
   return AskRegistries<std::unique_ptr<Portal>>(
       self, [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
         TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
                                 registry.Find(name, deadline));
         std::optional<Answering> found =
-            FirstAnswering(registry, entries, deadline);
+            FirstAnswering(registry, entries, deadline, token);
         if (!found) return nullptr;
         return std::make_unique<Portal>(self, found->address);
       });
@@ -128,6 +132,7 @@ absl::StatusOr<std::unique_ptr<Portal>> WaitForActor(ActorRuntime* self,
                                                      const std::string& name,
                                                      absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
+  const TreeToken token = ActorCore::Of(*self).token();
   return AskRegistries<std::unique_ptr<Portal>>(
       self, [&](Registry& registry) -> absl::StatusOr<std::unique_ptr<Portal>> {
         // Each round removes the stale entries it met, so the next Wait
@@ -136,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Portal>> WaitForActor(ActorRuntime* self,
           TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
                                   registry.Wait(name, deadline));
           if (std::optional<Answering> found =
-                  FirstAnswering(registry, entries, deadline)) {
+                  FirstAnswering(registry, entries, deadline, token)) {
             return std::make_unique<Portal>(self, found->address);
           }
           // Entries that would not go away must not make this spin.
@@ -149,13 +154,14 @@ absl::StatusOr<std::vector<std::string>> QueryActor(ActorRuntime* self,
                                                     const std::string& name,
                                                     absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
+  const TreeToken token = ActorCore::Of(*self).token();
   return AskRegistries<std::vector<std::string>>(
       self,
       [&](Registry& registry) -> absl::StatusOr<std::vector<std::string>> {
         TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
                                 registry.Find(name, deadline));
         std::optional<Answering> found =
-            FirstAnswering(registry, entries, deadline);
+            FirstAnswering(registry, entries, deadline, token);
         if (!found) return std::vector<std::string>();
         return std::vector<std::string>(
             found->entry.actor().addresses().begin(),

@@ -259,6 +259,7 @@ absl::StatusOr<std::shared_ptr<NurseryCore::Child>> NurseryCore::Spawn(
     spec.add_registry_addresses(registry);
   }
   spec.set_debug_mode(self_->debug_mode());
+  spec.set_token(self_->token().SecretForTransfer());
   *spec.mutable_root() = self_->root();
   spec.set_log_level(LogEnabled(LogLevel::kDebug)  ? "debug"
                      : LogEnabled(LogLevel::kInfo) ? "info"

@@ -5,13 +5,12 @@
 
 #include "client/opener_stream.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "rpc/call_queue.h"
 #include "rpc/peer_signaller.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 #include "runtime/actor/actor_core.h"
 #include "runtime/base/runtime_errors.h"
 #include "runtime/base/uuid.h"
@@ -41,11 +40,11 @@ v1::FlowControl FlowControlOf(const ContextOptions& options) {
 
 // What a Portal talks to its peer with.
 struct PortalChannel {
-  explicit PortalChannel(const Address& peer) {
+  PortalChannel(const Address& peer, const TreeToken& token)
+      : signaller(token) {
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    channel = grpc::CreateCustomChannel(
-        peer.ToString(), grpc::InsecureChannelCredentials(), arguments);
+    channel = DialTree(peer.ToString(), token, arguments);
     stub = v1::Actor::NewStub(channel);
     context_stub = std::make_unique<grpc::GenericStub>(channel);
   }
@@ -129,7 +128,8 @@ auto WithStream(ActorCore& self, PortalChannel& channel, const Address& peer,
 Portal::Portal(ActorRuntime* self, const Address& peer)
     : self_(self),
       peer_(peer),
-      channel_(std::make_unique<PortalChannel>(peer)) {}
+      channel_(std::make_unique<PortalChannel>(peer,
+                                               ActorCore::Of(*self).token())) {}
 
 Portal::~Portal() = default;
 

@@ -3,9 +3,8 @@
 #include <utility>
 
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/async_unary_call.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/log.h"
 
 namespace tether {
@@ -85,8 +84,7 @@ void PeerSignaller::Drain() {
 v1::Actor::Stub* PeerSignaller::StubFor(const std::string& address) {
   std::unique_ptr<v1::Actor::Stub>& stub = stubs_[address];
   if (stub == nullptr) {
-    stub = v1::Actor::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    stub = v1::Actor::NewStub(DialTree(address, token_));
   }
   return stub.get();
 }

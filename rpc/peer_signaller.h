@@ -9,7 +9,7 @@
 // stands by in gRPC's epoll set between them (docs/performance.md, "The
 // standing pollers").
 //
-//   PeerSignaller signaller;
+//   PeerSignaller signaller(runtime.token());
 //   signaller.Send(opener.addresses(), request);   // fire and forget
 //
 // Thread-safe.
@@ -26,13 +26,15 @@
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/repeated_field.h"
 #include "grpcpp/completion_queue.h"
+#include "runtime/base/tree_token.h"
 #include "tether/v1/actor.grpc.pb.h"
 
 namespace tether {
 
 class PeerSignaller {
  public:
-  PeerSignaller() = default;
+  // Signals carry `token`, the tree's.
+  explicit PeerSignaller(TreeToken token) : token_(std::move(token)) {}
   PeerSignaller(const PeerSignaller&) = delete;
   PeerSignaller& operator=(const PeerSignaller&) = delete;
   // Waits for signals still in flight (each bounded by a deadline).
@@ -50,6 +52,7 @@ class PeerSignaller {
   // Handles completions until no signal is in flight.
   void Drain();
 
+  const TreeToken token_;
   grpc::CompletionQueue queue_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<v1::Actor::Stub>> stubs_

@@ -91,14 +91,14 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   actor_server->registries_ = std::move(registries);
   actor_server->acceptor_ = std::make_unique<CallAcceptor>(
       actor_server->service_.get(), actor_server->Served(), runtime,
-      std::move(new_calls));
+      std::move(new_calls), runtime->token());
   actor_server->acceptor_->Start();
   TETHER_RETURN_IF_ERROR(actor_server->Register(*runtime));
   if (actor_server->registrar_ != nullptr) {
     absl::StatusOr<std::unique_ptr<LocalRootRecord>> record =
-        LocalRootRecord::Create(runtime->identity().name,
-                                runtime->identity().uuid,
-                                actor_server->address_.ToString());
+        LocalRootRecord::Create(
+            runtime->identity().name, runtime->identity().uuid,
+            actor_server->address_.ToString(), runtime->token());
     if (record.ok()) {
       actor_server->local_root_ = *std::move(record);
     } else {
@@ -125,7 +125,7 @@ absl::Status ActorServer::Register(const ActorCore& runtime) {
   const v1::ActorRef parent = runtime.parent();
   if (parent.has_id()) *entry.mutable_parent() = parent.id();
   if (registries_ == nullptr) return absl::OkStatus();
-  return registries_->Hold(runtime.registry_addresses(), entry,
+  return registries_->Hold(runtime.registry_addresses(), entry, runtime.token(),
                            absl::Now() + kRegisterTimeout);
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -13,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "rpc/call_queue.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/uuid.h"
 #include "tether/v1/actor.grpc.pb.h"
 
@@ -27,9 +29,10 @@ ActorIdentity Identity(const std::string& name) {
   return *identity;
 }
 
-std::unique_ptr<v1::Actor::Stub> Dial(const Address& address) {
-  return v1::Actor::NewStub(grpc::CreateChannel(
-      address.ToString(), grpc::InsecureChannelCredentials()));
+// A stub whose calls carry `token`.
+std::unique_ptr<v1::Actor::Stub> Dial(const Address& address,
+                                      const TreeToken& token) {
+  return v1::Actor::NewStub(DialTree(address.ToString(), token));
 }
 
 absl::StatusOr<v1::ActorInfo> Info(v1::Actor::Stub& stub) {
@@ -52,7 +55,7 @@ TEST(ActorServerTest, InfoDescribesTheActorOverTcp) {
   const Address bound = (*server)->address();
   EXPECT_NE(bound.port(), 0);
 
-  absl::StatusOr<v1::ActorInfo> info = Info(*Dial(bound));
+  absl::StatusOr<v1::ActorInfo> info = Info(*Dial(bound, runtime.token()));
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->id().name(), "info-tcp");
   EXPECT_EQ(info->id().uuid(), identity.uuid);
@@ -74,7 +77,7 @@ TEST(ActorServerTest, ServesOnUnixSocket) {
         ActorServer::Start(&runtime, listen, IgnoreCancel, nullptr);
     ASSERT_TRUE(server.ok()) << server.status();
     EXPECT_EQ((*server)->address(), listen);
-    absl::StatusOr<v1::ActorInfo> info = Info(*Dial(listen));
+    absl::StatusOr<v1::ActorInfo> info = Info(*Dial(listen, runtime.token()));
     ASSERT_TRUE(info.ok()) << info.status();
     EXPECT_EQ(info->addresses(0), listen.ToString());
   }
@@ -102,8 +105,8 @@ TEST(ActorServerTest, CancelAnswersThenReportsTheRequester) {
   v1::CancelActorResponse response;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
-  const grpc::Status status =
-      Dial((*server)->address())->Cancel(&context, request, &response);
+  const grpc::Status status = Dial((*server)->address(), runtime.token())
+                                  ->Cancel(&context, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.actor().uuid(), identity.uuid);
   ASSERT_TRUE(cancelled.WaitForNotificationWithTimeout(kCallDeadline));
@@ -133,7 +136,7 @@ TEST(ActorServerTest, ShutdownStopsServingAndIsIdempotent) {
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = Dial((*server)->address());
+  auto stub = Dial((*server)->address(), runtime.token());
   ASSERT_TRUE(Info(*stub).ok());
   (*server)->Shutdown(absl::Milliseconds(100));
   (*server)->Shutdown(absl::Milliseconds(100));
@@ -181,8 +184,8 @@ TEST(ActorServerTest, HealthWatchSeesServingThenNotServingAtShutdown) {
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = Health::NewStub(grpc::CreateChannel(
-      (*server)->address().ToString(), grpc::InsecureChannelCredentials()));
+  auto stub = Health::NewStub(
+      DialTree((*server)->address().ToString(), runtime.token()));
 
   grpc::ClientContext unknown_context;
   unknown_context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
@@ -222,7 +225,7 @@ TEST(ActorServerTest, ShutdownWhileContextCallsArriveEndsCleanly) {
     absl::Mutex mu;
     int finished = 0;
     std::atomic<bool> done{false};
-    std::thread caller([&, stub = Dial((*server)->address())] {
+    std::thread caller([&, stub = Dial((*server)->address(), runtime.token())] {
       while (!done.load()) {
         grpc::ClientContext context;
         context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
@@ -257,7 +260,8 @@ TEST(ActorServerTest, ServesCallsWhileTasksHandleEventsAndAfter) {
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
-  std::unique_ptr<v1::Actor::Stub> stub = Dial((*server)->address());
+  std::unique_ptr<v1::Actor::Stub> stub =
+      Dial((*server)->address(), runtime.token());
 
   std::atomic<bool> stop{false};
   std::atomic<int> task_events{0};
@@ -280,6 +284,75 @@ TEST(ActorServerTest, ServesCallsWhileTasksHandleEventsAndAfter) {
     absl::StatusOr<v1::ActorInfo> info = Info(*stub);
     ASSERT_TRUE(info.ok()) << "call " << i << " after: " << info.status();
   }
+}
+
+// Callers without the tree's token (none, or another tree's) get
+// UNAUTHENTICATED from every Actor method, and nothing happens: no cancel,
+// no context served. Health's Check stays open to them; its Watch, which
+// holds a stream, does not.
+TEST(ActorServerTest, CallsWithoutTheTreeTokenAreRefused) {
+  std::atomic<int> cancels{0};
+  ActorCore runtime(Identity("guarded"));
+  absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+      &runtime, *Address::Parse("127.0.0.1:0"),
+      [&cancels](const v1::ActorId&) { ++cancels; }, nullptr);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string target = (*server)->address().ToString();
+  std::vector<std::shared_ptr<grpc::Channel>> outsiders = {
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()),
+      DialTree(target, TreeToken::Generate())};
+  for (const std::shared_ptr<grpc::Channel>& channel : outsiders) {
+    std::unique_ptr<v1::Actor::Stub> actor = v1::Actor::NewStub(channel);
+    std::vector<grpc::Status> statuses;
+    {
+      grpc::ClientContext context;
+      v1::ActorInfo info;
+      statuses.push_back(actor->Info(&context, v1::InfoRequest(), &info));
+    }
+    {
+      grpc::ClientContext context;
+      v1::CancelActorRequest request;
+      request.mutable_requester()->set_name("mallory");
+      v1::CancelActorResponse response;
+      statuses.push_back(actor->Cancel(&context, request, &response));
+    }
+    {
+      grpc::ClientContext context;
+      v1::SignalRequest request;
+      request.set_context_id("any");
+      request.mutable_cancel();
+      v1::SignalResponse response;
+      statuses.push_back(actor->Signal(&context, request, &response));
+    }
+    {
+      grpc::ClientContext context;
+      auto stream = actor->Context(&context);
+      v1::Frame frame;
+      EXPECT_FALSE(stream->Read(&frame));
+      statuses.push_back(stream->Finish());
+    }
+    {
+      auto health = Health::NewStub(channel);
+      grpc::ClientContext context;
+      auto watch = health->Watch(&context, HealthCheckRequest());
+      HealthCheckResponse response;
+      EXPECT_FALSE(watch->Read(&response));
+      statuses.push_back(watch->Finish());
+    }
+    for (const grpc::Status& status : statuses) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << status.error_message();
+    }
+    absl::StatusOr<HealthCheckResponse> check =
+        Check(*Health::NewStub(channel), "");
+    ASSERT_TRUE(check.ok()) << check.status();
+    EXPECT_EQ(check->status(), HealthCheckResponse::SERVING);
+  }
+  absl::StatusOr<v1::ActorInfo> info =
+      Info(*Dial((*server)->address(), runtime.token()));
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->contexts_served(), 0u);
+  EXPECT_EQ(cancels.load(), 0);
 }
 
 }  // namespace

@@ -11,7 +11,9 @@ namespace tether {
 using google::protobuf::util::TimeUtil;
 
 ActorService::ActorService(ActorCore* runtime, CancelHandler on_cancel)
-    : runtime_(runtime), on_cancel_(std::move(on_cancel)) {}
+    : runtime_(runtime),
+      on_cancel_(std::move(on_cancel)),
+      signaller_(runtime->token()) {}
 
 grpc::Status ActorService::HandleCancel(const v1::CancelActorRequest& request,
                                         v1::CancelActorResponse* response) {

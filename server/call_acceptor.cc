@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "grpc/support/time.h"
+#include "runtime/base/log.h"
 #include "server/aside_schedule.h"
 #include "server/context_call.h"
 
@@ -22,7 +23,13 @@ class CallAcceptor::ContextArrival final : public CallEvent {
   void OnEvent(bool ok) override {
     if (ok) {
       acceptor_->RequestContext();
-      acceptor_->Serve(std::move(call_));
+      // No task, no thread and no read for a call without the token.
+      const grpc::Status admitted = acceptor_->Admit(call_->server_context());
+      if (admitted.ok()) {
+        acceptor_->Serve(std::move(call_));
+      } else {
+        call_->Reject(admitted);
+      }
     }
     delete this;
   }
@@ -36,11 +43,13 @@ class CallAcceptor::ContextArrival final : public CallEvent {
 CallAcceptor::CallAcceptor(ActorService* actor,
                            std::vector<ServedOnQueue*> services,
                            ActorCore* runtime,
-                           std::unique_ptr<grpc::ServerCompletionQueue> queue)
+                           std::unique_ptr<grpc::ServerCompletionQueue> queue,
+                           TreeToken token)
     : actor_(actor),
       services_(std::move(services)),
       runtime_(runtime),
-      queue_(std::move(queue)) {}
+      queue_(std::move(queue)),
+      token_(std::move(token)) {}
 
 CallAcceptor::~CallAcceptor() { Stop(); }
 
@@ -139,6 +148,24 @@ bool CallAcceptor::Request(absl::FunctionRef<void()> request) {
   if (stopped_) return false;
   request();
   return true;
+}
+
+grpc::Status CallAcceptor::Admit(const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  const auto found = metadata.find("authorization");
+  if (found != metadata.end() &&
+      token_.Admits(
+          absl::string_view(found->second.data(), found->second.size()))) {
+    return grpc::Status::OK;
+  }
+  TETHER_LOG(kWarning) << "refused a call from " << context.peer() << ": "
+                       << (found == metadata.end()
+                               ? "it carries no token"
+                               : "its token is not this tree's");
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      "this actor's tree admits only calls carrying its "
+                      "token (authorization: Bearer <token>; "
+                      "docs/security.md)");
 }
 
 void CallAcceptor::CountLive(int delta) {

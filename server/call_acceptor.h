@@ -43,6 +43,7 @@
 #include "rpc/call_queue.h"
 #include "rpc/poll_standby.h"
 #include "runtime/actor/actor_core.h"
+#include "runtime/base/tree_token.h"
 #include "server/actor_service.h"
 #include "server/served_on_queue.h"
 
@@ -54,10 +55,12 @@ class CallAcceptor final : public CallRequester, public PollStandby {
  public:
   // `actor` (whose Context calls the acceptor serves; null for a server
   // without the Actor service), `services` and `runtime` (null with
-  // `actor`) must outlive the acceptor.
+  // `actor`) must outlive the acceptor. Calls are admitted only with
+  // `token`, the tree's (CallRequester::Admit).
   CallAcceptor(ActorService* actor, std::vector<ServedOnQueue*> services,
                ActorCore* runtime,
-               std::unique_ptr<grpc::ServerCompletionQueue> queue);
+               std::unique_ptr<grpc::ServerCompletionQueue> queue,
+               TreeToken token);
   // REQUIRES: Stop() returned.
   ~CallAcceptor() override;
 
@@ -76,6 +79,7 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   // CallRequester
   grpc::ServerCompletionQueue* queue() override { return queue_.get(); }
   bool Request(absl::FunctionRef<void()> request) override;
+  grpc::Status Admit(const grpc::ServerContext& context) override;
 
   // PollStandby
   void StepAside() override;
@@ -106,6 +110,7 @@ class CallAcceptor final : public CallRequester, public PollStandby {
   const std::vector<ServedOnQueue*> services_;
   ActorCore* const runtime_;
   const std::unique_ptr<grpc::ServerCompletionQueue> queue_;
+  const TreeToken token_;
   std::thread thread_;
   // Wakes the draining thread out of HandleNext() when tasks get busy.
   grpc::Alarm step_aside_alarm_;

@@ -68,6 +68,25 @@ void ContextCall::Serve() {
   SetTaskPoller(nullptr);
 }
 
+void ContextCall::Reject(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    first_frame_done_ = true;
+    if (ending_ == Ending::kNo && !done_) {
+      ending_ = Ending::kFinishing;
+      stream_.Finish(status, &finish_op_);
+    }
+  }
+  // Nobody else polls this call's queue: no task was started for it.
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (OverLocked()) return;
+    }
+    queue_->PollOnce(absl::InfiniteFuture());
+  }
+}
+
 bool ContextCall::OverLocked() const {
   return done_ && reading_ != Reading::kReading && !writing_ &&
          ending_ != Ending::kFinishing;

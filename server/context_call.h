@@ -74,6 +74,14 @@ class ContextCall final : public ContextTransport,
   // arrived.
   void Serve();
 
+  // Ends an arrived call that may not be served with `status`, before
+  // anything is read, on the calling thread; returns once gRPC is done
+  // with it (a status goes out at once).
+  void Reject(const grpc::Status& status);
+
+  // The call's context, once it arrived: its metadata and peer.
+  const grpc::ServerContext& server_context() const { return server_context_; }
+
   // ContextTransport
   void StartWrite(absl::string_view frame, bool last) override;
   void ResumeReading() override { FramePump::ResumeReading(); }

@@ -50,7 +50,15 @@ class HealthService::Watch {
       return;
     }
     service_->RequestNextWatch();
+    const grpc::Status admitted = service_->requester_->Admit(context_);
     absl::MutexLock lock(&service_->mu_);
+    if (!admitted.ok()) {
+      // The finish's completion comes to OnWritten, which writes no more.
+      over_ = true;
+      writing_ = true;
+      writer_.Finish(admitted, &wrote_);
+      return;
+    }
     service_->watches_.insert(this);
     UpdateLocked();
   }

@@ -10,6 +10,10 @@
 // A Watch stream sends the status at once and again whenever it changes;
 // it ends when the client cancels it or the server shuts down.
 //
+// Check is open to anyone: load balancers and probes carry no token, and
+// it tells nothing but whether the server serves. Watch holds a stream
+// open, so only the tree's own callers may (CallRequester::Admit).
+//
 //   HealthService health;
 //   builder.RegisterService(&health);
 //   ...  // a CallAcceptor serves it
@@ -63,11 +67,15 @@ class HealthService final : public HealthServiceBase, public ServedOnQueue {
   CheckResponse::ServingStatus StatusOfLocked(const std::string& service) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Open to anyone: probes carry no token.
   UnaryMethod<HealthService, CheckRequest, CheckResponse> check_{
       this, &HealthService::RequestCheck,
       [this](const CheckRequest& request, CheckResponse* response) {
         return HandleCheck(request, response);
-      }};
+      },
+      nullptr,
+      UnaryMethod<HealthService, CheckRequest,
+                  CheckResponse>::Admission::kOpen};
   CallRequester* requester_ = nullptr;
   absl::Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = true;

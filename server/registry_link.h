@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "runtime/base/tree_token.h"
 #include "tether/v1/registrar.pb.h"
 
 namespace tether {
@@ -28,12 +29,13 @@ class RegistryLink {
   virtual ~RegistryLink() = default;
 
   // Registers `entry` with the registry at each of `addresses`, in order,
-  // and keeps it registered until Release(). Waits for each one's
+  // presenting `token` (the tree's), and keeps it registered until
+  // Release(). Waits for each one's
   // confirmation until `deadline`. The first failure ends the call; its
   // message names the registry.
   virtual absl::Status Hold(const std::vector<std::string>& addresses,
                             const v1::RegistryEntry& entry,
-                            absl::Time deadline) = 0;
+                            const TreeToken& token, absl::Time deadline) = 0;
 
   // Ends every registration Hold made, which removes the entries.
   // Idempotent.

@@ -19,6 +19,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "grpcpp/completion_queue.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/status.h"
 
 namespace tether {
 
@@ -50,6 +52,12 @@ class CallRequester {
   // Runs `request`, which asks gRPC for a call, unless the server is
   // stopping; false then (and the call object is the caller's to free).
   virtual bool Request(absl::FunctionRef<void()> request) = 0;
+
+  // OK when the call of `context` carries the tree's token (its
+  // `authorization` metadata); otherwise the UNAUTHENTICATED status to end
+  // it with, at once: nothing of the call may run. A refusal is logged with
+  // the caller's address.
+  virtual grpc::Status Admit(const grpc::ServerContext& context) = 0;
 
  private:
   virtual void CountLive(int delta) = 0;

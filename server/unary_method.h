@@ -14,6 +14,9 @@
 //   ...
 //   info_.Start(requester);            // in StartServing
 //
+// A call without the tree's token is answered UNAUTHENTICATED before its
+// handler runs (CallRequester::Admit), unless the method is open.
+//
 // Handlers must not block: no other call of the server's queue is handled
 // meanwhile. The method must outlive its calls, i.e. the draining of the
 // queue.
@@ -44,12 +47,18 @@ class UnaryMethod {
   // Runs once the response is queued for sending.
   using Answered = std::function<void(const Request& request)>;
 
+  // Who may call the method: the tree (callers with its token), or anyone
+  // (health probes).
+  enum class Admission { kTree, kOpen };
+
   UnaryMethod(Service* service, RequestFn request, Handler handler,
-              Answered answered = nullptr)
+              Answered answered = nullptr,
+              Admission admission = Admission::kTree)
       : service_(service),
         request_(request),
         handler_(std::move(handler)),
-        answered_(std::move(answered)) {}
+        answered_(std::move(answered)),
+        admission_(admission) {}
 
   UnaryMethod(const UnaryMethod&) = delete;
   UnaryMethod& operator=(const UnaryMethod&) = delete;
@@ -73,6 +82,13 @@ class UnaryMethod {
       }
       arrived_ = true;
       method_->RequestNext();
+      if (method_->admission_ == Admission::kTree) {
+        const grpc::Status admitted = method_->requester_->Admit(context_);
+        if (!admitted.ok()) {
+          responder_.FinishWithError(admitted, this);
+          return;
+        }
+      }
       const grpc::Status status = method_->handler_(request_, &response_);
       // The completion is handled by this same thread, after this returns.
       responder_.Finish(response_, status, this);
@@ -106,6 +122,7 @@ class UnaryMethod {
   const RequestFn request_;
   const Handler handler_;
   const Answered answered_;
+  const Admission admission_;
   CallRequester* requester_ = nullptr;
 };
 

@@ -39,10 +39,11 @@
 // ActorNodeMain is the main() of an actor node that only serves: a binary
 // that registers its own functions and serves them to peers, as
 // `actor_node` (app/) serves the interop set. Flags: --name, --listen,
-// --registry, --debug, --log_level (see --help). Without --registry the
-// node hosts the embedded registrar. It prints the same listening line;
-// SIGINT, SIGTERM or an Actor/Cancel request stop it (exit 0). Bad flags or
-// an address it cannot listen on give one line on stderr and exit 2.
+// --registry, --debug, --log_level, --token_file (see --help). Without
+// --registry the node hosts the embedded registrar. It prints the same
+// listening line; SIGINT, SIGTERM or an Actor/Cancel request stop it (exit 0).
+// Bad flags or an address it cannot listen on give one line on stderr and
+// exit 2.
 //
 // A program with a main() of its own calls RunAsChildIfSpawned first: in a
 // process a nursery spawned, it runs that child actor and returns its exit
@@ -72,6 +73,11 @@ struct RootOptions {
   std::vector<std::string> registry_addresses;
   // Debug mode for the whole tree (tether/debugger.h).
   bool debug_mode = false;
+  // A file holding the tree's token (64 hex digits, mode 0600), which
+  // every call within the tree carries (docs/security.md). Empty: a root
+  // that joins another root's registrar on this machine takes that tree's
+  // token; one that does not makes a fresh one.
+  std::string token_file;
 };
 
 // Runs the root actor with `body`; returns the process's exit code.

@@ -5,11 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/async_stream.h"
 #include "rpc/call_queue.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/uuid.h"
 #include "runtime/debug/tty_lock.h"
 #include "runtime/task/wait.h"
@@ -29,9 +28,9 @@ constexpr absl::Duration kReleaseTimeout = absl::Seconds(2);
 // completion queue of its own, polled by whichever thread waits on it.
 class LockCall final {
  public:
-  LockCall(const Address& root, const v1::DebugLockRequest& request)
-      : stub_(v1::Debug::NewStub(grpc::CreateChannel(
-            root.ToString(), grpc::InsecureChannelCredentials()))) {
+  LockCall(const Address& root, const v1::DebugLockRequest& request,
+           const TreeToken& token)
+      : stub_(v1::Debug::NewStub(DialTree(root.ToString(), token))) {
     v1::Start* start = start_.mutable_start();
     start->set_function(kDebugLockFunction);
     start->set_kind(v1::FUNCTION_KIND_CONTEXT);
@@ -201,8 +200,9 @@ class Hold final : public DebugLockHold {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DebugLockHold>> AcquireDebugLock(
-    const Address& root, const v1::DebugLockRequest& request) {
-  auto call = std::make_unique<LockCall>(root, request);
+    const Address& root, const v1::DebugLockRequest& request,
+    const TreeToken& token) {
+  auto call = std::make_unique<LockCall>(root, request, token);
   call->Begin();
   const absl::Status granted = call->AwaitGrant();
   if (!granted.ok()) {

@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "runtime/base/tree_token.h"
 #include "tether/address.h"
 #include "tether/v1/debug.pb.h"
 
@@ -32,8 +33,10 @@ class DebugLockHold {
   virtual void Release() = 0;
 };
 
+// The request carries `token`, the tree's.
 absl::StatusOr<std::unique_ptr<DebugLockHold>> AcquireDebugLock(
-    const Address& root, const v1::DebugLockRequest& request);
+    const Address& root, const v1::DebugLockRequest& request,
+    const TreeToken& token);
 
 // Whether `status` is the root's refusal (the requester is blocked).
 bool IsDebugLockRefused(const absl::Status& status);

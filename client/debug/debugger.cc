@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<DebugLockHold>> Acquire(
   request.set_pid(self.identity().pid);
   request.set_task(TaskName());
   request.set_reason(reason);
-  return AcquireDebugLock(address, request);
+  return AcquireDebugLock(address, request, self.token());
 }
 
 }  // namespace

@@ -11,9 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/log.h"
 #include "runtime/debug/tty_lock.h"
 #include "tether/v1/debug.grpc.pb.h"
@@ -78,8 +77,7 @@ std::unique_ptr<PromptWatch> PromptWatch::For(const ActorCore& self) {
         });
   }
   std::shared_ptr<v1::Debug::Stub> stub =
-      v1::Debug::NewStub(grpc::CreateChannel(
-          root.addresses(0), grpc::InsecureChannelCredentials()));
+      v1::Debug::NewStub(DialTree(root.addresses(0), self.token()));
   return std::make_unique<PromptWatch>(
       [stub]() -> absl::StatusOr<v1::DebugStatus> { return AskRoot(*stub); });
 }

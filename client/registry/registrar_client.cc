@@ -6,11 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "rpc/await_call.h"
 #include "rpc/call_queue.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/log.h"
 #include "runtime/task/wait.h"
 #include "tether/status_macros.h"
@@ -154,10 +153,9 @@ using UnaryMethod = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
 
 class RegistrarClient final : public Registry {
  public:
-  explicit RegistrarClient(const Address& address)
+  RegistrarClient(const Address& address, const TreeToken& token)
       : address_(address.ToString()),
-        stub_(v1::Registrar::NewStub(grpc::CreateChannel(
-            address_, grpc::InsecureChannelCredentials()))) {}
+        stub_(v1::Registrar::NewStub(DialTree(address_, token))) {}
 
   const std::string& address() const override { return address_; }
 
@@ -273,8 +271,9 @@ absl::StatusOr<std::unique_ptr<Registry::Registration>> RegistrarClient::Hold(
 
 }  // namespace
 
-std::unique_ptr<Registry> NewRegistrarClient(const Address& address) {
-  return std::make_unique<RegistrarClient>(address);
+std::unique_ptr<Registry> NewRegistrarClient(const Address& address,
+                                             const TreeToken& token) {
+  return std::make_unique<RegistrarClient>(address, token);
 }
 
 }  // namespace tether

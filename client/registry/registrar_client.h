@@ -5,7 +5,7 @@
 // ConnectRegistry.
 //
 //   std::unique_ptr<Registry> registry =
-//       NewRegistrarClient(*Address::Parse("127.0.0.1:41234"));
+//       NewRegistrarClient(*Address::Parse("127.0.0.1:41234"), token);
 //
 // Hold keeps one Registrar/Hold call open per registration; destroying the
 // registration unregisters the entry, then closes the call.
@@ -16,11 +16,13 @@
 #include <memory>
 
 #include "client/registry/registry.h"
+#include "runtime/base/tree_token.h"
 #include "tether/address.h"
 
 namespace tether {
 
-std::unique_ptr<Registry> NewRegistrarClient(const Address& address);
+std::unique_ptr<Registry> NewRegistrarClient(const Address& address,
+                                             const TreeToken& token);
 
 }  // namespace tether
 

@@ -5,7 +5,7 @@
 // ("etcd://host:port").
 //
 //   absl::StatusOr<std::unique_ptr<Registry>> registry =
-//       ConnectRegistry("127.0.0.1:41234");
+//       ConnectRegistry("127.0.0.1:41234", runtime.token());
 //   auto found = (*registry)->Find("worker", absl::Now() + absl::Seconds(1));
 //   // found->front() is the newest entry named "worker"
 //
@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "runtime/base/tree_token.h"
 #include "tether/v1/registrar.pb.h"
 
 namespace tether {
@@ -70,10 +71,15 @@ class Registry {
       absl::Time deadline) = 0;
 };
 
-// A client of the registry at `address`; connects lazily. Errors: a
-// malformed address (INVALID_ARGUMENT, one line naming it).
+// OK when `address` is a registry's: "host:port", "unix:/path" or
+// "etcd://host:port"; InvalidArgument naming it otherwise.
+absl::Status CheckRegistryAddress(absl::string_view address);
+
+// A client of the registry at `address`; connects lazily. Calls to a
+// Registrar carry `token`, its tree's (etcd has credentials of its own).
+// Errors: a malformed address (INVALID_ARGUMENT, one line naming it).
 absl::StatusOr<std::unique_ptr<Registry>> ConnectRegistry(
-    absl::string_view address);
+    absl::string_view address, const TreeToken& token);
 
 }  // namespace tether
 

@@ -119,6 +119,16 @@ v1::ActorRef ActorCore::parent() const {
   return parent_;
 }
 
+void ActorCore::SetToken(TreeToken token) {
+  absl::MutexLock lock(&mu_);
+  token_ = std::move(token);
+}
+
+TreeToken ActorCore::token() const {
+  absl::MutexLock lock(&mu_);
+  return token_;
+}
+
 void ActorCore::SetRegistryAddresses(std::vector<std::string> addresses) {
   absl::MutexLock lock(&mu_);
   registry_addresses_ = std::move(addresses);

@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "runtime/base/actor_identity.h"
+#include "runtime/base/tree_token.h"
 #include "runtime/context/context_core.h"
 #include "tether/actor_runtime.h"
 #include "tether/function_registry.h"
@@ -69,6 +70,11 @@ class ActorCore final : public ActorRuntime {
   // passed on to its children: gRPC targets of Registrar services or
   // etcd://host:port URLs.
   void SetRegistryAddresses(std::vector<std::string> addresses);
+  // The tree's secret (runtime/base/tree_token.h): what this actor's server
+  // admits and its clients present. A new ActorCore has a fresh one, a
+  // tree of its own; set the tree's before serving.
+  void SetToken(TreeToken token);
+  TreeToken token() const;
   std::vector<std::string> registry_addresses() const;
   FunctionRegistry& functions() const { return *functions_; }
 
@@ -152,6 +158,7 @@ class ActorCore final : public ActorRuntime {
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
   v1::ActorRef parent_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> registry_addresses_ ABSL_GUARDED_BY(mu_);
+  TreeToken token_ ABSL_GUARDED_BY(mu_) = TreeToken::Generate();
   bool debug_mode_ ABSL_GUARDED_BY(mu_) = false;
   v1::ActorRef root_ ABSL_GUARDED_BY(mu_);
   std::function<void(const std::string&)> stop_ ABSL_GUARDED_BY(mu_);

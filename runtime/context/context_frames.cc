@@ -123,7 +123,12 @@ void ContextCore::OnTransportDone(const absl::Status& status) {
     waiters_.NotifyAll();
   }
   if (known) return;
-  if (side_ == Side::kOpener) {
+  if (side_ == Side::kOpener && absl::IsUnauthenticated(status)) {
+    // Refused for want of the tree's token: no transport trouble, and
+    // opening again will not help.
+    ApplyRemoteError(absl::UnauthenticatedError(absl::StrCat(
+        DescribePeer(), " refused the context: ", status.message())));
+  } else if (side_ == Side::kOpener) {
     absl::Status error = GetErrorInfo(status).has_value()
                              ? status
                              : TransportClosedError(absl::StrCat(

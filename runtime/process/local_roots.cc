@@ -18,19 +18,21 @@ namespace {
 
 constexpr char kRootsDirectory[] = "roots";
 
-// A record: "NAME UUID ADDRESS START", START being the writer's start time
-// (ProcessStartTime), so that a record outliving its process is not taken
-// for a process that got the same pid later.
+// A record: "NAME UUID ADDRESS START TOKEN", START being the writer's
+// start time (ProcessStartTime), so that a record outliving its process is
+// not taken for a process that got the same pid later.
 std::string RecordText(const std::string& name, const std::string& uuid,
-                       const std::string& address, uint64_t start) {
-  return absl::StrCat(name, " ", uuid, " ", address, " ", start, "\n");
+                       const std::string& address, uint64_t start,
+                       const TreeToken& token) {
+  return absl::StrCat(name, " ", uuid, " ", address, " ", start, " ",
+                      token.SecretForTransfer(), "\n");
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalRootRecord>> LocalRootRecord::Create(
     const std::string& name, const std::string& uuid,
-    const std::string& address) {
+    const std::string& address, const TreeToken& token) {
   absl::StatusOr<std::string> directory = PrivateDirectory(kRootsDirectory);
   if (!directory.ok()) return directory.status();
   const std::optional<uint64_t> start = ProcessStartTime(getpid());
@@ -38,8 +40,8 @@ absl::StatusOr<std::unique_ptr<LocalRootRecord>> LocalRootRecord::Create(
     return absl::InternalError("cannot read this process's start time");
   }
   const std::string path = absl::StrCat(*directory, "/", getpid());
-  if (absl::Status written =
-          WritePrivateFile(path, RecordText(name, uuid, address, *start));
+  if (absl::Status written = WritePrivateFile(
+          path, RecordText(name, uuid, address, *start, token));
       !written.ok()) {
     return written;
   }
@@ -63,17 +65,16 @@ absl::StatusOr<std::vector<LocalRoot>> ListLocalRoots() {
     const std::vector<std::string> fields =
         absl::StrSplit(*text, absl::ByAnyChar(" \n"), absl::SkipEmpty());
     uint64_t start = 0;
-    if (fields.size() != 4 || !absl::SimpleAtoi(fields[3], &start)) continue;
+    if (fields.size() != 5 || !absl::SimpleAtoi(fields[3], &start)) continue;
+    absl::StatusOr<TreeToken> token = TreeToken::Parse(fields[4]);
+    if (!token.ok()) continue;
     if (ProcessStartTime(pid) != start) {
       // Its process is gone (or the pid is another process's now).
       unlink(path.c_str());
       continue;
     }
-    LocalRoot root;
-    root.pid = pid;
-    root.name = fields[0];
-    root.uuid = fields[1];
-    root.address = fields[2];
+    LocalRoot root{pid,       fields[0],         fields[1],
+                   fields[2], *std::move(token), absl::InfinitePast()};
     struct stat info;
     root.recorded_at = lstat(path.c_str(), &info) == 0
                            ? absl::TimeFromTimespec(info.st_mtim)

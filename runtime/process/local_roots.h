@@ -5,10 +5,13 @@
 // hosts the embedded registrar records itself in the user's private state
 // directory (runtime/process/private_files.h) while it serves:
 //
-//   ${XDG_RUNTIME_DIR:-/tmp}/tether-<uid>/roots/<pid>
-//       "NAME UUID ADDRESS START"    (START: the process's start time)
+//   ${XDG_RUNTIME_DIR:-/tmp}/tether-<uid>/roots/<pid>   (mode 0600)
+//       "NAME UUID ADDRESS START TOKEN"
 //
-//   auto record = LocalRootRecord::Create(name, uuid, address);
+// START is the process's start time; TOKEN its tree's token, so that this
+// user's tools on this machine can call the tree without being given it.
+//
+//   auto record = LocalRootRecord::Create(name, uuid, address, token);
 //   absl::StatusOr<std::vector<LocalRoot>> roots = ListLocalRoots();
 //
 // Records of processes that no longer exist are ignored and removed; a
@@ -26,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "runtime/base/tree_token.h"
 
 namespace tether {
 
@@ -34,6 +38,7 @@ struct LocalRoot {
   std::string name;
   std::string uuid;
   std::string address;  // the registrar's gRPC target
+  TreeToken token;      // the root's tree's
   absl::Time recorded_at;
 };
 
@@ -42,7 +47,7 @@ class LocalRootRecord {
  public:
   static absl::StatusOr<std::unique_ptr<LocalRootRecord>> Create(
       const std::string& name, const std::string& uuid,
-      const std::string& address);
+      const std::string& address, const TreeToken& token);
   ~LocalRootRecord();
 
  private:

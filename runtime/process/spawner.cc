@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -33,6 +32,14 @@ namespace {
 constexpr size_t kTailLines = 40;
 // How long StderrTail waits for a dead child's last output to be copied.
 constexpr absl::Duration kStderrDrainLimit = absl::Seconds(2);
+// The spec is in its pipe before the child runs: reading it never waits
+// for the parent, only for the kernel.
+constexpr absl::Duration kSpecReadLimit = absl::Seconds(5);
+// A pipe holds 64 KiB (pipe(7)), so the parent writes the whole spec before
+// the child exists. (A user over fs.pipe-user-pages-soft gets 4 KiB pipes:
+// the write end does not block, and a spec that does not fit fails the
+// spawn, naming its size.)
+constexpr size_t kMaxSpecBytes = 60 << 10;
 
 absl::Status ErrnoError(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
@@ -44,7 +51,7 @@ absl::StatusOr<std::string> ReadAll(int fd, absl::Time deadline) {
   std::string data;
   while (true) {
     const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left <= 0) return absl::DeadlineExceededError("no report in time");
+    if (left <= 0) return absl::DeadlineExceededError("nothing in time");
     pollfd pfd = {fd, POLLIN, 0};
     const int ready = poll(&pfd, 1, static_cast<int>(left));
     if (ready < 0 && errno != EINTR) return ErrnoError("poll");
@@ -59,16 +66,13 @@ absl::StatusOr<std::string> ReadAll(int fd, absl::Time deadline) {
 
 }  // namespace
 
-std::string EncodeChildSpec(const v1::ChildSpec& spec) {
-  return absl::Base64Escape(spec.SerializeAsString());
-}
-
-absl::StatusOr<v1::ChildSpec> DecodeChildSpec(absl::string_view text) {
-  std::string bytes;
+absl::StatusOr<v1::ChildSpec> ReadChildSpec(int fd) {
+  absl::StatusOr<std::string> bytes = ReadAll(fd, absl::Now() + kSpecReadLimit);
+  close(fd);
+  if (!bytes.ok()) return bytes.status();
   v1::ChildSpec spec;
-  if (!absl::Base64Unescape(text, &bytes) || !spec.ParseFromString(bytes)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed ", kChildSpecEnv));
+  if (!spec.ParseFromString(*bytes)) {
+    return absl::InvalidArgumentError("malformed spawn spec");
   }
   return spec;
 }
@@ -276,10 +280,35 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> Spawner::Spawn(
     const v1::ChildSpec& spec, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   const v1::ActorId& id = spec.id();
+  const std::string spec_bytes = spec.SerializeAsString();
+  if (spec_bytes.size() > kMaxSpecBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a spawn spec of ", spec_bytes.size(),
+                     " bytes exceeds the limit of ", kMaxSpecBytes));
+  }
+  int spec_pipe[2];
+  if (pipe2(spec_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe2");
+  fcntl(spec_pipe[1], F_SETFL, O_NONBLOCK);
+  const ssize_t spec_written =
+      write(spec_pipe[1], spec_bytes.data(), spec_bytes.size());
+  close(spec_pipe[1]);
+  if (spec_written != static_cast<ssize_t>(spec_bytes.size())) {
+    close(spec_pipe[0]);
+    if (spec_written >= 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "a spawn spec of ", spec_bytes.size(),
+          " bytes does not fit in a pipe (", spec_written, " did)"));
+    }
+    return ErrnoError("write spawn spec");
+  }
   int report[2];
   int err[2];
-  if (pipe2(report, O_CLOEXEC) != 0) return ErrnoError("pipe2");
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    close(spec_pipe[0]);
+    return ErrnoError("pipe2");
+  }
   if (pipe2(err, O_CLOEXEC) != 0) {
+    close(spec_pipe[0]);
     close(report[0]);
     close(report[1]);
     return ErrnoError("pipe2");
@@ -289,14 +318,13 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> Spawner::Spawn(
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const absl::string_view entry(*e);
-    if (absl::StartsWith(entry, absl::StrCat(kChildSpecEnv, "=")) ||
+    if (absl::StartsWith(entry, absl::StrCat(kChildSpecFdEnv, "=")) ||
         absl::StartsWith(entry, absl::StrCat(kChildReportFdEnv, "="))) {
       continue;
     }
     env_strings.emplace_back(entry);
   }
-  env_strings.push_back(
-      absl::StrCat(kChildSpecEnv, "=", EncodeChildSpec(spec)));
+  env_strings.push_back(absl::StrCat(kChildSpecFdEnv, "=", spec_pipe[0]));
   env_strings.push_back(absl::StrCat(kChildReportFdEnv, "=", report[1]));
   std::vector<char*> envp;
   for (std::string& entry : env_strings) envp.push_back(entry.data());
@@ -316,7 +344,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> Spawner::Spawn(
       prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (getppid() != parent) _exit(127);
       dup2(err[1], STDERR_FILENO);
-      // The report end must survive exec; everything else is close-on-exec.
+      // The spec and report ends must survive exec; everything else is
+      // close-on-exec.
+      fcntl(spec_pipe[0], F_SETFD, 0);
       fcntl(report[1], F_SETFD, 0);
       sigset_t none;
       sigemptyset(&none);
@@ -328,6 +358,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> Spawner::Spawn(
     }
     fork_errno = errno;
   });
+  close(spec_pipe[0]);
   close(report[1]);
   close(err[1]);
   if (pid < 0) {

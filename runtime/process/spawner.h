@@ -2,9 +2,11 @@
 //
 // Starts child actors: the program's own binary (/proc/self/exe)
 // re-executed in child mode, so every function compiled into the program
-// exists in the child. The child receives its ChildSpec in the environment
-// (kChildSpecEnv), serves, and reports its ChildReport (addresses, pid)
-// through a pipe (kChildReportFdEnv). A child dies with its parent
+// exists in the child. The child reads its ChildSpec from a pipe
+// (kChildSpecFdEnv names the descriptor: the spec holds the tree's token,
+// which must not be in argv or the environment, where other processes
+// could read it), serves, and reports its ChildReport (addresses, pid)
+// through another pipe (kChildReportFdEnv). A child dies with its parent
 // (PR_SET_PDEATHSIG, SIGTERM).
 //
 //   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
@@ -37,13 +39,14 @@
 
 namespace tether {
 
-// Environment of a child: its base64-encoded, serialized ChildSpec, and
-// the descriptor to write its serialized ChildReport to (then close).
-inline constexpr char kChildSpecEnv[] = "TETHER_CHILD_SPEC";
+// Environment of a child: the descriptor to read its serialized ChildSpec
+// from (to end of file), and the one to write its serialized ChildReport
+// to (then close).
+inline constexpr char kChildSpecFdEnv[] = "TETHER_CHILD_SPEC_FD";
 inline constexpr char kChildReportFdEnv[] = "TETHER_CHILD_REPORT_FD";
 
-std::string EncodeChildSpec(const v1::ChildSpec& spec);
-absl::StatusOr<v1::ChildSpec> DecodeChildSpec(absl::string_view text);
+// The child's side: reads and parses the spec from `fd`, then closes it.
+absl::StatusOr<v1::ChildSpec> ReadChildSpec(int fd);
 
 // One running child process. Its stderr is copied to this process's stderr
 // as it comes, and its last lines are kept for error reports. Destroying a

@@ -66,6 +66,11 @@ class DebugService::LockCall {
       return;
     }
     service_->RequestNextLock();
+    const grpc::Status admitted = service_->requester_->Admit(context_);
+    if (!admitted.ok()) {
+      phase_ = Phase::kDone;
+      return FinishAfterWrites(admitted);
+    }
     StartRead();
   }
 

@@ -16,9 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/uuid.h"
 #include "server/debug/served_debug_lock.h"
 #include "testing/poll_until.h"
@@ -155,8 +154,8 @@ class DebugServiceTest : public testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(served_.status().ok()) << served_.status();
-    stub_ = v1::Debug::NewStub(grpc::CreateChannel(
-        served_.address().ToString(), grpc::InsecureChannelCredentials()));
+    stub_ = v1::Debug::NewStub(
+        DialTree(served_.address().ToString(), served_.token()));
   }
 
   v1::DebugStatus Status() {

@@ -30,7 +30,7 @@ ServedDebugLock::ServedDebugLock() {
   }
   acceptor_ = std::make_unique<CallAcceptor>(
       nullptr, std::vector<ServedOnQueue*>{service_.get()}, nullptr,
-      std::move(queue));
+      std::move(queue), token_);
   acceptor_->Start();
   address_ = std::make_unique<Address>(
       *Address::Parse(absl::StrCat("127.0.0.1:", port)));

@@ -6,8 +6,8 @@
 //
 //   ServedDebugLock served;
 //   ASSERT_TRUE(served.status().ok()) << served.status();
-//   auto stub = v1::Debug::NewStub(grpc::CreateChannel(
-//       served.address().ToString(), grpc::InsecureChannelCredentials()));
+//   auto stub = v1::Debug::NewStub(
+//       DialTree(served.address().ToString(), served.token()));
 //   EXPECT_EQ(served.lock().Status().waiters_size(), 0);
 //
 // Thread-compatible: the test's thread makes and destroys it; the lock is
@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/server.h"
+#include "runtime/base/tree_token.h"
 #include "runtime/debug/tty_lock.h"
 #include "server/call_acceptor.h"
 #include "server/debug/debug_service.h"
@@ -30,8 +31,8 @@ namespace tether {
 
 class ServedDebugLock {
  public:
-  // Serves a new lock of a root named "root"; status() says whether it
-  // could.
+  // Serves a new lock of a root named "root", to calls that carry
+  // token() (a fresh one); status() says whether it could.
   ServedDebugLock();
   ServedDebugLock(const ServedDebugLock&) = delete;
   ServedDebugLock& operator=(const ServedDebugLock&) = delete;
@@ -43,9 +44,11 @@ class ServedDebugLock {
   const Address& address() const { return *address_; }
   TtyLock& lock() { return lock_; }
   const v1::ActorId& root() const { return root_; }
+  const TreeToken& token() const { return token_; }
 
  private:
   v1::ActorId root_;
+  const TreeToken token_ = TreeToken::Generate();
   TtyLock lock_;
   std::unique_ptr<DebugService> service_;
   std::unique_ptr<grpc::Server> server_;

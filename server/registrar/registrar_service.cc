@@ -106,7 +106,8 @@ class RegistrarService::HoldCall {
       return;
     }
     service_->RequestNextHold();
-    grpc::Status refusal = CheckEntry(request_.entry());
+    grpc::Status refusal = service_->requester_->Admit(context_);
+    if (refusal.ok()) refusal = CheckEntry(request_.entry());
     if (refusal.ok()) {
       // Registered before tracking, so Close() always finds an entry to
       // remove; a refused hold takes its entry back at once.
@@ -274,13 +275,16 @@ class RegistrarService::WaitCall {
       return;
     }
     service_->RequestNextWait();
-    if (request_.name().empty()) {
+    grpc::Status refusal = service_->requester_->Admit(context_);
+    if (refusal.ok() && request_.name().empty()) {
+      refusal =
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Wait needs a name");
+    }
+    if (!refusal.ok()) {
       absl::MutexLock lock(&mu_);
       answered_ = true;
       finishing_ = true;
-      responder_.FinishWithError(
-          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Wait needs a name"),
-          &finished_);
+      responder_.FinishWithError(refusal, &finished_);
       return;
     }
     watching_ = true;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -13,6 +14,8 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "rpc/tree_channel.h"
+#include "runtime/base/tree_token.h"
 #include "server/call_acceptor.h"
 
 namespace tether {
@@ -71,11 +74,10 @@ class RegistrarServiceTest : public testing::Test {
     ASSERT_NE(server_, nullptr);
     acceptor_ = std::make_unique<CallAcceptor>(
         nullptr, std::vector<ServedOnQueue*>{&registrar_}, nullptr,
-        std::move(queue));
+        std::move(queue), token_);
     acceptor_->Start();
-    stub_ = v1::Registrar::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            grpc::InsecureChannelCredentials()));
+    target_ = "127.0.0.1:" + std::to_string(port);
+    stub_ = v1::Registrar::NewStub(DialTree(target_, token_));
   }
 
   void TearDown() override {
@@ -120,9 +122,11 @@ class RegistrarServiceTest : public testing::Test {
   }
 
   int next_uuid_ = 0;
+  const TreeToken token_ = TreeToken::Generate();
   RegistrarService registrar_{kCapacity};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<CallAcceptor> acceptor_;
+  std::string target_;
   std::unique_ptr<v1::Registrar::Stub> stub_;
 };
 
@@ -170,6 +174,54 @@ TEST_F(RegistrarServiceTest, AFullRegistryRefusesNewEntries) {
     EXPECT_EQ(status.error_message(), "the registry is full (2 entries)");
   }
   EXPECT_EQ(Listed(), 2);
+}
+
+// A caller without the tree's token (none, or another tree's) can neither
+// register, hold, find, list nor wait; the registry stays empty.
+TEST_F(RegistrarServiceTest, CallsWithoutTheTreeTokenAreRefused) {
+  std::vector<std::unique_ptr<v1::Registrar::Stub>> outsiders;
+  outsiders.push_back(v1::Registrar::NewStub(
+      grpc::CreateChannel(target_, grpc::InsecureChannelCredentials())));
+  outsiders.push_back(
+      v1::Registrar::NewStub(DialTree(target_, TreeToken::Generate())));
+  for (std::unique_ptr<v1::Registrar::Stub>& outsider : outsiders) {
+    const v1::RegisterRequest request = Request("intruder");
+    std::vector<grpc::Status> statuses;
+    {
+      grpc::ClientContext context;
+      v1::RegisterResponse response;
+      statuses.push_back(outsider->Register(&context, request, &response));
+    }
+    {
+      grpc::ClientContext context;
+      v1::FindRequest find;
+      find.set_name("intruder");
+      v1::FindResponse response;
+      statuses.push_back(outsider->Find(&context, find, &response));
+    }
+    {
+      grpc::ClientContext context;
+      v1::ListResponse response;
+      statuses.push_back(
+          outsider->List(&context, v1::ListRequest(), &response));
+    }
+    {
+      grpc::ClientContext context;
+      v1::WaitRequest wait;
+      wait.set_name("intruder");
+      v1::FindResponse response;
+      statuses.push_back(outsider->Wait(&context, wait, &response));
+    }
+    HoldCall hold(*outsider, request);
+    grpc::Status held;
+    ASSERT_TRUE(hold.AwaitDone(absl::Seconds(10), &held));
+    statuses.push_back(held);
+    for (const grpc::Status& status : statuses) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << status.error_message();
+    }
+  }
+  EXPECT_EQ(Listed(), 0);
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ TEST(ActorClientTest, InfoAndCancelRoundTrip) {
       &runtime, *Address::Parse("127.0.0.1:0"),
       [&](const v1::ActorId&) { cancelled.Notify(); }, nullptr);
   ASSERT_TRUE(server.ok()) << server.status();
-  const ActorClient client = ActorClient::Dial((*server)->address());
+  const ActorClient client =
+      ActorClient::Dial((*server)->address(), runtime.token());
 
   absl::StatusOr<v1::ActorInfo> info = client.Info(kTimeout);
   ASSERT_TRUE(info.ok()) << info.status();
@@ -46,7 +47,7 @@ TEST(ActorClientTest, NobodyListeningIsUnavailable) {
   server->reset();  // Frees the port; nothing listens there now.
 
   absl::StatusOr<v1::ActorInfo> info =
-      ActorClient::Dial(address).Info(kTimeout);
+      ActorClient::Dial(address, runtime.token()).Info(kTimeout);
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable)
       << info.status();

@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/actor_client.h"
+#include "tests/support/test_token.h"
 #include "tether/address.h"
 #include "tether/errors.h"
 #include "tether/task.h"
@@ -105,6 +106,7 @@ ContextSemanticsTest::~ContextSemanticsTest() = default;
 void ContextSemanticsTest::SetUp() {
   watchdog_ = std::make_unique<Watchdog>(kTestDeadline);
   runtime_ = std::make_unique<ActorCore>(Identity("opener"), &functions_);
+  runtime_->SetToken(TestTreeToken());
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       runtime_.get(), *Address::Parse("127.0.0.1:0"), [](const auto&) {},
       nullptr);
@@ -140,7 +142,7 @@ ActorProcess* ContextSemanticsTest::StartActor(const std::string& name) {
 
 v1::ActorId ContextSemanticsTest::IdOf(const ActorProcess& actor) {
   absl::StatusOr<v1::ActorInfo> info =
-      ActorClient::Dial(actor.address()).Info(kWait);
+      ActorClient::Dial(actor.address(), TestTreeToken()).Info(kWait);
   EXPECT_TRUE(info.ok()) << info.status();
   return info.ok() ? info->id() : v1::ActorId();
 }

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "client/actor_client.h"
 #include "runtime/base/actor_identity.h"
+#include "tests/support/test_token.h"
 #include "tether/errors.h"
 #include "tether/task.h"
 #include "tether/v1/actor.pb.h"
@@ -33,13 +34,15 @@ void FlowTestFixture::SetUp() {
   callee_pid_ = callee_->pid();
 
   absl::StatusOr<v1::ActorInfo> info =
-      ActorClient::Dial(callee_->address()).Info(absl::Seconds(5));
+      ActorClient::Dial(callee_->address(), TestTreeToken())
+          .Info(absl::Seconds(5));
   ASSERT_TRUE(info.ok()) << info.status();
   callee_id_ = info->id();
 
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("flow-opener");
   ASSERT_TRUE(identity.ok()) << identity.status();
   opener_ = std::make_unique<ActorCore>(*std::move(identity));
+  opener_->SetToken(TestTreeToken());
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       opener_.get(), *Address::Parse("127.0.0.1:0"), [](const v1::ActorId&) {},
       nullptr);
@@ -97,7 +100,8 @@ absl::StatusOr<Value> FlowTestFixture::AwaitProbe(
 
 absl::Status FlowTestFixture::AwaitCalleeContextGone(
     const std::string& context_id, absl::Duration timeout) {
-  const ActorClient client = ActorClient::Dial(callee_->address());
+  const ActorClient client =
+      ActorClient::Dial(callee_->address(), TestTreeToken());
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
     absl::StatusOr<v1::ActorInfo> info = client.Info(absl::Seconds(5));

@@ -167,6 +167,7 @@ class PortalTest : public testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     opener_ = std::make_unique<ActorCore>(Identity("opener"), &functions_);
+    opener_->SetToken(callee_->token());
     portal_ = std::make_unique<Portal>(opener_.get(), server_->address());
   }
 
@@ -208,6 +209,31 @@ TEST_F(PortalTest, RunReturnsThePlainResult) {
   absl::StatusOr<Value> result = portal_->Run("echo", Value::String("hi"));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(*result, Value::String("hi"));
+}
+
+// An opener of another tree (its own token) is refused before anything
+// runs: no plain call, no context.
+TEST_F(PortalTest, AnotherTreesOpenerIsRefusedAndNothingRuns) {
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(functions_
+                  .RegisterPlain("count_runs",
+                                 [&ran](const Value&) -> absl::StatusOr<Value> {
+                                   ++ran;
+                                   return Value();
+                                 })
+                  .ok());
+  ActorCore stranger(Identity("stranger"), &functions_);
+  Portal portal(&stranger, server_->address());
+  const absl::StatusOr<Value> run = portal.Run("count_runs");
+  EXPECT_TRUE(absl::IsUnauthenticated(run.status())) << run.status();
+  const absl::Status context = portal.OpenContext(
+      "count_runs", Value(),
+      [](Context&, const Value&) { return absl::OkStatus(); });
+  EXPECT_TRUE(absl::IsUnauthenticated(context)) << context;
+  EXPECT_EQ(ran.load(), 0);
+  // The tree's own opener still runs it.
+  ASSERT_TRUE(portal_->Run("count_runs").ok());
+  EXPECT_EQ(ran.load(), 1);
 }
 
 TEST_F(PortalTest, ThrownExceptionIsBoxedWithItsType) {

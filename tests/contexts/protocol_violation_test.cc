@@ -20,14 +20,14 @@
 #include "absl/time/time.h"
 #include "client/actor_client.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "rpc/status_conversion.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/uuid.h"
 #include "server/context_call.h"
 #include "tests/contexts/flow_test_fixture.h"
 #include "tests/support/raw_opener.h"
+#include "tests/support/test_token.h"
 #include "tether/context.h"
 #include "tether/errors.h"
 #include "tether/status_macros.h"
@@ -51,8 +51,7 @@ constexpr absl::Duration kPromptly = absl::Seconds(10);
 class ProtocolViolationTest : public FlowTestFixture {
  protected:
   std::shared_ptr<grpc::Channel> RawChannel() {
-    return grpc::CreateChannel(callee_address().ToString(),
-                               grpc::InsecureChannelCredentials());
+    return DialTree(callee_address().ToString(), TestTreeToken());
   }
 
   // Runs `abuse` while a healthy context with the callee is open, then
@@ -92,7 +91,8 @@ class ProtocolViolationTest : public FlowTestFixture {
   // Polls Actor/Info until the callee serves no context but echo_values
   // (and the probes this check itself causes).
   absl::Status AwaitOnlyHealthyContext() {
-    const ActorClient client = ActorClient::Dial(callee_address());
+    const ActorClient client =
+        ActorClient::Dial(callee_address(), TestTreeToken());
     const absl::Time deadline = absl::Now() + kPromptly;
     while (true) {
       TETHER_ASSIGN_OR_RETURN(v1::ActorInfo info,

@@ -58,7 +58,7 @@ TEST_F(DebugLockTest, CancelledRequestIsWithdrawnWithoutBlockingTheActor) {
     CancelScope scope;
     scope.Cancel(absl::CancelledError("the prompt's task was cancelled"));
     const absl::StatusOr<std::unique_ptr<DebugLockHold>> hold =
-        AcquireDebugLock(served_.address(), request);
+        AcquireDebugLock(served_.address(), request, served_.token());
     EXPECT_TRUE(absl::IsCancelled(hold.status())) << hold.status();
     ASSERT_TRUE(AwaitIdle()) << served_.lock().Status().DebugString();
     ASSERT_EQ(served_.lock().Status().blocked_size(), 0)
@@ -66,7 +66,7 @@ TEST_F(DebugLockTest, CancelledRequestIsWithdrawnWithoutBlockingTheActor) {
   }
   // And the actor may take the lock afterwards.
   absl::StatusOr<std::unique_ptr<DebugLockHold>> hold =
-      AcquireDebugLock(served_.address(), request);
+      AcquireDebugLock(served_.address(), request, served_.token());
   ASSERT_TRUE(hold.ok()) << hold.status();
   (*hold)->Release();
   EXPECT_TRUE(AwaitIdle());

@@ -1,7 +1,8 @@
 // File: tests/debug/debug_root.cc
 //
 // The root program of debug_terminal_test: a tether::RootMain in debug mode
-// whose body is the scenario named by --scenario=NAME. The test runs it in a
+// whose body is the scenario named by --scenario=NAME (its tree's token
+// from --token_file=PATH, RootOptions::token_file). The test runs it in a
 // tmux pane, so every prompt of the tree shares that one terminal, and
 // reads the screen. The root prints what it observed as `observed
 // KEY=VALUE` lines on stdout (the pane too).
@@ -36,8 +37,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
+#include "rpc/tree_channel.h"
 #include "runtime/actor/actor_core.h"
 #include "runtime/debug/tty_lock.h"
 #include "tether/debugger.h"
@@ -115,8 +115,8 @@ absl::StatusOr<std::string> AskRootForHolder(tether::v1::Debug::Stub& stub) {
 absl::StatusOr<Value> FailAtGrandchildPrompt(const Value&) {
   ActorCore* self = ActorCore::Current();
   const std::unique_ptr<tether::v1::Debug::Stub> root =
-      tether::v1::Debug::NewStub(grpc::CreateChannel(
-          self->root().addresses(0), grpc::InsecureChannelCredentials()));
+      tether::v1::Debug::NewStub(
+          tether::DialTree(self->root().addresses(0), self->token()));
   TETHER_RETURN_IF_ERROR(
       ActorNursery::Open(self, [&](ActorNursery& nursery) -> absl::Status {
         TETHER_RETURN_IF_ERROR(nursery
@@ -247,11 +247,14 @@ Scenarios() {
 
 int main(int argc, char** argv) {
   std::string scenario;
+  tether::RootOptions options;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--scenario=")) scenario = std::string(arg);
+    if (absl::ConsumePrefix(&arg, "--token_file=")) {
+      options.token_file = std::string(arg);
+    }
   }
-  tether::RootOptions options;
   options.name = "debug-root";
   options.debug_mode = true;
   return tether::RootMain(

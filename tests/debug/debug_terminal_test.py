@@ -113,8 +113,9 @@ class DebugTerminalTest(unittest.TestCase):
     def start(self, scenario):
         """Runs debug_root --scenario=SCENARIO in a new terminal."""
         binary = node_harness.runfile("tests/debug/debug_root")
-        term = tmux_terminal.Terminal([binary, f"--scenario={scenario}"],
-                                      scenario)
+        term = tmux_terminal.Terminal(
+            [binary, f"--scenario={scenario}", node_harness.token_flag()],
+            scenario)
         self.addCleanup(term.close)
         self.term = term
         self.address = term.wait_for(LISTENING.pattern,
@@ -122,7 +123,8 @@ class DebugTerminalTest(unittest.TestCase):
         return term
 
     def debug_status(self):
-        with proto_stubs.channel(self.address) as channel:
+        with proto_stubs.channel(self.address,
+                                 token=node_harness.tree_token()) as channel:
             stub = self.debug_grpc.DebugStub(channel)
             return stub.Status(self.debug.DebugStatusRequest(),
                                timeout=RPC_TIMEOUT_S)

@@ -6,7 +6,7 @@
 // nothing and registers nowhere).
 //
 //   discovery_probe --registry=ADDR --name=NAME --function=FN --args=JSON
-//                   [--timeout=20s]
+//                   [--token_file=PATH] [--timeout=20s]
 //
 // Waits (WaitForActor) until an actor named NAME is registered with the
 // registry ADDR and answers, opens a context with its context function FN,
@@ -33,6 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "app/tree_token_source.h"
 #include "client/registry/registry.h"
 #include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
@@ -51,6 +52,8 @@ ABSL_FLAG(std::string, registry, "",
 ABSL_FLAG(std::string, name, "", "The name of the actor to find");
 ABSL_FLAG(std::string, function, "", "A context function that streams");
 ABSL_FLAG(std::string, args, "null", "The function's arguments, as JSON");
+ABSL_FLAG(std::string, token_file, "",
+          "The tree's token file (as actor_node's --token_file)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(20),
           "How long finding the actor and streaming may take in all");
 
@@ -107,8 +110,11 @@ int Run(const std::vector<char*>& positional) {
                                 "--registry, --name and --function are "
                                 "required"));
   }
-  absl::StatusOr<std::unique_ptr<Registry>> parsed = ConnectRegistry(registry);
-  if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
+  const absl::Status checked = CheckRegistryAddress(registry);
+  if (!checked.ok()) return Fail(kExitUsage, checked);
+  absl::StatusOr<TreeToken> token =
+      TreeTokenFor({registry}, absl::GetFlag(FLAGS_token_file));
+  if (!token.ok()) return Fail(kExitUsage, token.status());
   absl::StatusOr<Value> args = Value::ParseJson(absl::GetFlag(FLAGS_args));
   if (!args.ok()) {
     return Fail(kExitUsage, absl::InvalidArgumentError(absl::StrCat(
@@ -120,6 +126,7 @@ int Run(const std::vector<char*>& positional) {
   SetLogLevel(LogLevel::kWarning);
 
   ActorCore self(*identity);
+  self.SetToken(*std::move(token));
   self.SetRegistryAddresses({registry});
   const absl::Status probed = Probe(self, name, function, *std::move(args),
                                     absl::Now() + absl::GetFlag(FLAGS_timeout));

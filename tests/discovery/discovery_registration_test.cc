@@ -23,6 +23,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "tests/discovery/discovery_test_fixture.h"
+#include "tests/support/test_token.h"
 #include "tether/discovery.h"
 #include "tether/errors.h"
 #include "tether/nursery.h"
@@ -45,7 +46,8 @@ TEST_P(BackendTest, ChildIsRegisteredUntilItsNurseryCancelsIt) {
                                 nursery.StartActor("registered", Patient()));
         TETHER_ASSIGN_OR_RETURN(
             v1::ActorInfo info,
-            ActorClient::Dial(child->address()).Info(absl::Seconds(10)));
+            ActorClient::Dial(child->address(), TestTreeToken())
+                .Info(absl::Seconds(10)));
         uuid = info.id().uuid();
         TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
                                 GetRegistry(&root()));

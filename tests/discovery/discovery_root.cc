@@ -266,7 +266,9 @@ absl::Status Run(ActorCore& root, const Flags& flags) {
           TETHER_RETURN_IF_ERROR(portal.status());
           TETHER_ASSIGN_OR_RETURN(
               tether::v1::ActorInfo info,
-              tether::ActorClient::Dial((*portal)->address()).Info(kDeadline));
+              tether::ActorClient::Dial((*portal)->address(),
+                                        ActorCore::Of(root).token())
+                  .Info(kDeadline));
           portals.push_back(*portal);
           children.push_back(info.id().uuid());
         }

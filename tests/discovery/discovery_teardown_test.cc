@@ -34,6 +34,7 @@
 #include "tests/support/actor_process.h"
 #include "tests/support/hang_guard.h"
 #include "tests/support/process_tree.h"
+#include "tests/support/test_token.h"
 #include "tether/v1/registrar.pb.h"
 
 namespace tether {
@@ -128,11 +129,12 @@ TEST_P(RegistryTeardownTest, RegistryHoldsOnlyTheSurvivors) {
     const std::string address = registrar_->address().ToString();
     args.push_back("--registry=" + address);
     absl::StatusOr<v1::ActorInfo> info =
-        ActorClient::Dial(registrar_->address()).Info(absl::Seconds(10));
+        ActorClient::Dial(registrar_->address(), TestTreeToken())
+            .Info(absl::Seconds(10));
     ASSERT_TRUE(info.ok()) << info.status();
     registrar_entry = absl::StrCat("registrar[", info->id().uuid(), "]");
     absl::StatusOr<std::unique_ptr<Registry>> connected =
-        ConnectRegistry(address);
+        ConnectRegistry(address, TestTreeToken());
     ASSERT_TRUE(connected.ok()) << connected.status();
     registry = *std::move(connected);
   }

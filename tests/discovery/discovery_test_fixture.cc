@@ -15,11 +15,11 @@
 #include "app/registry_clients.h"
 #include "client/actor_client.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
+#include "rpc/tree_channel.h"
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/uuid.h"
 #include "tests/support/process_tree.h"
+#include "tests/support/test_token.h"
 #include "tether/status_macros.h"
 #include "tether/task.h"
 #include "tether/v1/registrar.grpc.pb.h"
@@ -69,8 +69,9 @@ std::string Describe(const std::vector<v1::RegistryEntry>& entries) {
 }
 
 absl::StatusOr<std::string> UuidAt(const Address& address) {
-  TETHER_ASSIGN_OR_RETURN(v1::ActorInfo info,
-                          ActorClient::Dial(address).Info(absl::Seconds(10)));
+  TETHER_ASSIGN_OR_RETURN(
+      v1::ActorInfo info,
+      ActorClient::Dial(address, TestTreeToken()).Info(absl::Seconds(10)));
   return info.id().uuid();
 }
 
@@ -85,8 +86,8 @@ v1::RegistryEntry FakeEntry(const std::string& name,
 
 grpc::Status RegisterOnce(const std::string& registry_address,
                           v1::RegistryEntry entry) {
-  auto registrar = v1::Registrar::NewStub(grpc::CreateChannel(
-      registry_address, grpc::InsecureChannelCredentials()));
+  auto registrar =
+      v1::Registrar::NewStub(DialTree(registry_address, TestTreeToken()));
   v1::RegisterRequest request;
   entry.clear_registered_at();
   *request.mutable_entry() = std::move(entry);
@@ -142,6 +143,7 @@ void DiscoveryTest::SetUp() {
       ActorIdentity::Create("discovery-root");
   ASSERT_TRUE(identity.ok()) << identity.status();
   root_ = std::make_unique<ActorCore>(*std::move(identity));
+  root_->SetToken(TestTreeToken());
   if (backend() == RegistryBackend::kActorNode) {
     absl::StatusOr<std::unique_ptr<ActorProcess>> registrar =
         StartNode({"--name=registrar"});
@@ -157,7 +159,7 @@ void DiscoveryTest::SetUp() {
   ASSERT_EQ(root_->registry_addresses().size(), 1u);
   registry_address_ = root_->registry_addresses().front();
   absl::StatusOr<std::unique_ptr<Registry>> registry =
-      ConnectRegistry(registry_address_);
+      ConnectRegistry(registry_address_, TestTreeToken());
   ASSERT_TRUE(registry.ok()) << registry.status();
   registry_ = *std::move(registry);
 }

@@ -17,6 +17,7 @@
 #include "runtime/actor/actor_core.h"
 #include "runtime/base/actor_identity.h"
 #include "tests/discovery/discovery_test_fixture.h"
+#include "tests/support/test_token.h"
 #include "tether/discovery.h"
 #include "tether/portal.h"
 
@@ -30,6 +31,7 @@ constexpr absl::Duration kTimeoutSlack = absl::Milliseconds(500);
 // A runtime that looks names up in `registries` only.
 std::unique_ptr<ActorCore> Finder(std::vector<std::string> registries) {
   auto finder = std::make_unique<ActorCore>(*ActorIdentity::Create("finder"));
+  finder->SetToken(TestTreeToken());
   finder->SetRegistryAddresses(std::move(registries));
   return finder;
 }

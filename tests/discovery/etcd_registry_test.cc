@@ -54,6 +54,7 @@
 #include "testing/poll_until.h"
 #include "tests/support/actor_process.h"
 #include "tests/support/local_etcd.h"
+#include "tests/support/test_token.h"
 #include "tether/address.h"
 #include "tether/discovery.h"
 #include "tether/main.h"
@@ -185,7 +186,7 @@ class EtcdRegistryTest : public testing::Test {
     ASSERT_TRUE(etcd.ok()) << etcd.status();
     etcd_ = *std::move(etcd);
     absl::StatusOr<std::unique_ptr<Registry>> registry =
-        ConnectRegistry(etcd_->registry_address());
+        ConnectRegistry(etcd_->registry_address(), TestTreeToken());
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *std::move(registry);
   }
@@ -409,6 +410,7 @@ TEST_F(EtcdRegistryTest, WaitForActorReturnsAsSoonAsOneRegisters) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("seeker");
   ASSERT_TRUE(identity.ok()) << identity.status();
   ActorCore seeker(*identity);
+  seeker.SetToken(TestTreeToken());
   seeker.SetRegistryAddresses({etcd().registry_address()});
 
   absl::StatusOr<std::unique_ptr<Portal>> portal;
@@ -439,6 +441,7 @@ TEST_F(EtcdRegistryTest, SpawnedChildOfAnEtcdRootRegistersThere) {
   absl::StatusOr<ActorIdentity> identity = ActorIdentity::Create("etcd-root");
   ASSERT_TRUE(identity.ok()) << identity.status();
   ActorCore root(*identity);
+  root.SetToken(TestTreeToken());
   root.SetRegistryAddresses({etcd().registry_address()});
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       &root, *Address::Parse("127.0.0.1:0"), [](const v1::ActorId&) {},
@@ -507,7 +510,9 @@ TEST(EtcdUnreachableTest, ActorNodeSaysItCannotRegister) {
   ASSERT_TRUE(nowhere.ok()) << nowhere.status();
   const std::string address = absl::StrCat("etcd://", nowhere->ToString());
   absl::StatusOr<Exit> exit =
-      RunToExit(ActorNode(), {"--name=lonely", "--registry=" + address},
+      RunToExit(ActorNode(),
+                {"--name=lonely", "--registry=" + address,
+                 "--token_file=" + TestTreeTokenFile()},
                 absl::Seconds(30));
   ASSERT_TRUE(exit.ok()) << exit.status();
   ASSERT_TRUE(WIFEXITED(exit->status));
@@ -518,12 +523,28 @@ TEST(EtcdUnreachableTest, ActorNodeSaysItCannotRegister) {
       << exit->stderr_text;
 }
 
+// Actors found through etcd may be called from other machines: one that
+// registers there must be given the tree's token, not make its own.
+TEST(EtcdTokenTest, ActorNodeInEtcdWithoutATokenFileSaysSo) {
+  HangGuard hang_guard;
+  absl::StatusOr<Exit> exit = RunToExit(
+      ActorNode(), {"--name=tokenless", "--registry=etcd://127.0.0.1:2379"},
+      absl::Seconds(30));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  ASSERT_TRUE(WIFEXITED(exit->status));
+  EXPECT_EQ(WEXITSTATUS(exit->status), 2);
+  EXPECT_TRUE(absl::StrContains(exit->stderr_text, "--token_file"))
+      << exit->stderr_text;
+  EXPECT_TRUE(absl::StrContains(exit->stderr_text, "docs/security.md"))
+      << exit->stderr_text;
+}
+
 TEST(EtcdAddressTest, MalformedAddressesAreOneLineInvalidArgument) {
   for (const std::string address :
        {"etcd://", "etcd://no-port", "etcd://127.0.0.1:0",
         "etcd://127.0.0.1:99999", "etcd://unix:/tmp/etcd.sock"}) {
     absl::StatusOr<std::unique_ptr<Registry>> registry =
-        ConnectRegistry(address);
+        ConnectRegistry(address, TestTreeToken());
     EXPECT_TRUE(absl::IsInvalidArgument(registry.status()))
         << address << ": " << registry.status();
     EXPECT_TRUE(absl::StrContains(registry.status().message(),
@@ -532,7 +553,7 @@ TEST(EtcdAddressTest, MalformedAddressesAreOneLineInvalidArgument) {
     EXPECT_FALSE(absl::StrContains(registry.status().message(), "\n"));
   }
   absl::StatusOr<std::unique_ptr<Registry>> registry =
-      ConnectRegistry("etcd://127.0.0.1:2379");
+      ConnectRegistry("etcd://127.0.0.1:2379", TestTreeToken());
   ASSERT_TRUE(registry.ok()) << registry.status();
   EXPECT_EQ((*registry)->address(), "etcd://127.0.0.1:2379");
 }

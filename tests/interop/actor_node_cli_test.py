@@ -159,7 +159,8 @@ class ShutdownTest(unittest.TestCase):
     def start(self, name):
         """Starts a TCP node; returns (node, address)."""
         node = self.enterContext(node_harness.NodeProcess(
-            [f"--name={name}", "--listen=127.0.0.1:0"]))
+            [f"--name={name}", "--listen=127.0.0.1:0",
+             node_harness.token_flag()]))
         return node, node.wait_listening()
 
     def check_signal_exit(self, signum):
@@ -190,7 +191,8 @@ class ShutdownTest(unittest.TestCase):
         node, address = self.start("cancelled")
         requester = stubs.identity.ActorId(name="cli-test",
                                            uuid=str(uuid.uuid4()))
-        with proto_stubs.channel(address) as channel:
+        with proto_stubs.channel(address,
+                                 token=node_harness.tree_token()) as channel:
             actor = stubs.actor_grpc.ActorStub(channel)
             info = actor.Info(stubs.actor.InfoRequest(),
                               timeout=RPC_TIMEOUT_S)

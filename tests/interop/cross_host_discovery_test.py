@@ -191,7 +191,8 @@ class CrossHostDiscoveryTest(unittest.TestCase):
         else:
             registry_node = self.enterContext(node_harness.NodeProcess(
                 ["netns", "exec", a, node, "--name=registry",
-                 f"--listen={ADDRESS_A}:0"], binary="ip"))
+                 f"--listen={ADDRESS_A}:0", node_harness.token_flag()],
+                binary="ip"))
             registry = registry_node.wait_listening()
             self.assertTrue(registry.startswith(f"{ADDRESS_A}:"), registry)
 
@@ -199,7 +200,8 @@ class CrossHostDiscoveryTest(unittest.TestCase):
         # line comes once the registry confirmed the registration.
         worker = self.enterContext(node_harness.NodeProcess(
             ["netns", "exec", b, node, "--name=worker",
-             f"--listen={ADDRESS_B}:0", f"--registry={registry}"],
+             f"--listen={ADDRESS_B}:0", f"--registry={registry}",
+             node_harness.token_flag()],
             binary="ip"))
         worker_address = worker.wait_listening()
         self.assertTrue(worker_address.startswith(f"{ADDRESS_B}:"),
@@ -213,6 +215,7 @@ class CrossHostDiscoveryTest(unittest.TestCase):
         # From A, by name: lookup, then a streaming context with B.
         probe = subprocess.run(
             in_namespace(a, [probe_binary(), f"--registry={registry}",
+                             node_harness.token_flag(),
                              "--name=worker", "--function=counter",
                              "--args=" + json.dumps({"n": COUNT}),
                              f"--timeout={int(PROBE_TIMEOUT_S)}s"]),

@@ -6,8 +6,9 @@ each fenced ```sh block that mentions grpcurl must be preceded by a
 marker line `<!-- check: NAME -->`, and NAME selects the assertions below
 (an unmarked block, an unknown name or a check without its block fails
 the test). The document's address 127.0.0.1:7000 is replaced by a live
-node's; the command then runs under bash exactly as written, here
-documents and coprocesses included.
+node's and `bazel run -q //actorctl --` by the built actorctl; the command
+then runs under bash exactly as written, here documents and coprocesses
+included, with $TOKEN set as the document's `token` check sets it.
 
 With grpcurl on PATH the real one runs. Otherwise (Debian does not package
 it and npm does not publish it) grpcurl_standin.py takes its place: a
@@ -39,6 +40,7 @@ import tether_client  # noqa: E402
 
 DOC = "docs/grpcurl.md"
 DOC_ADDRESS = "127.0.0.1:7000"
+DOC_ACTORCTL = "bazel run -q //actorctl --"
 COMMAND_TIMEOUT_S = 30.0
 RPC_TIMEOUT_S = 10.0
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
@@ -50,6 +52,13 @@ INTEROP_FUNCTIONS = {"echo", "counter", "echo_stream", "sleep_forever",
 
 _MARKER = re.compile(r"^<!-- check: (?P<name>[a-z0-9-]+) -->$")
 _FENCE = re.compile(r"^```(?P<info>\S*)\s*$")
+
+
+def actorctl_binary():
+    """The built actorctl (runfiles, or bazel-bin by hand)."""
+    if os.environ.get("TEST_SRCDIR"):
+        return node_harness.runfile("actorctl/actorctl")
+    return node_harness.runfile("bazel-bin/actorctl/actorctl")
 
 
 def doc_commands(text):
@@ -158,21 +167,31 @@ class GrpcurlDocTest(unittest.TestCase):
             ["--name=worker", "--listen=127.0.0.1:0",
              f"--registry={self.address}"]))
         worker_address = worker.wait_listening()
+        # The token the node made, from its record on this machine, as
+        # actorctl and the Python client find it.
+        self.token = tether_client.credentials.local_root_token(self.address)
+        self.assertIsNotNone(self.token)
         with tether_client.connect(self.address,
                                    channel_options=CHANNEL_OPTIONS) as node:
             self.node_id = node.info(timeout=RPC_TIMEOUT_S).id
         with tether_client.connect(worker_address,
-                                   channel_options=CHANNEL_OPTIONS) as actor:
+                                   channel_options=CHANNEL_OPTIONS,
+                                   token=self.token) as actor:
             self.worker_id = actor.info(timeout=RPC_TIMEOUT_S).id
         with tether_client.Registrar(
                 self.address, channel_options=CHANNEL_OPTIONS) as registrar:
             registrar.wait("worker", RPC_TIMEOUT_S)
 
-    def run_check(self, name):
-        """Runs the document's command for `name`; returns the result."""
+    def run_check(self, name, then="", token=True):
+        """Runs the document's command for `name` (followed by `then`), with
+        $TOKEN set unless not `token`; returns the result."""
         self.assertIn(name, self.commands, f"{DOC} has no check {name!r}")
         command = self.commands[name].replace(DOC_ADDRESS, self.address)
+        command = command.replace(DOC_ACTORCTL, actorctl_binary()) + then
         env = dict(os.environ)
+        env.pop("TOKEN", None)
+        if token:
+            env["TOKEN"] = self.token
         env["PATH"] = self.tools + os.pathsep + env.get("PATH", "")
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", command], env=env,
@@ -192,6 +211,19 @@ class GrpcurlDocTest(unittest.TestCase):
                   for name in dir(self) if name.startswith("test_check_")}
         self.assertEqual(set(self.commands), tested,
                          f"the checks of {DOC} and the tests must match")
+
+    def test_check_token(self):
+        result = self.run_check("token", then='printf "%s" "$TOKEN"\n',
+                                token=False)
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, self.token,
+                         "actorctl token must print the node's token")
+
+    def test_check_no_token(self):
+        result = self.run_check("no-token", token=False)
+        self.assertExit(result, STATUS_CODE_OFFSET + 16)
+        self.assertIn("Code: Unauthenticated", result.stderr, self._last)
+        self.assertEqual(result.stdout.strip(), "", self._last)
 
     def test_check_list(self):
         result = self.run_check("list")

@@ -7,9 +7,12 @@ docs/grpcurl.md with this program in its place when no real grpcurl is on
 PATH. It sends exactly the requests grpcurl would and prints the same
 shapes of output, for the subset of grpcurl those commands use:
 
-    grpcurl -plaintext ADDR list [SERVICE]
-    grpcurl -plaintext ADDR describe SYMBOL        (services and messages)
-    grpcurl -plaintext [-d DATA|-d @] ADDR SERVICE/METHOD
+    grpcurl -plaintext [-H 'NAME: VALUE']... ADDR list [SERVICE]
+    grpcurl -plaintext [-H ...] ADDR describe SYMBOL  (services and messages)
+    grpcurl -plaintext [-H ...] [-d DATA|-d @] ADDR SERVICE/METHOD
+
+As with grpcurl, each -H header goes with every request, reflection's too
+(the tree's token, docs/security.md).
 
 Like grpcurl it learns every type from grpc.reflection.v1alpha (no .proto
 files, no generated tether code): FileDescriptorProtos from the server are
@@ -83,8 +86,9 @@ def load_reflection_messages(out_dir):
 class Reflection:
     """Types known to the server, fetched on demand over reflection."""
 
-    def __init__(self, channel, messages):
+    def __init__(self, channel, messages, metadata):
         self._messages = messages
+        self._metadata = metadata
         self._call = channel.stream_stream(
             REFLECTION_METHOD,
             request_serializer=lambda m: m.SerializeToString(),
@@ -96,7 +100,8 @@ class Reflection:
     def _ask(self, **request):
         """One request on its own reflection stream; returns the response."""
         message = self._messages.ServerReflectionRequest(**request)
-        responses = list(self._call(iter([message]), timeout=RPC_TIMEOUT_S))
+        responses = list(self._call(iter([message]), timeout=RPC_TIMEOUT_S,
+                                    metadata=self._metadata))
         response = responses[0]
         if response.HasField("error_response"):
             raise LookupError(response.error_response.error_message)
@@ -219,7 +224,7 @@ def stdin_chunks():
         yield chunk.decode("utf-8")
 
 
-def invoke(channel, reflection, symbol, data):
+def invoke(channel, reflection, symbol, data, metadata):
     service_name, _, method_name = symbol.replace("/", ".").rpartition(".")
     service = reflection.find(service_name)
     method = service.methods_by_name.get(method_name)
@@ -250,11 +255,11 @@ def invoke(channel, reflection, symbol, data):
     argument = request_iter if method.client_streaming else next(request_iter)
     try:
         if method.server_streaming:
-            responses = call(argument)
+            responses = call(argument, metadata=metadata)
             for response in responses:
                 print_message(response, pool)
             return 0
-        print_message(call(argument), pool)
+        print_message(call(argument, metadata=metadata), pool)
         return 0
     except grpc.RpcError as err:
         return print_status(err, reflection)
@@ -303,6 +308,7 @@ def _status_details(err, reflection):
 def parse_args(argv):
     plaintext = False
     data = None
+    headers = []
     positional = []
     args = list(argv)
     while args:
@@ -313,9 +319,16 @@ def parse_args(argv):
             if not args:
                 raise UsageError("-d needs a value")
             data = args.pop(0)
+        elif arg in ("-H", "--H"):
+            if not args:
+                raise UsageError("-H needs a value")
+            name, colon, value = args.pop(0).partition(":")
+            if not colon:
+                raise UsageError("-H takes 'NAME: VALUE'")
+            headers.append((name.strip().lower(), value.strip()))
         elif arg.startswith("-"):
             raise UsageError(f"unsupported flag {arg} (this stand-in knows "
-                             "-plaintext and -d)")
+                             "-plaintext, -H and -d)")
         else:
             positional.append(arg)
     if not plaintext:
@@ -323,12 +336,12 @@ def parse_args(argv):
     if len(positional) < 2:
         raise UsageError("usage: grpcurl -plaintext [-d DATA] ADDR "
                          "list|describe|METHOD [SYMBOL]")
-    return data, positional
+    return data, headers, positional
 
 
 def main(argv):
     try:
-        data, positional = parse_args(argv)
+        data, headers, positional = parse_args(argv)
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2
@@ -338,7 +351,7 @@ def main(argv):
         messages = load_reflection_messages(out_dir)
         with grpc.insecure_channel(
                 address, options=[("grpc.enable_http_proxy", 0)]) as channel:
-            reflection = Reflection(channel, messages)
+            reflection = Reflection(channel, messages, headers)
             if verb == "list":
                 if rest:
                     service = reflection.find(rest[0])
@@ -355,7 +368,7 @@ def main(argv):
                 return 0
             if rest:
                 raise UsageError("too many arguments")
-            return invoke(channel, reflection, verb, data)
+            return invoke(channel, reflection, verb, data, headers)
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2

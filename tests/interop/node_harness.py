@@ -86,6 +86,43 @@ def actor_node_binary():
     return runfile("bazel-bin/app/actor_node")
 
 
+_tree_token = None
+_tree_token_lock = threading.Lock()
+
+
+def _token_file_and_token():
+    """Makes this test process's tree token and its private file once."""
+    global _tree_token
+    with _tree_token_lock:
+        if _tree_token is None:
+            token = os.urandom(32).hex()
+            directory = tempfile.mkdtemp(prefix="tether-token-",
+                                         dir=os.environ.get("TEST_TMPDIR"))
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            path = os.path.join(directory, "tree.token")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(token + "\n")
+            _tree_token = (path, token)
+        return _tree_token
+
+
+def token_flag():
+    """`--token_file=PATH` for a node of this test process's tree: every
+    node started with it shares one token (tree_token())."""
+    return f"--token_file={_token_file_and_token()[0]}"
+
+
+def tree_token_file():
+    """The private file (mode 0600) that token_flag() names."""
+    return _token_file_and_token()[0]
+
+
+def tree_token():
+    """The token of the nodes started with token_flag(), 64 hex digits."""
+    return _token_file_and_token()[1]
+
+
 def child_env(overrides=None):
     """The environment for a child: ours without the noisy gRPC variables,
     with `overrides` applied (a value of None removes the variable)."""

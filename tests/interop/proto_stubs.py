@@ -133,11 +133,51 @@ def load():
     return _loaded
 
 
-def channel(address):
-    """An insecure channel to `address` (gRPC target syntax).
+class _Bearer(grpc.UnaryUnaryClientInterceptor,
+              grpc.UnaryStreamClientInterceptor,
+              grpc.StreamUnaryClientInterceptor,
+              grpc.StreamStreamClientInterceptor):
+    """Adds `authorization: Bearer TOKEN` to every call, as docs/security.md
+    asks of a client."""
+
+    class _Details(grpc.ClientCallDetails):
+        def __init__(self, details, metadata):
+            self.method = details.method
+            self.timeout = details.timeout
+            self.metadata = metadata
+            self.credentials = details.credentials
+            self.wait_for_ready = getattr(details, "wait_for_ready", None)
+            self.compression = getattr(details, "compression", None)
+
+    def __init__(self, token):
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _add(self, details):
+        return self._Details(details,
+                             list(details.metadata or []) + [self._header])
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._add(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._add(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._add(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._add(details), requests)
+
+
+def channel(address, token=None):
+    """An insecure channel to `address` (gRPC target syntax); with `token`
+    (64 hex digits) every call carries it.
 
     Proxies are disabled: the node is always local, and a proxy variable in
     the environment must not reroute the test.
     """
-    return grpc.insecure_channel(address,
-                                 options=[("grpc.enable_http_proxy", 0)])
+    plain = grpc.insecure_channel(address,
+                                  options=[("grpc.enable_http_proxy", 0)])
+    if token is None:
+        return plain
+    return grpc.intercept_channel(plain, _Bearer(token))

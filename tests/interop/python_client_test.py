@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """A plain Python gRPC client against a running actor_node.
 
-Checks that a client in another language, with nothing but the .proto files
-and stock gRPC, can use the node: Actor/Info, grpc.health.v1.Health/Check
-and server reflection, over TCP (port 0) and over a unix socket.
+Checks that a client in another language, with nothing but the .proto files,
+stock gRPC and the tree's token (docs/security.md), can use the node:
+Actor/Info, grpc.health.v1.Health/Check and server reflection, over TCP
+(port 0) and over a unix socket; without the token, only Health answers.
 """
 
 import os
@@ -54,10 +55,29 @@ class _ClientChecks:
     def setUp(self):
         self.stubs = proto_stubs.load()
         self.node = self.enterContext(node_harness.NodeProcess(
-            [f"--name={self.NAME}", f"--listen={self.listen()}"]))
+            [f"--name={self.NAME}", f"--listen={self.listen()}",
+             node_harness.token_flag()]))
         self.address = self.node.wait_listening()
         self.expected_address(self.address)
-        self.channel = self.enterContext(proto_stubs.channel(self.address))
+        self.channel = self.enterContext(proto_stubs.channel(
+            self.address, token=node_harness.tree_token()))
+
+    def test_info_without_the_token_is_unauthenticated(self):
+        import grpc  # Debian's python3-grpcio.
+        for token in (None, "0" * 64):
+            with proto_stubs.channel(self.address, token=token) as outsider:
+                with self.assertRaises(grpc.RpcError) as raised:
+                    self.stubs.actor_grpc.ActorStub(outsider).Info(
+                        self.stubs.actor.InfoRequest(), timeout=RPC_TIMEOUT_S)
+                self.assertEqual(raised.exception.code(),
+                                 grpc.StatusCode.UNAUTHENTICATED)
+                # Health stays open to probes.
+                health = self.stubs.health
+                response = self.stubs.health_grpc.HealthStub(outsider).Check(
+                    health.HealthCheckRequest(service=""),
+                    timeout=RPC_TIMEOUT_S)
+                self.assertEqual(health.HealthCheckResponse.ServingStatus.Name(
+                    response.status), "SERVING")
 
     def test_info_identifies_the_node(self):
         actor = self.stubs.actor

@@ -284,9 +284,11 @@ class ContextTest(unittest.TestCase):
     def setUp(self):
         self.stubs = proto_stubs.load()
         self.node = self.enterContext(node_harness.NodeProcess(
-            ["--name=interop", "--listen=127.0.0.1:0"]))
+            ["--name=interop", "--listen=127.0.0.1:0",
+             node_harness.token_flag()]))
         address = self.node.wait_listening()
-        self.channel = self.enterContext(proto_stubs.channel(address))
+        self.channel = self.enterContext(proto_stubs.channel(
+            address, token=node_harness.tree_token()))
         self.actor = self.stubs.actor_grpc.ActorStub(self.channel)
         self.info = self.actor.Info(self.stubs.actor.InfoRequest(),
                                     timeout=RPC_TIMEOUT_S)
@@ -495,9 +497,11 @@ class ContextTest(unittest.TestCase):
         # This node calls `fail` on a second node; the error arrives with
         # the peer as source and relay_path [peer, this node] (§7, §8).
         peer = self.enterContext(node_harness.NodeProcess(
-            ["--name=peer", "--listen=127.0.0.1:0"]))
+            ["--name=peer", "--listen=127.0.0.1:0",
+             node_harness.token_flag()]))
         peer_address = peer.wait_listening()
-        with proto_stubs.channel(peer_address) as channel:
+        with proto_stubs.channel(peer_address,
+                                 token=node_harness.tree_token()) as channel:
             peer_info = self.stubs.actor_grpc.ActorStub(channel).Info(
                 self.stubs.actor.InfoRequest(), timeout=RPC_TIMEOUT_S)
         frame = self.stubs.frame

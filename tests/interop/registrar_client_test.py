@@ -46,9 +46,11 @@ class RegistrarClientTest(unittest.TestCase):
         self.enterContext(node_harness.hang_guard(TEST_LIMIT_S, self.id()))
         self.stubs = proto_stubs.load()
         self.registrar_node = self.enterContext(node_harness.NodeProcess(
-            ["--name=registrar", "--listen=127.0.0.1:0"]))
+            ["--name=registrar", "--listen=127.0.0.1:0",
+             node_harness.token_flag()]))
         self.registry = self.registrar_node.wait_listening()
-        channel = self.enterContext(proto_stubs.channel(self.registry))
+        channel = self.enterContext(proto_stubs.channel(
+            self.registry, token=node_harness.tree_token()))
         self.registrar = self.stubs.registrar_grpc.RegistrarStub(channel)
 
     def start_node(self, name):
@@ -59,7 +61,7 @@ class RegistrarClientTest(unittest.TestCase):
         """
         node = self.enterContext(node_harness.NodeProcess(
             [f"--name={name}", "--listen=127.0.0.1:0",
-             f"--registry={self.registry}"]))
+             f"--registry={self.registry}", node_harness.token_flag()]))
         return node, node.wait_listening()
 
     def entry(self, name, address=None):

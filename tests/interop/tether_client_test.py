@@ -36,9 +36,11 @@ ErrorKind = tether_client.errors.ErrorKind
 
 
 def start_node(test, name, *extra_args):
-    """Starts an actor_node for the rest of the test; returns its address."""
+    """Starts an actor_node of the test's tree (node_harness.token_flag())
+    for the rest of the test; returns its address."""
     node = test.enterContext(node_harness.NodeProcess(
-        [f"--name={name}", "--listen=127.0.0.1:0", *extra_args]))
+        [f"--name={name}", "--listen=127.0.0.1:0", node_harness.token_flag(),
+         *extra_args]))
     return node.wait_listening()
 
 
@@ -59,7 +61,8 @@ class ClientTest(unittest.TestCase):
         self.address = start_node(self, "pynode")
         self.me = tether_client.new_identity("py-test")
         self.actor = self.enterContext(tether_client.connect(
-            self.address, me=self.me, channel_options=CHANNEL_OPTIONS))
+            self.address, me=self.me, channel_options=CHANNEL_OPTIONS,
+            token=node_harness.tree_token()))
         self.node_id = tether_client.ActorId.from_proto(
             self.actor.info().id)
 
@@ -125,7 +128,8 @@ class ClientTest(unittest.TestCase):
         options = list(CHANNEL_OPTIONS) + [
             ("grpc.max_receive_message_length", 1000)]
         with tether_client.connect(self.address, me=self.me,
-                                   channel_options=options) as small:
+                                   channel_options=options,
+                                   token=node_harness.tree_token()) as small:
             with self.assertRaises(tether_client.RemoteActorError) as caught:
                 small.run("echo", "x" * 2000, timeout=TIMEOUT_S)
             self.assertIn("the result cannot be sent", caught.exception.message)
@@ -233,7 +237,8 @@ class ClientTest(unittest.TestCase):
     def test_actor_cancel_by_another_is_not_absorbed(self):
         other = tether_client.new_identity("py-other")
         with tether_client.connect(self.address, me=other,
-                                   channel_options=CHANNEL_OPTIONS) as second:
+                                   channel_options=CHANNEL_OPTIONS,
+                                   token=node_harness.tree_token()) as second:
             with self.assertRaises(tether_client.ContextCancelled) as caught:
                 with self.actor.open_context("sleep_forever", {},
                                              timeout=TIMEOUT_S) as ctx:
@@ -248,7 +253,8 @@ class ClientTest(unittest.TestCase):
         # Python -> this node (call_peer) -> peer (fail).
         peer_address = start_node(self, "peer")
         with tether_client.connect(peer_address,
-                                   channel_options=CHANNEL_OPTIONS) as peer:
+                                   channel_options=CHANNEL_OPTIONS,
+                                   token=node_harness.tree_token()) as peer:
             peer_id = tether_client.ActorId.from_proto(
                 peer.info(timeout=TIMEOUT_S).id)
         with self.assertRaises(tether_client.RemoteActorError) as caught:
@@ -289,7 +295,8 @@ class ClientTest(unittest.TestCase):
     def test_unreachable_actor_is_transport_closed(self):
         with node_harness.socket_dir() as directory:
             address = f"unix:{directory}/nobody.sock"
-            with tether_client.connect(address) as nobody:
+            with tether_client.connect(
+                    address, token=node_harness.tree_token()) as nobody:
                 with self.assertRaises(tether_client.TransportClosed) as caught:
                     nobody.run("echo", 1, timeout=TIMEOUT_S)
         self.assertEqual(caught.exception.kind,
@@ -303,12 +310,14 @@ class RegistrarTest(unittest.TestCase):
     def setUp(self):
         self.root_address = start_node(self, "root")
         self.registrar = self.enterContext(tether_client.Registrar(
-            self.root_address, channel_options=CHANNEL_OPTIONS))
+            self.root_address, channel_options=CHANNEL_OPTIONS,
+            token=node_harness.tree_token()))
 
     def start_worker(self, name):
         address = start_node(self, name, f"--registry={self.root_address}")
         with tether_client.connect(address,
-                                   channel_options=CHANNEL_OPTIONS) as actor:
+                                   channel_options=CHANNEL_OPTIONS,
+                                   token=node_harness.tree_token()) as actor:
             return tether_client.ActorId.from_proto(
                 actor.info(timeout=TIMEOUT_S).id)
 
@@ -355,6 +364,63 @@ class RegistrarTest(unittest.TestCase):
     def test_wait_times_out(self):
         with self.assertRaises(TimeoutError):
             self.registrar.wait("never", timeout=0.3)
+
+
+class CredentialsTest(unittest.TestCase):
+    """How the client finds the tree's token, and what a refusal looks like
+    (docs/security.md)."""
+
+    def test_a_local_root_is_reached_without_being_given_its_token(self):
+        # A node of a tree of its own, started with no flag about tokens:
+        # the client takes its token from the root's record on this
+        # machine, as actorctl does.
+        node = self.enterContext(node_harness.NodeProcess(
+            ["--name=zero-config", "--listen=127.0.0.1:0"]))
+        address = node.wait_listening()
+        with tether_client.connect(address,
+                                   channel_options=CHANNEL_OPTIONS) as actor:
+            self.assertEqual(actor.run("echo", "hi", timeout=TIMEOUT_S), "hi")
+        with tether_client.Registrar(
+                address, channel_options=CHANNEL_OPTIONS) as registrar:
+            with registrar.find_actor("zero-config") as found:
+                self.assertEqual(found.run("echo", 2, timeout=TIMEOUT_S), 2)
+
+    def test_another_trees_token_is_refused_and_nothing_runs(self):
+        address = start_node(self, "guarded")
+        stranger = os.urandom(32).hex()
+        with tether_client.connect(address, channel_options=CHANNEL_OPTIONS,
+                                   token=stranger) as outsider:
+            with self.assertRaises(tether_client.Unauthenticated):
+                outsider.info(timeout=TIMEOUT_S)
+            with self.assertRaises(tether_client.Unauthenticated):
+                outsider.run("echo", 1, timeout=TIMEOUT_S)
+            with self.assertRaises(tether_client.Unauthenticated):
+                outsider.cancel_actor(timeout=TIMEOUT_S)
+        with tether_client.connect(
+                address, channel_options=CHANNEL_OPTIONS,
+                token=node_harness.tree_token()) as insider:
+            info = insider.info(timeout=TIMEOUT_S)
+            self.assertEqual(info.contexts_served, 0)
+            self.assertEqual(insider.run("echo", 3, timeout=TIMEOUT_S), 3)
+
+    def test_a_token_file_others_can_read_is_refused(self):
+        directory = self.enterContext(node_harness.socket_dir())
+        path = os.path.join(directory, "open.token")
+        with open(path, "w", encoding="ascii") as file:
+            file.write(node_harness.tree_token())
+        os.chmod(path, 0o644)
+        with self.assertRaises(tether_client.CredentialsError) as caught:
+            tether_client.connect("127.0.0.1:1", token_file=path)
+        self.assertIn("chmod 600", str(caught.exception))
+        self.assertNotIn(node_harness.tree_token(), str(caught.exception))
+
+    def test_no_token_for_an_address_no_local_root_serves_says_so(self):
+        with node_harness.socket_dir() as directory:
+            address = f"unix:{directory}/nobody.sock"
+            with self.assertRaises(tether_client.CredentialsError) as caught:
+                tether_client.connect(address)
+        self.assertIn(address, str(caught.exception))
+        self.assertIn("token_file", str(caught.exception))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/support/listening_line.h"
+#include "tests/support/test_token.h"
 
 namespace tether {
 
@@ -25,10 +26,15 @@ absl::StatusOr<std::unique_ptr<ActorProcess>> ActorProcess::Start(
     const std::string& binary, std::vector<std::string> args,
     absl::Duration timeout) {
   bool has_listen = false;
+  bool has_token_file = false;
   for (const std::string& arg : args) {
     has_listen = has_listen || absl::StartsWith(arg, "--listen");
+    has_token_file = has_token_file || absl::StartsWith(arg, "--token_file");
   }
   if (!has_listen) args.push_back("--listen=127.0.0.1:0");
+  if (!has_token_file) {
+    args.push_back(absl::StrCat("--token_file=", TestTreeTokenFile()));
+  }
   int stdout_fd = -1;
   absl::StatusOr<std::unique_ptr<SpawnedProcess>> process =
       SpawnedProcess::Start(binary, std::move(args), &stdout_fd);

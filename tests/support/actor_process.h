@@ -37,7 +37,8 @@ std::string RunfilePath(absl::string_view path);
 class ActorProcess {
  public:
   // Starts `binary` with `args` (plus --listen=127.0.0.1:0 unless `args`
-  // has a --listen) and waits up to `timeout` for its listening line.
+  // has a --listen, and --token_file=TestTreeTokenFile() unless it has a
+  // --token_file) and waits up to `timeout` for its listening line.
   // The child's stderr goes to the test's stderr.
   static absl::StatusOr<std::unique_ptr<ActorProcess>> Start(
       const std::string& binary, std::vector<std::string> args,

@@ -22,6 +22,7 @@
 #include "runtime/base/actor_identity.h"
 #include "runtime/task/wait.h"
 #include "testing/poll_until.h"
+#include "tests/support/test_token.h"
 #include "tether/address.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
@@ -222,9 +223,9 @@ std::set<std::string> Names(absl::string_view prefix, int count) {
 // --- The fixture ---
 
 absl::StatusOr<pid_t> PidOf(const Portal& portal) {
-  TETHER_ASSIGN_OR_RETURN(
-      v1::ActorInfo info,
-      ActorClient::Dial(portal.address()).Info(absl::Seconds(10)));
+  TETHER_ASSIGN_OR_RETURN(v1::ActorInfo info,
+                          ActorClient::Dial(portal.address(), TestTreeToken())
+                              .Info(absl::Seconds(10)));
   return static_cast<pid_t>(info.pid());
 }
 
@@ -236,6 +237,7 @@ void NurseryTest::SetUp() {
       ActorIdentity::Create("nursery-root");
   ASSERT_TRUE(identity.ok()) << identity.status();
   root_ = std::make_unique<ActorCore>(*std::move(identity));
+  root_->SetToken(TestTreeToken());
   absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
       root_.get(), *Address::Parse("127.0.0.1:0"), [](const v1::ActorId&) {},
       nullptr);

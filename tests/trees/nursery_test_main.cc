@@ -38,7 +38,7 @@ constexpr absl::Duration kHoldLimit = absl::Seconds(30);
 // In a spawned child, before it boots: logs its start, crashes the child
 // named kBootCrasher and holds the one named kHeldBooter.
 void BeforeChildBoot(const char* argv0) {
-  if (std::getenv(kChildSpecEnv) == nullptr) return;
+  if (std::getenv(kChildSpecFdEnv) == nullptr) return;
   const std::string name(absl::StripPrefix(argv0, kChildArgPrefix));
   AppendToProcessLog(
       absl::StrCat("start ", getpid(), " ", getppid(), " ", name));

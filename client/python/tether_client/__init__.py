@@ -23,6 +23,8 @@ from tether_client.actor import new_identity
 from tether_client.context import Context
 from tether_client.context import MsgStream
 from tether_client.context import StreamClosed
+from tether_client.credentials import CredentialsError
+from tether_client.credentials import Unauthenticated
 from tether_client.errors import ActorId
 from tether_client.errors import ContextCancelled
 from tether_client.errors import EndOfStream
@@ -33,8 +35,10 @@ from tether_client.errors import TetherError
 from tether_client.errors import TransportClosed
 
 __all__ = [
-    "Actor", "ActorId", "Context", "ContextCancelled", "EndOfStream",
+    "Actor", "ActorId", "Context", "ContextCancelled", "CredentialsError",
+    "EndOfStream",
     "MsgStream", "ProtocolError", "Registrar", "RemoteActorError",
     "StreamClosed", "StreamOverrun", "TetherError", "TransportClosed",
+    "Unauthenticated",
     "connect", "new_identity",
 ]

@@ -10,6 +10,10 @@
     with tether_client.Registrar("127.0.0.1:7000") as registrar:
         actor = registrar.wait_for_actor("worker", timeout=10)
 
+Every call carries the tree's token (credentials.py, docs/security.md):
+`token=` or `token_file=`, else the token of the root serving at the
+address on this machine. Actors found through a Registrar get its token.
+
 Thread-safety: an Actor or Registrar may be used from several threads at
 once (gRPC channels and stubs are thread-safe); each context belongs to the
 thread that opened it.
@@ -21,6 +25,7 @@ import grpc
 
 from tether_client import _proto
 from tether_client import context as context_lib
+from tether_client import credentials
 from tether_client import errors
 
 FunctionKind = _proto.frame_pb2.FunctionKind
@@ -37,12 +42,16 @@ def new_identity(name="python-client"):
 
 
 def _unary(method, request, timeout):
-    """Calls a unary RPC; UNAVAILABLE becomes TransportClosed and
-    DEADLINE_EXCEEDED TimeoutError. Other failures raise grpc.RpcError."""
+    """Calls a unary RPC; UNAVAILABLE becomes TransportClosed,
+    DEADLINE_EXCEEDED TimeoutError and UNAUTHENTICATED
+    credentials.Unauthenticated. Other failures raise grpc.RpcError."""
     try:
         return method(request, timeout=timeout)
     except grpc.RpcError as err:
         code = err.code()
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            raise credentials.Unauthenticated(
+                f"the actor refused the call: {err.details()}") from err
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             raise TimeoutError(f"no answer within {timeout} s") from err
         if code == grpc.StatusCode.UNAVAILABLE:
@@ -67,14 +76,20 @@ class Actor:
     """A remote actor at one address (gRPC target syntax: "host:port" or
     "unix:/path"). Connects lazily; close() (or the `with` block) closes
     the channel. `me` is this client's identity (new_identity() when
-    omitted); `channel_options` go to grpc.insecure_channel."""
+    omitted); `channel_options` go to grpc.insecure_channel. The tree's
+    token comes from `token` or `token_file`, else from the local root
+    serving at `address` (credentials.find_token); CredentialsError when
+    there is none."""
 
-    def __init__(self, address, *, me=None, channel_options=()):
+    def __init__(self, address, *, me=None, channel_options=(), token=None,
+                 token_file=None):
         self.address = address
         self.me = me or new_identity()
         channel_options = list(channel_options)
-        self._channel = grpc.insecure_channel(address,
-                                              options=channel_options)
+        self._token = credentials.find_token(address, token=token,
+                                             token_file=token_file)
+        self._channel = credentials.tree_channel(address, self._token,
+                                                 channel_options)
         self._stub = _proto.actor_pb2_grpc.ActorStub(self._channel)
         self._max_frame_bytes = _max_receive_bytes(channel_options)
 
@@ -139,21 +154,27 @@ class Actor:
         return False
 
 
-def connect(address, *, me=None, channel_options=()):
+def connect(address, *, me=None, channel_options=(), token=None,
+            token_file=None):
     """An Actor for `address`; see Actor."""
-    return Actor(address, me=me, channel_options=channel_options)
+    return Actor(address, me=me, channel_options=channel_options,
+                 token=token, token_file=token_file)
 
 
 class Registrar:
     """A tether.v1.Registrar (hosted by every root, and by an actor_node
     started without --registry). Entries are tether.v1.RegistryEntry
-    messages; lookups answer newest first."""
+    messages; lookups answer newest first. The token comes as for Actor,
+    and the actors it finds are called with it."""
 
-    def __init__(self, address, *, channel_options=()):
+    def __init__(self, address, *, channel_options=(), token=None,
+                 token_file=None):
         self.address = address
         self._channel_options = list(channel_options)
-        self._channel = grpc.insecure_channel(address,
-                                              options=self._channel_options)
+        self._token = credentials.find_token(address, token=token,
+                                             token_file=token_file)
+        self._channel = credentials.tree_channel(address, self._token,
+                                                 self._channel_options)
         self._stub = _proto.registrar_pb2_grpc.RegistrarStub(self._channel)
 
     def find(self, name, timeout=DEFAULT_RPC_TIMEOUT_S):
@@ -192,7 +213,8 @@ class Registrar:
         # Addresses are ordered by preference; the channel connects lazily,
         # so the first one is used (the runtime's own nodes publish one).
         return Actor(addresses[0], me=me,
-                     channel_options=self._channel_options)
+                     channel_options=self._channel_options,
+                     token=self._token)
 
     def close(self):
         self._channel.close()

@@ -34,6 +34,7 @@ import uuid
 import grpc
 
 from tether_client import _proto
+from tether_client import credentials
 from tether_client import errors
 from tether_client import values
 
@@ -477,6 +478,9 @@ class Context:
             info = error_info_from_trailers(trailers)
             if info is not None:
                 self._fail_locked(errors.from_error_info(info))
+            elif code == grpc.StatusCode.UNAUTHENTICATED:
+                self._fail_locked(credentials.Unauthenticated(
+                    f"the actor refused the context: {details}"))
             elif code == grpc.StatusCode.OK:
                 self._fail_locked(errors.ProtocolError(errors.make_info(
                     ErrorKind.ERROR_KIND_PROTOCOL, errors.PROTOCOL_ERROR_TYPE,
