@@ -4,11 +4,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <string>
 #include <utility>
+#include <vector>
 
-#include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "runtime/base/log.h"
@@ -20,14 +20,6 @@
 namespace tether {
 namespace {
 
-// A process-wide switch that must be set before the first ServerBuilder is
-// created.
-void EnableReflection() {
-  static absl::once_flag once;
-  absl::call_once(
-      once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
-}
-
 // How long an actor waits for each registry to confirm its registration.
 constexpr absl::Duration kRegisterTimeout = absl::Seconds(5);
 
@@ -38,7 +30,6 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
     ActorService::CancelHandler on_cancel,
     std::unique_ptr<RegistryLink> registries) {
   TETHER_RETURN_IF_ERROR(CheckCanListen(listen));
-  EnableReflection();
 
   auto service = std::make_unique<ActorService>(runtime, std::move(on_cancel));
   std::unique_ptr<RegistrarService> registrar;
@@ -47,7 +38,8 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   }
   std::unique_ptr<TtyLock> tty_lock;
   std::unique_ptr<DebugService> debug;
-  if (!runtime->parent().has_id()) {
+  // Only a root in debug mode shares a terminal with its tree.
+  if (!runtime->parent().has_id() && runtime->debug_mode()) {
     tty_lock = std::make_unique<TtyLock>();
     debug = std::make_unique<DebugService>(tty_lock.get(), runtime->id());
   }
@@ -68,6 +60,16 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
       builder.AddCompletionQueue();
   if (registrar != nullptr) builder.RegisterService(registrar.get());
   if (debug != nullptr) builder.RegisterService(debug.get());
+  std::vector<std::string> served_names = {
+      v1::Actor::service_full_name(),
+      grpc::health::v1::Health::service_full_name(),
+      grpc::reflection::v1alpha::ServerReflection::service_full_name()};
+  if (registrar != nullptr) {
+    served_names.push_back(v1::Registrar::service_full_name());
+  }
+  if (debug != nullptr) served_names.push_back(v1::Debug::service_full_name());
+  auto reflection = std::make_unique<ReflectionService>(served_names);
+  builder.RegisterService(reflection.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (listen.is_tcp() && bound_port == 0)) {
     return absl::UnavailableError(absl::StrCat(
@@ -84,9 +86,10 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
   runtime->SetAddresses({bound.ToString()});
   if (registrar != nullptr) runtime->SetRegistryAddresses({bound.ToString()});
   if (tty_lock != nullptr) TtyLock::SetHosted(tty_lock.get());
-  std::unique_ptr<ActorServer> actor_server(new ActorServer(
-      std::move(bound), std::move(service), std::move(health),
-      std::move(registrar), std::move(tty_lock), std::move(debug)));
+  std::unique_ptr<ActorServer> actor_server(
+      new ActorServer(std::move(bound), std::move(service), std::move(health),
+                      std::move(reflection), std::move(registrar),
+                      std::move(tty_lock), std::move(debug)));
   actor_server->server_ = std::move(server);
   actor_server->registries_ = std::move(registries);
   actor_server->acceptor_ = std::make_unique<CallAcceptor>(
@@ -112,7 +115,8 @@ absl::StatusOr<std::unique_ptr<ActorServer>> ActorServer::Start(
 ActorServer::~ActorServer() { Shutdown(absl::ZeroDuration()); }
 
 std::vector<ServedOnQueue*> ActorServer::Served() const {
-  std::vector<ServedOnQueue*> served = {service_.get(), health_.get()};
+  std::vector<ServedOnQueue*> served = {service_.get(), health_.get(),
+                                        reflection_.get()};
   if (registrar_ != nullptr) served.push_back(registrar_.get());
   if (debug_ != nullptr) served.push_back(debug_.get());
   return served;

@@ -1,11 +1,13 @@
 // File: server/actor_server.h
 //
 // One actor's gRPC server: binds an address and serves tether.v1.Actor,
-// grpc.health.v1.Health (SERVING while up) and server reflection, and
-// keeps the actor registered while it serves.
+// grpc.health.v1.Health (SERVING while up) and server reflection
+// (server/reflection_service.h), and keeps the actor registered while it
+// serves.
 //
-// Debug mode: an actor without a parent is the root of its tree and hosts
-// the tree-wide TTY lock (tether.v1.Debug, server/debug/debug_service.h).
+// Debug mode: the root of a tree in debug mode (an actor without a parent)
+// hosts the tree-wide TTY lock (tether.v1.Debug,
+// server/debug/debug_service.h); no other actor serves it.
 //
 // Discovery: an actor whose runtime names registries registers with each of
 // them once bound, through its RegistryLink (server/registry_link.h); an
@@ -41,6 +43,7 @@
 #include "server/call_acceptor.h"
 #include "server/debug/debug_service.h"
 #include "server/health_service.h"
+#include "server/reflection_service.h"
 #include "server/registrar/registrar_service.h"
 #include "server/registry_link.h"
 #include "tether/address.h"
@@ -76,12 +79,14 @@ class ActorServer {
  private:
   ActorServer(Address address, std::unique_ptr<ActorService> service,
               std::unique_ptr<HealthService> health,
+              std::unique_ptr<ReflectionService> reflection,
               std::unique_ptr<RegistrarService> registrar,
               std::unique_ptr<TtyLock> tty_lock,
               std::unique_ptr<DebugService> debug)
       : address_(std::move(address)),
         service_(std::move(service)),
         health_(std::move(health)),
+        reflection_(std::move(reflection)),
         registrar_(std::move(registrar)),
         tty_lock_(std::move(tty_lock)),
         debug_(std::move(debug)) {}
@@ -93,12 +98,15 @@ class ActorServer {
   absl::Status Register(const ActorCore& runtime);
 
   const Address address_;
-  // Both outlive server_: gRPC calls into them until Shutdown returns.
+  // The services outlive server_: gRPC calls into them until Shutdown
+  // returns.
   const std::unique_ptr<ActorService> service_;
   const std::unique_ptr<HealthService> health_;
+  const std::unique_ptr<ReflectionService> reflection_;
   const std::unique_ptr<RegistrarService> registrar_;  // null: not hosted
-  const std::unique_ptr<TtyLock> tty_lock_;            // null: not the root
-  const std::unique_ptr<DebugService> debug_;          // null: not the root
+  // Null unless the root of a tree in debug mode.
+  const std::unique_ptr<TtyLock> tty_lock_;
+  const std::unique_ptr<DebugService> debug_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<CallAcceptor> acceptor_;
   // While it hosts the registrar: how local tools find it.

@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -283,6 +284,61 @@ TEST(ActorServerTest, ServesCallsWhileTasksHandleEventsAndAfter) {
   for (int i = 0; i < kCalls; ++i) {
     absl::StatusOr<v1::ActorInfo> info = Info(*stub);
     ASSERT_TRUE(info.ok()) << "call " << i << " after: " << info.status();
+  }
+}
+
+using grpc::reflection::v1alpha::ServerReflection;
+using grpc::reflection::v1alpha::ServerReflectionRequest;
+using grpc::reflection::v1alpha::ServerReflectionResponse;
+
+// The services server reflection lists over `channel`, or its status.
+absl::StatusOr<std::vector<std::string>> ListedServices(
+    const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = ServerReflection::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  auto stream = stub->ServerReflectionInfo(&context);
+  ServerReflectionRequest request;
+  request.set_list_services("*");
+  stream->Write(request);
+  stream->WritesDone();
+  std::vector<std::string> names;
+  ServerReflectionResponse response;
+  while (stream->Read(&response)) {
+    for (const auto& service : response.list_services_response().service()) {
+      names.push_back(service.name());
+    }
+  }
+  const grpc::Status status = stream->Finish();
+  if (!status.ok()) return ToAbslStatus(status);
+  return names;
+}
+
+// Reflection lists exactly what the server serves: a root outside debug
+// mode hosts the registrar but no debug lock; a root in debug mode both.
+// Without the token it answers nothing.
+TEST(ActorServerTest, ReflectionListsWhatTheServerServesToTheTreeOnly) {
+  for (const bool debug_mode : {false, true}) {
+    ActorCore runtime(Identity("reflected"));
+    runtime.SetDebugMode(debug_mode);
+    absl::StatusOr<std::unique_ptr<ActorServer>> server = ActorServer::Start(
+        &runtime, *Address::Parse("127.0.0.1:0"), IgnoreCancel, nullptr);
+    ASSERT_TRUE(server.ok()) << server.status();
+    const std::string target = (*server)->address().ToString();
+    absl::StatusOr<std::vector<std::string>> listed =
+        ListedServices(DialTree(target, runtime.token()));
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    std::vector<std::string> expected = {
+        "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+        "tether.v1.Actor", "tether.v1.Registrar"};
+    if (debug_mode) {
+      expected.insert(expected.begin() + 3, "tether.v1.Debug");
+    }
+    EXPECT_EQ(*listed, expected);
+    absl::StatusOr<std::vector<std::string>> outsider = ListedServices(
+        grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    EXPECT_TRUE(absl::IsUnauthenticated(outsider.status()))
+        << outsider.status();
   }
 }
 

@@ -226,7 +226,15 @@ def stdin_chunks():
 
 def invoke(channel, reflection, symbol, data, metadata):
     service_name, _, method_name = symbol.replace("/", ".").rpartition(".")
-    service = reflection.find(service_name)
+    try:
+        service = reflection.find(service_name)
+    except grpc.RpcError as err:
+        # grpcurl's words when reflection itself fails (exit 1).
+        print(f'Error invoking method "{symbol}": failed to query for '
+              f'service descriptor "{service_name}": rpc error: code = '
+              f'{GO_CODE_NAMES[err.code().name]} desc = {err.details()}',
+              file=sys.stderr, flush=True)
+        return 1
     method = service.methods_by_name.get(method_name)
     if method is None:
         raise UsageError(f"service {service_name} has no method {method_name}")
