@@ -12,19 +12,22 @@ constexpr char kContextMethod[] = "/tether.v1.Actor/Context";
 
 std::shared_ptr<OpenerStream> OpenerStream::Create(
     std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
-    PeerSignaller* signaller, std::shared_ptr<CallQueue> queue) {
-  std::shared_ptr<OpenerStream> stream(
-      new OpenerStream(std::move(context), stub, signaller, std::move(queue)));
+    std::string peer, PeerSignaller* signaller,
+    std::shared_ptr<CallQueue> queue) {
+  std::shared_ptr<OpenerStream> stream(new OpenerStream(
+      std::move(context), stub, std::move(peer), signaller, std::move(queue)));
   stream->context_->Attach(stream);
   stream->context_->SetPoller(stream->queue_);
   return stream;
 }
 
 OpenerStream::OpenerStream(std::shared_ptr<ContextCore> context,
-                           grpc::GenericStub* stub, PeerSignaller* signaller,
+                           grpc::GenericStub* stub, std::string peer,
+                           PeerSignaller* signaller,
                            std::shared_ptr<CallQueue> queue)
     : FramePump(std::move(queue), /*max_frame_bytes=*/0),
       context_(std::move(context)),
+      peer_(std::move(peer)),
       signaller_(signaller) {
   call_.set_initial_metadata_corked(true);
   stream_ = stub->PrepareCall(&call_, kContextMethod, queue_->cq());
@@ -136,7 +139,7 @@ void OpenerStream::CancelCall() {
 }
 
 void OpenerStream::Signal(const v1::SignalRequest& request) {
-  signaller_->Send(context_->peer_ref().addresses(), request);
+  signaller_->Send(peer_, request);
 }
 
 }  // namespace tether

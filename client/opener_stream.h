@@ -6,7 +6,8 @@
 // waiting on the context, polls while it waits: a reply is read by the
 // thread that waits for it.
 //
-//   auto stream = OpenerStream::Create(context, stub, &signaller, queue);
+//   auto stream =
+//       OpenerStream::Create(context, stub, peer, &signaller, queue);
 //   context->SendControl(start_frame);
 //   stream->Start();
 //   ... the context runs ...
@@ -40,12 +41,14 @@ class OpenerStream final
     : public ContextTransport,
       public FramePump<grpc::GenericClientAsyncReaderWriter> {
  public:
-  // Binds a tether.v1.Actor/Context call on `stub`'s channel to `queue`
-  // and attaches it to `context` (weakly); `stub` and `signaller` must
-  // outlive the stream.
+  // Binds a tether.v1.Actor/Context call on `stub`'s channel, which
+  // dials `peer`, to `queue` and attaches it to `context` (weakly); `stub`
+  // and `signaller` must outlive the stream. Signals go to `peer` only,
+  // whatever addresses the callee names in its StartAck.
   static std::shared_ptr<OpenerStream> Create(
       std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
-      PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
+      std::string peer, PeerSignaller* signaller,
+      std::shared_ptr<CallQueue> queue);
   ~OpenerStream() override = default;
 
   // Starts the call and the first read. A frame queued before is sent
@@ -72,7 +75,8 @@ class OpenerStream final
   };
 
   OpenerStream(std::shared_ptr<ContextCore> context, grpc::GenericStub* stub,
-               PeerSignaller* signaller, std::shared_ptr<CallQueue> queue);
+               std::string peer, PeerSignaller* signaller,
+               std::shared_ptr<CallQueue> queue);
 
   // FramePump
   ContextCore* OnFrameRead(absl::string_view bytes,
@@ -88,6 +92,7 @@ class OpenerStream final
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<ContextCore> context_;
+  const std::string peer_;
   PeerSignaller* const signaller_;
   grpc::ClientContext call_;
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;

@@ -90,8 +90,9 @@ auto WithStream(ActorCore& self, PortalChannel& channel, const Address& peer,
     queue = std::make_shared<CallQueue>();
     SetTaskPoller(queue);
   }
-  std::shared_ptr<OpenerStream> stream = OpenerStream::Create(
-      context, channel.context_stub.get(), &channel.signaller, queue);
+  std::shared_ptr<OpenerStream> stream =
+      OpenerStream::Create(context, channel.context_stub.get(), peer.ToString(),
+                           &channel.signaller, queue);
   self.AddContext(context);
 
   v1::Frame frame;
@@ -101,6 +102,7 @@ auto WithStream(ActorCore& self, PortalChannel& channel, const Address& peer,
   *start->mutable_args() = args.ToProto();
   *start->mutable_opener() = self.ref();
   start->set_context_id(context->id());
+  start->set_signal_key(context->signal_key());
   start->set_max_frame_bytes(kMaxMessageBytes);
   start->mutable_options()->set_flow_control(FlowControlOf(options));
   start->mutable_options()->set_buffer_size(options.buffer_size);

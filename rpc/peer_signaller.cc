@@ -39,18 +39,16 @@ PeerSignaller::~PeerSignaller() {
   }
 }
 
-void PeerSignaller::Send(
-    const google::protobuf::RepeatedPtrField<std::string>& addresses,
-    const v1::SignalRequest& request) {
-  if (addresses.empty()) return;
+void PeerSignaller::Send(const std::string& address,
+                         const v1::SignalRequest& request) {
   auto* call = new SignalCall();
   call->request = request;
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + kSignalDeadline));
   std::thread finished;
   {
     absl::MutexLock lock(&mu_);
-    call->reader = StubFor(addresses[0])
-                       ->AsyncSignal(&call->context, call->request, &queue_);
+    call->reader =
+        StubFor(address)->AsyncSignal(&call->context, call->request, &queue_);
     call->reader->Finish(&call->response, &call->status, call);
     ++in_flight_;
     if (!draining_) {

@@ -10,7 +10,7 @@
 // standing pollers").
 //
 //   PeerSignaller signaller(runtime.token());
-//   signaller.Send(opener.addresses(), request);   // fire and forget
+//   signaller.Send(callee_address, request);   // fire and forget
 //
 // Thread-safe.
 
@@ -24,7 +24,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "google/protobuf/repeated_field.h"
 #include "grpcpp/completion_queue.h"
 #include "runtime/base/tree_token.h"
 #include "tether/v1/actor.grpc.pb.h"
@@ -40,11 +39,9 @@ class PeerSignaller {
   // Waits for signals still in flight (each bounded by a deadline).
   ~PeerSignaller();
 
-  // Sends `request` to the first of `addresses`; does nothing when there
-  // is none. Failures are logged at debug level: the in-band copy of the
-  // frame still travels.
-  void Send(const google::protobuf::RepeatedPtrField<std::string>& addresses,
-            const v1::SignalRequest& request);
+  // Sends `request` to the actor at `address`. Failures are logged at
+  // debug level: the in-band copy of the frame still travels.
+  void Send(const std::string& address, const v1::SignalRequest& request);
 
  private:
   v1::Actor::Stub* StubFor(const std::string& address)

@@ -68,13 +68,15 @@ grpc::Status ActorService::HandleInfo(const v1::InfoRequest& request,
 
 grpc::Status ActorService::HandleSignal(const v1::SignalRequest& request,
                                         v1::SignalResponse* response) {
-  // A signal may concern a context this actor serves or one it opened.
+  // A signal may concern a context this actor serves or one it opened;
+  // of the contexts with its id, only the one whose key it carries takes
+  // it.
   bool applied = false;
   for (const Context::Side side :
        {Context::Side::kCallee, Context::Side::kOpener}) {
-    if (std::shared_ptr<ContextCore> target =
-            runtime_->FindContext(request.context_id(), side)) {
-      applied = applied || target->OnSignal(request);
+    for (const std::shared_ptr<ContextCore>& target :
+         runtime_->FindContexts(request.context_id(), side)) {
+      applied = target->OnSignal(request) || applied;
     }
   }
   response->set_applied(applied);

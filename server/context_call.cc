@@ -9,12 +9,14 @@
 #include "runtime/base/runtime_errors.h"
 #include "runtime/base/uuid.h"
 #include "runtime/task/wait.h"
+#include "server/peer_addresses.h"
 #include "tether/errors.h"
 
 namespace tether {
 namespace {
 
 constexpr size_t kMaxContextIdBytes = 256;
+constexpr size_t kMaxSignalKeyBytes = 64;
 constexpr size_t kMaxOpenerBytes = 4 << 10;
 constexpr uint32_t kMaxBufferSize = 1 << 16;
 
@@ -171,6 +173,12 @@ void ContextCall::Accept(absl::string_view bytes, absl::string_view problem) {
         absl::StrCat("a context_id of ", start.context_id().size(),
                      " bytes exceeds the limit of ", kMaxContextIdBytes)));
   }
+  if (start.signal_key().size() > kMaxSignalKeyBytes) {
+    return Refuse(BadArgumentError(
+        self, start.function(),
+        absl::StrCat("a signal_key of ", start.signal_key().size(),
+                     " bytes exceeds the limit of ", kMaxSignalKeyBytes)));
+  }
   if (start.opener().ByteSizeLong() > kMaxOpenerBytes) {
     return Refuse(BadArgumentError(
         self, start.function(),
@@ -187,13 +195,14 @@ void ContextCall::Accept(absl::string_view bytes, absl::string_view problem) {
     return Refuse(
         BadArgumentError(self, start.function(), args.status().message()));
   }
-  opener_ = start.opener();
+  signal_route_ = AddressesOnPeerHost(server_context_.peer(), start.opener());
   const std::string id =
       start.context_id().empty() ? NewUuid() : start.context_id();
   auto context = std::make_shared<ContextCore>(
       Context::Side::kCallee, runtime_->ref(), start.opener(), start.function(),
       id, function->kind, OptionsFrom(start.options()));
   context->SetPeerMaxFrameBytes(start.max_frame_bytes());
+  context->SetPeerSignalKey(start.signal_key());
   context->Attach(shared_from_this());
   context->SetPoller(queue_);
   runtime_->AddContext(context);
@@ -210,6 +219,7 @@ void ContextCall::Accept(absl::string_view bytes, absl::string_view problem) {
   ack.mutable_start_ack()->set_kind(function_->kind);
   ack.mutable_start_ack()->set_context_id(id);
   ack.mutable_start_ack()->set_max_frame_bytes(kMaxFrameBytes);
+  ack.mutable_start_ack()->set_signal_key(context->signal_key());
   context->SendControl(std::move(ack));
   // The call ended (the opener cancelled it right behind its Start) before
   // the context existed: OnDone could not tell it, so this does, or nobody
@@ -302,7 +312,8 @@ absl::Status ContextCall::EndOfCall() {
 }
 
 void ContextCall::Signal(const v1::SignalRequest& request) {
-  signaller_->Send(opener_.addresses(), request);
+  // The first address of the opener on the host that called.
+  if (!signal_route_.empty()) signaller_->Send(signal_route_.front(), request);
 }
 
 }  // namespace tether

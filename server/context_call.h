@@ -29,6 +29,8 @@
 #define TETHER_SERVER_CONTEXT_CALL_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -119,7 +121,9 @@ class ContextCall final : public ContextTransport,
   PeerSignaller* const signaller_;
   grpc::ServerContext server_context_;
   ServerFrameStream stream_{&server_context_};
-  v1::ActorRef opener_;
+  // The opener's addresses on the host the call came from: where Signals
+  // about the context go (server/peer_addresses.h).
+  std::vector<std::string> signal_route_;
   MemberEvent<ContextCall> finish_op_{this, &ContextCall::OnFinished};
   MemberEvent<ContextCall> done_op_{this, &ContextCall::OnDone};
 

@@ -202,7 +202,7 @@ std::vector<v1::ChildInfo> ActorCore::DescribeChildren() const {
 
 void ActorCore::AddContext(const std::shared_ptr<ContextCore>& context) {
   absl::MutexLock lock(&mu_);
-  contexts_[{context->id(), context->side()}] = context;
+  contexts_.emplace(ContextKey{context->id(), context->side()}, context);
   if (context->side() == Context::Side::kOpener) {
     ++contexts_opened_;
   } else {
@@ -214,19 +214,30 @@ void ActorCore::RemoveContext(const ContextCore& context) {
   absl::MutexLock lock(&mu_);
   finished_frames_sent_ += context.frames_sent();
   finished_frames_received_ += context.frames_received();
-  auto it = contexts_.find({context.id(), context.side()});
-  // Only if the entry is this context (ids are chosen by openers).
-  if (it != contexts_.end()) {
+  // Openers choose ids, so several contexts may share one: only this
+  // context's entry goes (and entries of contexts already gone).
+  auto [first, last] = contexts_.equal_range({context.id(), context.side()});
+  for (auto it = first; it != last;) {
     std::shared_ptr<ContextCore> entry = it->second.lock();
-    if (entry == nullptr || entry.get() == &context) contexts_.erase(it);
+    if (entry == nullptr || entry.get() == &context) {
+      it = contexts_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
-std::shared_ptr<ContextCore> ActorCore::FindContext(const std::string& id,
-                                                    Context::Side side) const {
+std::vector<std::shared_ptr<ContextCore>> ActorCore::FindContexts(
+    const std::string& id, Context::Side side) const {
   absl::MutexLock lock(&mu_);
-  auto it = contexts_.find({id, side});
-  return it == contexts_.end() ? nullptr : it->second.lock();
+  std::vector<std::shared_ptr<ContextCore>> found;
+  auto [first, last] = contexts_.equal_range({id, side});
+  for (auto it = first; it != last; ++it) {
+    if (std::shared_ptr<ContextCore> context = it->second.lock()) {
+      found.push_back(std::move(context));
+    }
+  }
+  return found;
 }
 
 std::vector<v1::ContextInfo> ActorCore::DescribeContexts() const {

@@ -108,9 +108,10 @@ class ActorCore final : public ActorRuntime {
   // context once its stream is done: its frame counts join the totals.
   void AddContext(const std::shared_ptr<ContextCore>& context);
   void RemoveContext(const ContextCore& context);
-  // The context `id` on `side`, or null.
-  std::shared_ptr<ContextCore> FindContext(const std::string& id,
-                                           Context::Side side) const;
+  // The open contexts `id` on `side`: openers choose ids, so two of them
+  // may have chosen the same; their signal keys tell them apart.
+  std::vector<std::shared_ptr<ContextCore>> FindContexts(
+      const std::string& id, Context::Side side) const;
   std::vector<v1::ContextInfo> DescribeContexts() const;
   uint64_t contexts_opened() const;
   uint64_t contexts_served() const;
@@ -164,7 +165,7 @@ class ActorCore final : public ActorRuntime {
   std::function<void(const std::string&)> stop_ ABSL_GUARDED_BY(mu_);
   PostMortem post_mortem_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::ChildInfo> children_ ABSL_GUARDED_BY(mu_);
-  std::map<ContextKey, std::weak_ptr<ContextCore>> contexts_
+  std::multimap<ContextKey, std::weak_ptr<ContextCore>> contexts_
       ABSL_GUARDED_BY(mu_);
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t contexts_served_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,6 +4,7 @@
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
 #include "runtime/base/runtime_errors.h"
+#include "runtime/base/secrets.h"
 #include "runtime/context/context_core.h"
 #include "runtime/task/delayed_call.h"
 #include "runtime/task/wait.h"
@@ -16,6 +17,8 @@ namespace {
 using context_internal::Inbox;
 using context_internal::Outbox;
 
+// Bytes of randomness in a context's signal key: 128 bits.
+constexpr size_t kSignalKeyBytes = 16;
 // How long a failing block waits for the callee to confirm its
 // cancellation before the stream itself is cancelled.
 constexpr absl::Duration kCancelAckTimeout = absl::Milliseconds(500);
@@ -68,6 +71,7 @@ ContextCore::ContextCore(Side side, v1::ActorRef self, v1::ActorRef peer,
       self_(std::move(self)),
       function_(std::move(function)),
       id_(std::move(context_id)),
+      signal_key_(RandomHex(kSignalKeyBytes)),
       kind_(kind),
       options_(options),
       outbox_(this, SendOptions(side, options)),
@@ -86,6 +90,11 @@ ContextCore::ContextCore(Side side, v1::ActorRef self, v1::ActorRef peer,
       state_(side, kind) {}
 
 ContextCore::~ContextCore() = default;
+
+void ContextCore::SetPeerSignalKey(std::string key) {
+  absl::MutexLock lock(&mu_);
+  peer_signal_key_ = std::move(key);
+}
 
 // --- Context: the users' view, forwarded to its core ---
 
@@ -480,6 +489,13 @@ void ContextCore::SendUrgent(v1::Frame frame) {
                          options_.callee_allow_overruns || outbox_.busy();
   v1::SignalRequest signal;
   if (may_stall) {
+    absl::MutexLock lock(&mu_);
+    // A peer that gave no key takes no Signals.
+    if (!peer_signal_key_.empty()) {
+      signal.set_signal_key(peer_signal_key_);
+    }
+  }
+  if (may_stall && !signal.signal_key().empty()) {
     signal.set_context_id(id_);
     *signal.mutable_sender() = self_.id();
     if (frame.has_cancel()) *signal.mutable_cancel() = frame.cancel();

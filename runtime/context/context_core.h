@@ -101,6 +101,13 @@ class ContextCore final : public Context,
   // Start or StartAck); 0, the initial value, states no limit. A payload,
   // Started value or result that could not fit is refused before sending.
   void SetPeerMaxFrameBytes(uint32_t bytes) { outbox_.SetMaxFrameBytes(bytes); }
+  // This side's secret for the context (128 random bits, as hex), which it
+  // hands the peer in its Start or StartAck: a Signal about the context
+  // must carry it (OnSignal). Never logged, never in Info.
+  const std::string& signal_key() const { return signal_key_; }
+  // The peer's secret, from its Start or StartAck: this side's Signals to
+  // the peer carry it. Empty (the default): the peer takes no Signals.
+  void SetPeerSignalKey(std::string key);
   // Sends a frame that is neither data nor the final frame (Start,
   // StartAck).
   void SendControl(v1::Frame&& frame);
@@ -128,7 +135,7 @@ class ContextCore final : public Context,
   // Takes an out-of-band Signal: applied at once when this side has stopped
   // reading its stream, otherwise kept until it does (or the in-band copy
   // arrives). False if it does not concern this context (wrong sender,
-  // wrong side).
+  // wrong side, or not this side's signal_key()).
   bool OnSignal(const v1::SignalRequest& request);
 
   // Opener: waits for Started (its value) or an early final error.
@@ -233,6 +240,7 @@ class ContextCore final : public Context,
   const v1::ActorRef self_;
   const std::string function_;
   const std::string id_;
+  const std::string signal_key_;
   const v1::FunctionKind kind_;
   const ContextOptions options_;
 
@@ -247,6 +255,7 @@ class ContextCore final : public Context,
 
   mutable absl::Mutex mu_;
   v1::ActorRef peer_ ABSL_GUARDED_BY(mu_);
+  std::string peer_signal_key_ ABSL_GUARDED_BY(mu_);
   // Which frames each side has sent; what the peer may send next.
   ContextState state_ ABSL_GUARDED_BY(mu_);
   // Opener: the callee's Started value, once it arrived.

@@ -8,6 +8,7 @@
 #include "runtime/base/actor_identity.h"
 #include "runtime/base/log.h"
 #include "runtime/base/runtime_errors.h"
+#include "runtime/base/secrets.h"
 #include "runtime/context/context_core.h"
 #include "runtime/context/internal/yield_wire.h"
 #include "runtime/task/wait.h"
@@ -161,6 +162,7 @@ bool ContextCore::ShouldRead() {
 }
 
 bool ContextCore::OnSignal(const v1::SignalRequest& request) {
+  if (!SecretsEqual(request.signal_key(), signal_key_)) return false;
   if (!SameActor(request.sender(), peer())) return false;
   const bool for_this_side =
       request.has_error() || (request.has_cancel() && side_ == Side::kCallee);
@@ -198,6 +200,7 @@ void ContextCore::ApplyCalleeFrame(v1::Frame& frame,
     case v1::Frame::kStartAck: {
       absl::MutexLock lock(&mu_);
       if (frame.start_ack().has_callee()) peer_ = frame.start_ack().callee();
+      peer_signal_key_ = frame.start_ack().signal_key();
       SetPeerMaxFrameBytes(frame.start_ack().max_frame_bytes());
       // No NotifyAll: no task waits for StartAck alone, and the opener
       // waiting for Started would wake only to wait again.
