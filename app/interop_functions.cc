@@ -10,13 +10,17 @@
 //                           whose boxed type is T and message M
 //   call_peer      plain    {"address": A, "function": F, "args": X}: runs
 //                           the plain function F on the actor at A and
-//                           returns its result or relays its error
+//                           returns its result or relays its error; A must
+//                           be an address registered in this actor's
+//                           registry (the node dials nothing else)
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/actor/actor_core.h"
 #include "tether/context.h"
+#include "tether/discovery.h"
 #include "tether/errors.h"
 #include "tether/function_registry.h"
 #include "tether/portal.h"
@@ -30,6 +34,18 @@ absl::StatusOr<std::string> StringField(const Value& args,
                                         absl::string_view name) {
   TETHER_ASSIGN_OR_RETURN(Value field, args.Field(name));
   return field.AsString();
+}
+
+// Whether an entry of `entries` lists `address`.
+bool RegisteredAt(const std::vector<v1::RegistryEntry>& entries,
+                  const Address& address) {
+  for (const v1::RegistryEntry& entry : entries) {
+    for (const std::string& text : entry.actor().addresses()) {
+      absl::StatusOr<Address> listed = Address::Parse(text);
+      if (listed.ok() && *listed == address) return true;
+    }
+  }
+  return false;
 }
 
 absl::Status CheckCounterArgs(const Value& args) {
@@ -106,6 +122,17 @@ absl::StatusOr<Value> CallPeer(const Value& args) {
                           StringField(args, "address"));
   TETHER_ASSIGN_OR_RETURN(Address address, Address::Parse(address_text));
   TETHER_ASSIGN_OR_RETURN(std::string function, StringField(args, "function"));
+  // The allow rule: only actors this tree registered, so a caller cannot
+  // make the node dial (and present the tree's token to) a host of its
+  // choosing.
+  TETHER_ASSIGN_OR_RETURN(std::vector<v1::RegistryEntry> entries,
+                          GetRegistry(self));
+  if (!RegisteredAt(entries, address)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "call_peer dials only actors registered in this actor's registry; "
+        "none is registered at ",
+        address_text));
+  }
   absl::StatusOr<Value> call_args = args.Field("args");
   Portal portal(self, address);
   return portal.Run(function, call_args.ok() ? *call_args : Value());

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
@@ -132,8 +134,14 @@ void ContextSemanticsTest::TearDown() {
 }
 
 ActorProcess* ContextSemanticsTest::StartActor(const std::string& name) {
+  std::vector<std::string> args = {"--name=" + name};
+  // Later actors join the callee's registrar: call_peer dials only actors
+  // registered there.
+  if (callee_ != nullptr) {
+    args.push_back("--registry=" + callee_->address().ToString());
+  }
   absl::StatusOr<std::unique_ptr<ActorProcess>> child = ActorProcess::Start(
-      RunfilePath("tests/contexts/context_test_actor"), {"--name=" + name});
+      RunfilePath("tests/contexts/context_test_actor"), std::move(args));
   EXPECT_TRUE(child.ok()) << child.status();
   if (!child.ok()) return nullptr;
   children_.push_back(*std::move(child));

@@ -91,7 +91,7 @@ class ContextSemanticsTest : public testing::Test {
   void TearDown() override;
 
   // Starts a test actor named `name`; null (and a test failure) if it
-  // cannot.
+  // cannot. Every actor after the callee joins the callee's registrar.
   ActorProcess* StartActor(const std::string& name);
 
   static v1::ActorId IdOf(const ActorProcess& actor);

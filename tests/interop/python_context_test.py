@@ -286,9 +286,9 @@ class ContextTest(unittest.TestCase):
         self.node = self.enterContext(node_harness.NodeProcess(
             ["--name=interop", "--listen=127.0.0.1:0",
              node_harness.token_flag()]))
-        address = self.node.wait_listening()
+        self.address = self.node.wait_listening()
         self.channel = self.enterContext(proto_stubs.channel(
-            address, token=node_harness.tree_token()))
+            self.address, token=node_harness.tree_token()))
         self.actor = self.stubs.actor_grpc.ActorStub(self.channel)
         self.info = self.actor.Info(self.stubs.actor.InfoRequest(),
                                     timeout=RPC_TIMEOUT_S)
@@ -496,9 +496,11 @@ class ContextTest(unittest.TestCase):
     def test_call_peer_relays_the_peers_error(self):
         # This node calls `fail` on a second node; the error arrives with
         # the peer as source and relay_path [peer, this node] (§7, §8).
+        # The peer registers with this node, whose call_peer dials only
+        # actors registered there.
         peer = self.enterContext(node_harness.NodeProcess(
             ["--name=peer", "--listen=127.0.0.1:0",
-             node_harness.token_flag()]))
+             f"--registry={self.address}", node_harness.token_flag()]))
         peer_address = peer.wait_listening()
         with proto_stubs.channel(peer_address,
                                  token=node_harness.tree_token()) as channel:

@@ -250,8 +250,9 @@ class ClientTest(unittest.TestCase):
     # Errors. --------------------------------------------------------------
 
     def test_relayed_error_carries_a_two_hop_path(self):
-        # Python -> this node (call_peer) -> peer (fail).
-        peer_address = start_node(self, "peer")
+        # Python -> this node (call_peer) -> peer (fail). The peer joins
+        # the node's registrar: call_peer dials only actors registered there.
+        peer_address = start_node(self, "peer", f"--registry={self.address}")
         with tether_client.connect(peer_address,
                                    channel_options=CHANNEL_OPTIONS,
                                    token=node_harness.tree_token()) as peer:
@@ -271,6 +272,21 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(self.actor.run("call_peer", {
             "address": peer_address, "function": "echo", "args": [1, "x"]},
             timeout=TIMEOUT_S), [1, "x"])
+
+    def test_call_peer_dials_only_actors_of_its_registry(self):
+        # A node of the same tree that registered elsewhere: not dialed.
+        stranger_address = start_node(self, "stranger")
+        with self.assertRaises(tether_client.RemoteActorError) as caught:
+            self.actor.run("call_peer", {
+                "address": stranger_address, "function": "echo", "args": 1},
+                timeout=TIMEOUT_S)
+        self.assertIn("registered in this actor's registry",
+                      caught.exception.message)
+        with tether_client.connect(stranger_address,
+                                   channel_options=CHANNEL_OPTIONS,
+                                   token=node_harness.tree_token()) as s:
+            self.assertEqual(s.info(timeout=TIMEOUT_S).contexts_served, 0,
+                             "the stranger was called")
 
     def test_overrun_of_our_buffer_names_the_callee(self):
         with self.assertRaises(tether_client.StreamOverrun) as caught:
